@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "commands.h"
+#include "kernel.h"
+#include "render.h"
+
+static enum exit_code run_check(const struct options *opts)
+{
+	struct model m;
+	struct error err;
+	struct kernel *k = NULL;
+	char *text = NULL;
+	enum exit_code rc = options_load_model(opts, &m, &err);
+
+	if (rc != EXIT_OK)
+		return report_error(rc, &err);
+	if (!(text = render_ruleset_text(&m))) {
+		error_set(&err, "out of memory while rendering");
+		rc = EXIT_SYSTEM;
+	}
+	if (rc == EXIT_OK)
+		rc = kernel_open(&k, &err);
+	if (rc == EXIT_OK)
+		rc = kernel_run(k, text, true, &err);
+	if (rc == EXIT_OK)
+		printf("nft-portfwd: config is valid: %zu forward%s; the kernel accepts the ruleset "
+		       "(dry run, nothing changed)\n",
+		       m.forward_count, m.forward_count == 1 ? "" : "s");
+	kernel_close(k);
+	free(text);
+	model_free(&m);
+	return rc == EXIT_OK ? rc : report_error(rc, &err);
+}
+
+const struct command command_check = {
+	.name = "check",
+	.summary = "validate the config and have the kernel check the ruleset, committing nothing",
+	.help = "Parses and validates the config, renders the ruleset and sends it to the kernel\n"
+		"as a dry run. Needs CAP_NET_ADMIN; changes nothing.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
+	.run = run_check,
+};

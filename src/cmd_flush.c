@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "commands.h"
+#include "kernel.h"
+#include "render.h"
+#include "state.h"
+#include "sysctl.h"
+
+#define LOCK_WAIT_SECONDS 10
+
+static enum exit_code flush(const struct options *opts, struct kernel *k, struct error *err)
+{
+	const struct forwarding_sysctl *sysctls[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
+	char *listing = NULL, *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	enum exit_code rc = kernel_list_table(k, &listing, err);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!(mem = open_memstream(&text, &len)) || !render_flush(mem) || fclose(mem) != 0) {
+		free(listing);
+		free(text);
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	rc = kernel_run(k, text, false, err);
+	free(text);
+	if (rc != EXIT_OK) {
+		free(listing);
+		return rc;
+	}
+	printf("nft-portfwd: %s\n", listing ? "deleted table " TABLE_FAMILY " " TABLE_NAME
+					    : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
+	free(listing);
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+		char value[16];
+		bool restored;
+
+		rc = sysctl_restore(opts->state_dir, sysctls[i], &restored, value, err);
+		if (rc != EXIT_OK)
+			return rc;
+		if (restored)
+			printf("nft-portfwd: %s put back to %s\n", sysctls[i]->name, value);
+	}
+	return EXIT_OK;
+}
+
+static enum exit_code run_flush(const struct options *opts)
+{
+	struct error err;
+	struct kernel *k = NULL;
+	int lock_fd = -1;
+	enum exit_code rc = kernel_open(&k, &err);
+
+	if (rc == EXIT_OK)
+		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
+	if (rc == EXIT_OK)
+		rc = flush(opts, k, &err);
+	state_unlock(lock_fd);
+	kernel_close(k);
+	return rc == EXIT_OK ? rc : report_error(rc, &err);
+}
+
+const struct command command_flush = {
+	.name = "flush",
+	.summary = "delete table inet portfwd and put the forwarding sysctls back",
+	.help = "Deletes the whole table in one transaction (succeeding when there is none) and\n"
+		"puts net.ipv4.ip_forward (and IPv6 forwarding) back to the value they had before\n"
+		"the first apply. The config is not read.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR,
+	.run = run_flush,
+};

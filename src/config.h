@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The config parser: text in, model or an error naming file, line and field out. The same
+ * setters serve the config file and the command-line flags, so both are validated alike.
+ */
+#ifndef NFT_PORTFWD_CONFIG_H
+#define NFT_PORTFWD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "model.h"
+
+/* Names for the parts of a forward in messages: config words, or the flags' names. */
+struct forward_fields {
+	const char *protos, *host_port, *guest_addr, *guest_port;
+};
+
+/* Parse a whole config text (it need not end in a newline, and may hold any bytes). */
+bool config_parse(struct model *m, const char *text, size_t len, const char *source,
+		  struct error *err);
+
+/* Read and parse a file; `missing_ok` accepts a file that does not exist. */
+bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err);
+
+/*
+ * Set a global setting ("public-ip", "host-ip", "host-iface"). `field` names it in messages.
+ * With `override`, a value from an earlier source is replaced; without it, a second value
+ * is an error.
+ */
+bool config_set(struct model *m, const char *key, const char *value, bool override,
+		const struct origin *where, const char *field, struct error *err);
+
+/* Add one forward; `guest_port` may be NULL (same as the host port). */
+bool config_add_forward(struct model *m, const char *protos, const char *host_port,
+			const char *guest_addr, const char *guest_port,
+			const struct origin *where, const struct forward_fields *fields,
+			struct error *err);
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <nftables/libnftables.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+
+#include "kernel.h"
+#include "render.h"
+
+struct kernel {
+	struct nft_ctx *nft;
+};
+
+static bool has_net_admin(void)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t value = CAP_CLEAR;
+
+	if (caps) {
+		cap_get_flag(caps, CAP_NET_ADMIN, CAP_EFFECTIVE, &value);
+		cap_free(caps);
+	}
+	return value == CAP_SET;
+}
+
+enum exit_code kernel_open(struct kernel **k, struct error *err)
+{
+	if (!has_net_admin()) {
+		error_set(err, "this command needs CAP_NET_ADMIN to talk to nftables; run it as "
+			       "root (sudo nft-portfwd ...)");
+		return EXIT_PERMISSION;
+	}
+	*k = calloc(1, sizeof(**k));
+	if (!*k || !((*k)->nft = nft_ctx_new(NFT_CTX_DEFAULT))) {
+		free(*k);
+		*k = NULL;
+		error_set(err, "cannot initialise libnftables (out of memory?)");
+		return EXIT_SYSTEM;
+	}
+	nft_ctx_buffer_output((*k)->nft);
+	nft_ctx_buffer_error((*k)->nft);
+	return EXIT_OK;
+}
+
+void kernel_close(struct kernel *k)
+{
+	if (!k)
+		return;
+	nft_ctx_free(k->nft);
+	free(k);
+}
+
+/* The library's error text, trimmed, or a fallback when it left none (it sometimes does). */
+static const char *library_error(struct kernel *k)
+{
+	const char *text = nft_ctx_get_error_buffer(k->nft);
+
+	return text && *text ? text : "(libnftables gave no reason)\n";
+}
+
+enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, struct error *err)
+{
+	int rc;
+
+	nft_ctx_set_dry_run(k->nft, dry_run);
+	rc = nft_run_cmd_from_buffer(k->nft, text);
+	nft_ctx_set_dry_run(k->nft, false);
+	/* Drain the output buffer: reading is what empties it. */
+	nft_ctx_get_output_buffer(k->nft);
+	if (rc == 0) {
+		nft_ctx_get_error_buffer(k->nft);
+		return EXIT_OK;
+	}
+	const char *why = library_error(k);
+
+	if (strstr(why, "Operation not permitted")) {
+		error_set(err, "nftables refused the change (Operation not permitted); run as root "
+			       "with CAP_NET_ADMIN");
+		return EXIT_PERMISSION;
+	}
+	error_set(err, "nftables rejected the ruleset%s; table " TABLE_FAMILY " " TABLE_NAME
+		       " is unchanged:\n%s",
+		  dry_run ? " in a dry run" : "", why);
+	return EXIT_KERNEL;
+}
+
+enum exit_code kernel_list_table(struct kernel *k, char **listing, struct error *err)
+{
+	unsigned flags = nft_ctx_output_get_flags(k->nft);
+	const char *out;
+	int rc;
+
+	*listing = NULL;
+	nft_ctx_output_set_flags(k->nft, flags | NFT_CTX_OUTPUT_STATELESS);
+	rc = nft_run_cmd_from_buffer(k->nft, "list table " TABLE_FAMILY " " TABLE_NAME);
+	nft_ctx_output_set_flags(k->nft, flags);
+	out = nft_ctx_get_output_buffer(k->nft);
+	if (rc == 0) {
+		nft_ctx_get_error_buffer(k->nft);
+		*listing = strdup(out ? out : "");
+		if (!*listing) {
+			error_set(err, "out of memory");
+			return EXIT_SYSTEM;
+		}
+		return EXIT_OK;
+	}
+	const char *why = library_error(k);
+
+	if (strstr(why, "No such file or directory"))
+		return EXIT_OK;
+	error_set(err, "cannot list table " TABLE_FAMILY " " TABLE_NAME ":\n%s", why);
+	return strstr(why, "Operation not permitted") ? EXIT_PERMISSION : EXIT_KERNEL;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The only unit that talks to libnftables: run a ruleset (commit or dry run), list a table. */
+#ifndef NFT_PORTFWD_KERNEL_H
+#define NFT_PORTFWD_KERNEL_H
+
+#include <stdbool.h>
+
+#include "common.h"
+
+struct kernel;
+
+/*
+ * Connect to libnftables. Fails with EXIT_PERMISSION and a one-line message when this
+ * process lacks CAP_NET_ADMIN, before the library can print its own text.
+ */
+enum exit_code kernel_open(struct kernel **k, struct error *err);
+void kernel_close(struct kernel *k);
+
+/* Run nft text as one transaction; with dry_run the kernel checks it but nothing commits. */
+enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, struct error *err);
+
+/*
+ * `nft -s list table inet portfwd`: the live table without counters, in nft's own form, as a
+ * malloc'd string; *listing is NULL when there is no such table.
+ */
+enum exit_code kernel_list_table(struct kernel *k, char **listing, struct error *err);
+
+#endif

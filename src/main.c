@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* nft-portfwd: forward host ports to guests behind NAT through one owned nftables table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct command *const commands[] = {
+	&command_render,
+	&command_check,
+	&command_apply,
+	&command_flush,
+};
+
+#define COMMON_OPTIONS                                                                   \
+	"  -c, --config FILE    config file (default " CONFIG_PATH_DEFAULT ")\n"         \
+	"  -h, --help           show help (after a command: that command's help)\n"      \
+	"  -V, --version        show the version\n"
+
+#define FORWARD_OPTIONS                                                                  \
+	"Forward flags (override the config's settings and add one forward):\n"          \
+	"  --public-ip ADDR[,ADDR...]  --host-ip ADDR[,ADDR...]  --host-iface NAME\n"     \
+	"  --host-port PORT  --vm-ip ADDR  --vm-port PORT (default: --host-port)\n"      \
+	"  --proto tcp|udp|tcp,udp (default tcp)\n"
+
+enum exit_code report_error(enum exit_code rc, const struct error *err)
+{
+	fprintf(stderr, "nft-portfwd: %s\n", err->msg);
+	return rc;
+}
+
+static void print_usage(FILE *out)
+{
+	fprintf(out, "Usage: nft-portfwd [OPTIONS] COMMAND [OPTIONS]\n\n"
+		     "Forward host ports to guests behind NAT through table inet portfwd.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(out, "\nOptions (before or after the command):\n" COMMON_OPTIONS
+		     "  -o, --output FILE    render: write the ruleset to FILE\n"
+		     "  --state-dir DIR      apply, flush: lock and saved sysctls (default /run/nft-portfwd)\n\n"
+		     FORWARD_OPTIONS
+		     "\nExit codes: 0 ok, 2 usage, 3 invalid config, 4 no permission (CAP_NET_ADMIN),\n"
+		     "5 rejected by nftables, 6 other system error.\n"
+		     "See 'nft-portfwd COMMAND --help', nft-portfwd(8) and nft-portfwd.conf(5).\n");
+}
+
+static void print_command_help(const struct command *cmd)
+{
+	printf("Usage: nft-portfwd %s [OPTIONS]\n\n%s\n%s\nOptions:\n%s", cmd->name, cmd->summary,
+	       cmd->help, COMMON_OPTIONS);
+	if (cmd->accepts & OPT_OUTPUT)
+		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
+	if (cmd->accepts & OPT_STATE_DIR)
+		printf("  --state-dir DIR      lock and saved sysctls (default /run/nft-portfwd)\n");
+	if (cmd->accepts & OPT_FORWARD)
+		printf("\n" FORWARD_OPTIONS);
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct error err;
+	const struct command *cmd = NULL;
+	enum exit_code rc = options_parse(argc, argv, &opts, &err);
+
+	if (rc != EXIT_OK)
+		return report_error(rc, &err);
+	if (opts.version && !opts.command) {
+		printf("nft-portfwd " NFT_PORTFWD_VERSION "\n");
+		return EXIT_OK;
+	}
+	if (!opts.command) {
+		print_usage(opts.help ? stdout : stderr);
+		return opts.help ? EXIT_OK : EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(opts.command, commands[i]->name) == 0)
+			cmd = commands[i];
+	if (!cmd) {
+		error_set(&err, "unknown command '%s'; commands are render, check, apply and flush "
+				"(see 'nft-portfwd --help')", opts.command);
+		return report_error(EXIT_USAGE, &err);
+	}
+	if (opts.help) {
+		print_command_help(cmd);
+		return EXIT_OK;
+	}
+	for (unsigned bit = 1; bit <= OPT_FORWARD; bit <<= 1) {
+		if ((opts.given & bit) && !(cmd->accepts & bit)) {
+			error_set(&err, "option %s does not apply to '%s'; see 'nft-portfwd %s --help'",
+				  opts.first_given[__builtin_ctz(bit)], cmd->name, cmd->name);
+			return report_error(EXIT_USAGE, &err);
+		}
+	}
+	return cmd->run(&opts);
+}

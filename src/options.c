@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+#include <string.h>
+
+#include "config.h"
+#include "options.h"
+#include "state.h"
+#include "validate.h"
+
+enum {
+	LONG_STATE_DIR = 256,
+	LONG_PUBLIC_IP,
+	LONG_HOST_IP,
+	LONG_HOST_IFACE,
+	LONG_HOST_PORT,
+	LONG_VM_IP,
+	LONG_VM_PORT,
+	LONG_PROTO,
+};
+
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "state-dir", required_argument, NULL, LONG_STATE_DIR },
+	{ "public-ip", required_argument, NULL, LONG_PUBLIC_IP },
+	{ "host-ip", required_argument, NULL, LONG_HOST_IP },
+	{ "host-iface", required_argument, NULL, LONG_HOST_IFACE },
+	{ "host-port", required_argument, NULL, LONG_HOST_PORT },
+	{ "vm-ip", required_argument, NULL, LONG_VM_IP },
+	{ "vm-port", required_argument, NULL, LONG_VM_PORT },
+	{ "proto", required_argument, NULL, LONG_PROTO },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void note_given(struct options *opts, enum option_bit bit, const char *spelling)
+{
+	size_t slot = (size_t)__builtin_ctz((unsigned)bit);
+
+	if (!(opts->given & bit))
+		opts->first_given[slot] = spelling;
+	opts->given |= bit;
+}
+
+enum exit_code options_parse(int argc, char **argv, struct options *opts, struct error *err)
+{
+	int c;
+
+	*opts = (struct options){ .config_path = CONFIG_PATH_DEFAULT,
+				  .state_dir = STATE_DIR_DEFAULT };
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":hVc:o:", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'h': opts->help = true; break;
+		case 'V': opts->version = true; break;
+		case 'c':
+			opts->config_path = optarg;
+			opts->config_given = true;
+			note_given(opts, OPT_CONFIG, "--config");
+			break;
+		case 'o':
+			opts->output_path = optarg;
+			note_given(opts, OPT_OUTPUT, "--output");
+			break;
+		case LONG_STATE_DIR:
+			opts->state_dir = optarg;
+			note_given(opts, OPT_STATE_DIR, "--state-dir");
+			break;
+		case LONG_PUBLIC_IP: opts->public_ip = optarg; note_given(opts, OPT_FORWARD, "--public-ip"); break;
+		case LONG_HOST_IP: opts->host_ip = optarg; note_given(opts, OPT_FORWARD, "--host-ip"); break;
+		case LONG_HOST_IFACE: opts->host_iface = optarg; note_given(opts, OPT_FORWARD, "--host-iface"); break;
+		case LONG_HOST_PORT: opts->host_port = optarg; note_given(opts, OPT_FORWARD, "--host-port"); break;
+		case LONG_VM_IP: opts->vm_ip = optarg; note_given(opts, OPT_FORWARD, "--vm-ip"); break;
+		case LONG_VM_PORT: opts->vm_port = optarg; note_given(opts, OPT_FORWARD, "--vm-port"); break;
+		case LONG_PROTO: opts->proto = optarg; note_given(opts, OPT_FORWARD, "--proto"); break;
+		case ':':
+			error_set(err, "option %s needs a value; see 'nft-portfwd --help'",
+				  argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			error_set(err, "unknown option '%s'; see 'nft-portfwd --help'",
+				  argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		opts->command = argv[optind++];
+	if (optind < argc) {
+		error_set(err, "unexpected argument '%s'; options start with --, see "
+			       "'nft-portfwd --help'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static const struct forward_fields flag_names = {
+	.protos = "--proto",
+	.host_port = "--host-port",
+	.guest_addr = "--vm-ip",
+	.guest_port = "--vm-port",
+};
+
+static bool load_flags(const struct options *opts, struct model *m, struct error *err)
+{
+	const struct origin cli = { .source = "command line", .line = 0 };
+	const struct {
+		const char *key, *value, *flag;
+	} settings[] = {
+		{ "public-ip", opts->public_ip, "--public-ip" },
+		{ "host-ip", opts->host_ip, "--host-ip" },
+		{ "host-iface", opts->host_iface, "--host-iface" },
+	};
+
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (settings[i].value &&
+		    !config_set(m, settings[i].key, settings[i].value, true, &cli, settings[i].flag, err))
+			return false;
+
+	if (!opts->host_port && !opts->vm_ip && !opts->vm_port && !opts->proto)
+		return true;
+	if (!opts->host_port)
+		return error_set(err, "command line: --host-port: missing; a forward given by "
+				      "flags needs --host-port and --vm-ip, as in --host-port 8080 "
+				      "--vm-ip 192.0.2.10");
+	if (!opts->vm_ip)
+		return error_set(err, "command line: --vm-ip: missing; a forward given by flags "
+				      "needs --host-port and --vm-ip, as in --host-port 8080 "
+				      "--vm-ip 192.0.2.10");
+	return config_add_forward(m, opts->proto ? opts->proto : "tcp", opts->host_port,
+				  opts->vm_ip, opts->vm_port, &cli, &flag_names, err);
+}
+
+enum exit_code options_load_model(const struct options *opts, struct model *m,
+				  struct error *err)
+{
+	bool flag_forward = opts->host_port || opts->vm_ip;
+
+	*m = (struct model){ 0 };
+	/* Without --config, the default file may be absent when flags describe the forward. */
+	if (!config_read_file(m, opts->config_path, !opts->config_given && flag_forward, err)) {
+		if (!opts->config_given && strstr(err->msg, "No such file"))
+			error_set(err, "cannot read config %s: No such file or directory; create it "
+				       "(see nft-portfwd.conf(5)), pass --config FILE, or describe a "
+				       "forward with --host-port and --vm-ip",
+				  opts->config_path);
+		model_free(m);
+		return EXIT_CONFIG;
+	}
+	if (!load_flags(opts, m, err) || !check_model(m, err)) {
+		model_free(m);
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}

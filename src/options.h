@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command line: global options (before or after the command) and the model they load. */
+#ifndef NFT_PORTFWD_OPTIONS_H
+#define NFT_PORTFWD_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "common.h"
+#include "model.h"
+
+#define CONFIG_PATH_DEFAULT "/etc/nft-portfwd.conf"
+
+/* Which options a command accepts; one bit each. */
+enum option_bit {
+	OPT_CONFIG = 1 << 0,
+	OPT_STATE_DIR = 1 << 1,
+	OPT_OUTPUT = 1 << 2,
+	OPT_FORWARD = 1 << 3, /* --public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto */
+};
+
+struct options {
+	const char *command;
+	const char *config_path;
+	bool config_given;
+	const char *state_dir;
+	const char *output_path;
+	const char *public_ip, *host_ip, *host_iface, *host_port, *vm_ip, *vm_port, *proto;
+	unsigned given;         /* option_bit of every option on the command line */
+	const char *first_given[4]; /* the spelling of the first option of each bit, for errors */
+	bool help, version;
+};
+
+/* Parse argv; EXIT_OK or EXIT_USAGE (the message is in err). */
+enum exit_code options_parse(int argc, char **argv, struct options *opts, struct error *err);
+
+/* The config file and the forward flags, validated: EXIT_OK or EXIT_CONFIG. */
+enum exit_code options_load_model(const struct options *opts, struct model *m,
+				  struct error *err);
+
+#endif

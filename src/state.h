@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The state directory (default /run/nft-portfwd, gone after a reboot like the ruleset):
+ * the lock that serializes commands which change the kernel, and small value files.
+ */
+#ifndef NFT_PORTFWD_STATE_H
+#define NFT_PORTFWD_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+
+#define STATE_DIR_DEFAULT "/run/nft-portfwd"
+
+/* Create the directory if needed and hold its lock, waiting up to `wait_seconds`. */
+enum exit_code state_lock(const char *dir, unsigned wait_seconds, int *lock_fd,
+			  struct error *err);
+void state_unlock(int lock_fd);
+
+/* Read a value file: true and the value (newline removed) when it exists. */
+bool state_read(const char *dir, const char *name, char *value, size_t size);
+enum exit_code state_write(const char *dir, const char *name, const char *value,
+			   struct error *err);
+void state_remove(const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Every rule about what a valid value and a valid model are, in one place. The field
+ * checks return NULL when the text is valid, else a short reason that callers put after
+ * the file, line and field name.
+ */
+#ifndef NFT_PORTFWD_VALIDATE_H
+#define NFT_PORTFWD_VALIDATE_H
+
+#include <stdbool.h>
+
+#include "common.h"
+#include "model.h"
+
+/* "1" to "65535", decimal digits only. */
+const char *parse_port(const char *text, uint16_t *port);
+
+/* An IPv4 or IPv6 literal (inet_pton: never a name lookup). */
+const char *parse_addr(const char *text, struct addr *addr);
+
+/* Addresses a host can be reached at: not unspecified, multicast or broadcast. */
+const char *check_host_addr(const struct addr *addr);
+
+/* Addresses a guest can be: a unicast address that is not the host's loopback. */
+const char *check_guest_addr(const struct addr *addr);
+
+/* "tcp", "udp", "tcp,udp" (either order). */
+const char *parse_protos(const char *text, unsigned *protos);
+
+/* An interface name the kernel would accept (and that needs no quoting in nft). */
+const char *check_iface_name(const char *text);
+
+/* Rules that span forwards: one guest for each family, protocol and host port. */
+bool check_model(const struct model *m, struct error *err);
+
+/* "FILE:LINE" or "command line", for the start of error messages. */
+void format_origin(const struct origin *where, char *buf, size_t size);
+
+#endif

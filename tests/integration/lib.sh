@@ -1,0 +1,265 @@
+# shellcheck shell=bash
+# Topology and assertion helpers for the nft-portfwd integration tests.
+#
+# Source it from a test script, then call pf_setup:
+#
+#   client 203.0.113.2/24 --(pfc<pid> 203.0.113.1/24)--+
+#                                                       |  host (ip_forward=0 at start)
+#   guest  192.0.2.79/24  --(pfg<pid> 192.0.2.1/24)  ---+
+#   remote 198.51.100.2/24 --(pfr<pid> 198.51.100.1/24)-+
+#
+# client, guest and remote route everything via the host. Every namespace is
+# private to this run (pf-<pid>-<test>-<role>) and is deleted, with every
+# process the test started, by the EXIT trap. Nothing touches the main
+# namespace's ruleset or sysctls.
+#
+# Exit codes: 0 pass, 1 fail, 77 skip (not root / no netns).
+
+set -u
+
+PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PF_PEER="$PF_LIB_DIR/peer.py"
+PF_TEST=${PF_TEST:-$(basename "$0" .sh)}
+PF_TAG="pf-$$-${PF_TEST}"
+
+CLIENT="$PF_TAG-client"
+HOST="$PF_TAG-host"
+GUEST="$PF_TAG-guest"
+REMOTE="$PF_TAG-remote"
+
+# host-side interface names (<= 15 chars)
+HOST_IF_C="pfc$$"
+HOST_IF_G="pfg$$"
+HOST_IF_R="pfr$$"
+PEER_IF="pfh$$"     # the other end, in client / guest / remote
+
+CLIENT_IP=203.0.113.2
+HOST_IP=203.0.113.1
+HOST_GW_IP=192.0.2.1
+GUEST_IP=192.0.2.79
+HOST_REMOTE_IP=198.51.100.1
+REMOTE_IP=198.51.100.2
+
+PF_NS_CREATED=()
+PF_PIDS=()
+PF_TMP=""
+PF_STATE=""
+PF_OUT=""
+PF_ERR=""
+PF_RC=0
+PF_STEP=""
+
+# ---------------------------------------------------------------- messages
+
+pf_log()  { echo "[$PF_TEST] $*"; }
+pf_skip() { echo "[$PF_TEST] SKIP: $*"; exit 77; }
+fail() {
+    echo "[$PF_TEST] FAIL: $*" >&2
+    [ -n "$PF_STEP" ] && echo "[$PF_TEST]   (during: $PF_STEP)" >&2
+    exit 1
+}
+pf_pass() { echo "[$PF_TEST] PASS"; exit 0; }
+step() { PF_STEP="$*"; pf_log "-- $*"; }
+
+# ---------------------------------------------------------------- setup
+
+pf_cleanup() {
+    local rc=$? pid ns
+    trap - EXIT INT TERM
+    for pid in "${PF_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${PF_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null
+    done
+    for ns in "${PF_NS_CREATED[@]}"; do
+        ip netns del "$ns" 2>/dev/null || echo "[$PF_TEST] warning: could not delete netns $ns" >&2
+    done
+    if [ -n "$PF_TMP" ] && [ -d "$PF_TMP" ]; then
+        rm -rf -- "$PF_TMP"
+    fi
+    exit "$rc"
+}
+
+pf_require_root() {
+    [ "$(id -u)" -eq 0 ] || pf_skip "needs root (uid $(id -u))"
+    command -v ip >/dev/null || pf_skip "ip (iproute2) not found"
+    command -v nft >/dev/null || pf_skip "nft not found"
+}
+
+# Resolve interpreter once (avoids version-manager shims in every call).
+pf_find_python() {
+    PF_PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || pf_skip "python3 not found"
+}
+
+pf_find_binary() {
+    pf_require_root
+    NFT_PORTFWD=${NFT_PORTFWD:-${SOURCE_ROOT:-$PF_LIB_DIR/../..}/build/nft-portfwd}
+    [ -x "$NFT_PORTFWD" ] || fail "binary not found or not executable: NFT_PORTFWD=$NFT_PORTFWD"
+}
+
+pf_add_ns() {
+    ip netns add "$1" 2>/dev/null || pf_skip "ip netns add $1 failed (no CAP_NET_ADMIN?)"
+    PF_NS_CREATED+=("$1")
+    ip -n "$1" link set lo up || fail "lo up in $1"
+}
+
+# pf_link PEER_NS HOST_IFNAME HOST_ADDR/LEN PEER_ADDR/LEN
+pf_link() {
+    local peer_ns=$1 hif=$2 haddr=$3 paddr=$4
+    ip -n "$HOST" link add "$hif" type veth peer name "$PEER_IF" netns "$peer_ns" \
+        || fail "creating veth $hif <-> $peer_ns"
+    ip -n "$HOST" addr add "$haddr" dev "$hif" || fail "addr $haddr on $hif"
+    ip -n "$peer_ns" addr add "$paddr" dev "$PEER_IF" || fail "addr $paddr in $peer_ns"
+    ip -n "$HOST" link set "$hif" up || fail "link up $hif"
+    ip -n "$peer_ns" link set "$PEER_IF" up || fail "link up in $peer_ns"
+    ip -n "$peer_ns" route add default via "${haddr%/*}" || fail "default route in $peer_ns"
+}
+
+# Build the four-namespace topology, temp dir and state dir.
+pf_setup() {
+    pf_require_root
+    pf_find_python
+    trap pf_cleanup EXIT
+    trap 'exit 1' INT TERM
+    PF_TMP=$(mktemp -d "/tmp/$PF_TAG.XXXXXX") || fail "mktemp"
+    PF_STATE="$PF_TMP/state"
+    mkdir -p "$PF_STATE"
+
+    pf_add_ns "$CLIENT"
+    pf_add_ns "$HOST"
+    pf_add_ns "$GUEST"
+    pf_add_ns "$REMOTE"
+    pf_link "$CLIENT" "$HOST_IF_C" "$HOST_IP/24" "$CLIENT_IP/24"
+    pf_link "$GUEST" "$HOST_IF_G" "$HOST_GW_IP/24" "$GUEST_IP/24"
+    pf_link "$REMOTE" "$HOST_IF_R" "$HOST_REMOTE_IP/24" "$REMOTE_IP/24"
+
+    # Start with forwarding off so the tests prove apply turns it on.
+    pf_sysctl_set "$HOST" net.ipv4.ip_forward 0
+    [ "$(pf_ip_forward "$HOST")" = 0 ] || fail "could not set ip_forward=0 in host namespace"
+    # The test's own namespaces must start with empty rulesets.
+    [ -z "$(ip netns exec "$HOST" nft list ruleset)" ] || fail "host namespace ruleset not empty at start"
+}
+
+# ---------------------------------------------------------------- sysctl / nft
+
+pf_sysctl_set() { ip netns exec "$1" sysctl -qw "$2=$3" || fail "sysctl $2=$3 in $1"; }
+pf_ip_forward() { ip netns exec "$1" cat /proc/sys/net/ipv4/ip_forward; }
+
+# nft in the host namespace
+hnft() { ip netns exec "$HOST" nft "$@"; }
+
+# ---------------------------------------------------------------- the binary
+
+# pf_write_config NAME <<EOF ... EOF  -> prints path
+pf_write_config() {
+    local f="$PF_TMP/$1"
+    cat >"$f" || fail "writing config $f"
+    echo "$f"
+}
+
+# pf_run ARGS...: run the binary in the host namespace with the per-test state
+# dir; sets PF_RC, PF_OUT, PF_ERR. Never fails by itself.
+pf_run() {
+    local o="$PF_TMP/run.out" e="$PF_TMP/run.err"
+    ip netns exec "$HOST" timeout 20 "$NFT_PORTFWD" --state-dir "$PF_STATE" "$@" >"$o" 2>"$e"
+    PF_RC=$?
+    PF_OUT=$(cat "$o")
+    PF_ERR=$(cat "$e")
+    pf_log "nft-portfwd $* -> rc $PF_RC"
+    [ -n "$PF_OUT" ] && printf '%s\n' "$PF_OUT" | sed "s/^/[$PF_TEST]   stdout: /"
+    [ -n "$PF_ERR" ] && printf '%s\n' "$PF_ERR" | sed "s/^/[$PF_TEST]   stderr: /"
+    return 0
+}
+
+# pf_expect_rc N DESCRIPTION
+pf_expect_rc() {
+    [ "$PF_RC" -eq "$1" ] || fail "$2: expected exit $1, got $PF_RC (stdout: '$PF_OUT' stderr: '$PF_ERR')"
+}
+
+# pf_run_ok ARGS...: run and require exit 0
+pf_run_ok() {
+    pf_run "$@"
+    pf_expect_rc 0 "nft-portfwd $*"
+}
+
+# ---------------------------------------------------------------- traffic
+
+# pf_serve NS PROTO ADDR PORT NAME: start a server, wait until it is bound.
+pf_serve() {
+    local ns=$1 proto=$2 addr=$3 port=$4 name=$5 i
+    local rf="$PF_TMP/ready.$name.$proto.$port.$$.$RANDOM"
+    ip netns exec "$ns" "$PF_PYTHON" "$PF_PEER" serve "$proto" "$addr" "$port" "$name" \
+        --ready-file "$rf" >/dev/null 2>"$rf.err" &
+    PF_PIDS+=("$!")
+    for ((i = 0; i < 60; i++)); do
+        [ -e "$rf" ] && return 0
+        kill -0 "$!" 2>/dev/null || fail "server $name $proto $addr:$port died: $(cat "$rf.err")"
+        sleep 0.05
+    done
+    fail "server $name $proto $addr:$port not ready after 3 s"
+}
+
+# pf_send NS PROTO ADDR PORT [TIMEOUT]: prints the reply; non-zero on no reply.
+pf_send() {
+    local ns=$1 proto=$2 addr=$3 port=$4 t=${5:-2}
+    ip netns exec "$ns" timeout 5 "$PF_PYTHON" "$PF_PEER" send "$proto" "$addr" "$port" --timeout "$t" 2>"$PF_TMP/send.err"
+}
+
+# assert_reaches NS PROTO ADDR PORT EXPECTED_NAME DESCRIPTION
+# The reply must come from the server named EXPECTED_NAME. Prints the source
+# address that server saw on stdout-var PF_SEEN.
+assert_reaches() {
+    local ns=$1 proto=$2 addr=$3 port=$4 want=$5 desc=$6 reply
+    reply=$(pf_send "$ns" "$proto" "$addr" "$port") \
+        || fail "$desc: $proto $addr:$port from ${ns##*-} got no reply ($(cat "$PF_TMP/send.err")), expected '$want'"
+    case "$reply" in
+        "$want "*) ;;
+        *) fail "$desc: $proto $addr:$port from ${ns##*-} answered by '$reply', expected '$want'" ;;
+    esac
+    PF_SEEN=${reply#"$want "}
+    pf_log "ok: $desc ($proto $addr:$port -> '$reply')"
+}
+
+# assert_no_reply NS PROTO ADDR PORT DESCRIPTION
+assert_no_reply() {
+    local ns=$1 proto=$2 addr=$3 port=$4 desc=$5 reply
+    if reply=$(pf_send "$ns" "$proto" "$addr" "$port" 1); then
+        fail "$desc: $proto $addr:$port from ${ns##*-} unexpectedly answered '$reply'"
+    fi
+    pf_log "ok: $desc ($proto $addr:$port: no answer)"
+}
+
+# ---------------------------------------------------------------- assertions
+
+assert_eq() {   # ACTUAL EXPECTED DESCRIPTION
+    [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+    pf_log "ok: $3"
+}
+
+assert_match() {   # STRING ERE DESCRIPTION
+    [[ $1 =~ $2 ]] || fail "$3: '$1' does not match /$2/"
+    pf_log "ok: $3"
+}
+
+assert_table_absent() {   # DESCRIPTION
+    if hnft list table inet portfwd >/dev/null 2>&1; then
+        fail "$1: table inet portfwd still exists in host namespace"
+    fi
+    pf_log "ok: $1"
+}
+
+assert_table_present() {   # DESCRIPTION
+    hnft list table inet portfwd >/dev/null 2>&1 \
+        || fail "$1: table inet portfwd missing in host namespace"
+    pf_log "ok: $1"
+}
+
+# assert_same_file A B DESCRIPTION: byte-identical, shows a diff otherwise
+assert_same_file() {
+    if ! cmp -s "$1" "$2"; then
+        diff -u "$1" "$2" | head -40 >&2
+        fail "$3: outputs differ (see diff above)"
+    fi
+    pf_log "ok: $3"
+}
