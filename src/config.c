@@ -42,7 +42,7 @@ static bool field_error(struct error *err, const struct origin *where, const cha
 	char at[512];
 
 	format_origin(where, at, sizeof(at));
-	if (value)
+	if (value && *value)
 		return error_set(err, "%s: %s: '%s' %s", at, field, value, reason);
 	return error_set(err, "%s: %s: %s", at, field, reason);
 }
@@ -64,14 +64,12 @@ static bool parse_addr_list(struct addr_list *list, char *value, const struct or
 {
 	struct addr_list parsed = { 0 };
 	size_t capacity = 0;
-	char *saveptr = NULL;
 
 	if (*trim(value) == '\0')
 		return field_error(err, where, field, NULL,
 				   "no address given; expected one or more addresses separated "
 				   "by commas");
-	for (char *item = strtok_r(value, ",", &saveptr); item;
-	     item = strtok_r(NULL, ",", &saveptr)) {
+	for (char *item; (item = strsep(&value, ","));) {
 		struct addr a;
 		const char *reason;
 

@@ -12,7 +12,7 @@ const char *parse_port(const char *text, uint16_t *port)
 	size_t len = strlen(text);
 
 	if (len == 0)
-		return "a port is missing; expected a number from 1 to 65535";
+		return "is empty; expected a number from 1 to 65535";
 	if (len > 5 || strspn(text, "0123456789") != len)
 		return "is not a port; expected a number from 1 to 65535";
 	value = strtoul(text, NULL, 10);

@@ -29,7 +29,7 @@ assert_no_reply "$CLIENT" tcp "$HOST_IP" 8080 "no forward before apply"
 step "apply from flags only (options after the command)"
 pf_run apply --config "$empty" "${FLAGS[@]}"
 pf_expect_rc 0 "apply from flags"
-assert_match "$PF_OUT" '^nft-portfwd: applied 1 forwards?; table inet portfwd changed$' "apply reports 1 forward"
+assert_line "$PF_OUT" '^nft-portfwd: applied 1 forwards?; table inet portfwd changed$' "apply reports 1 forward"
 assert_eq "$(pf_ip_forward "$HOST")" 1 "ip_forward turned on"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest "client tcp host:8080 reaches guest:80"
 assert_reaches "$HOST" tcp "$HOST_IP" 8080 guest "host-local tcp host:8080 reaches guest:80"
@@ -38,13 +38,23 @@ assert_no_reply "$CLIENT" udp "$HOST_IP" 8080 "--proto tcp does not forward udp"
 step "same forward, options before the command"
 pf_run --config "$empty" "${FLAGS[@]}" apply
 pf_expect_rc 0 "apply with options before the command"
-assert_match "$PF_OUT" 'table inet portfwd unchanged$' "same flags before the command: unchanged"
+assert_line "$PF_OUT" '^nft-portfwd: applied 1 forwards?; table inet portfwd unchanged$' "same flags before the command: unchanged"
 
 step "--proto tcp,udp"
 pf_run --config "$empty" apply --host-port 8080 --vm-ip "$GUEST_IP" --vm-port 80 --proto tcp,udp --host-ip "$HOST_IP"
 pf_expect_rc 0 "apply with --proto tcp,udp"
 assert_reaches "$CLIENT" udp "$HOST_IP" 8080 guest "udp forwarded with --proto tcp,udp"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest "tcp still forwarded"
+
+step "flags only, no --config at all (default config path)"
+if [ -e /etc/nft-portfwd.conf ]; then
+    pf_log "note: /etc/nft-portfwd.conf exists on this machine; not testing the default path"
+else
+    pf_run apply --host-port 8081 --vm-ip "$GUEST_IP" --vm-port 80 --proto tcp
+    pf_expect_rc 0 "apply from flags with the default config file missing"
+    assert_reaches "$CLIENT" tcp "$HOST_IP" 8081 guest "client tcp host:8081 reaches guest:80"
+    assert_no_reply "$CLIENT" tcp "$HOST_IP" 8080 "the previous forward (8080) was replaced"
+fi
 
 step "flush"
 pf_run_ok --config "$empty" flush

@@ -33,7 +33,7 @@ cat >"$cfg2" <<CONF
 forward tcp,udp 8080 to $GUEST_IP
 CONF
 pf_run_ok --config "$cfg2" apply
-assert_match "$PF_OUT" 'table inet portfwd changed$' "switching to any local address changes the table"
+assert_line "$PF_OUT" '^nft-portfwd: applied 1 forwards?; table inet portfwd changed$' "switching to any local address changes the table"
 assert_reaches "$HOST" tcp "$HOST_IP" 8080 guest "host-local tcp to $HOST_IP reaches guest"
 assert_reaches "$HOST" tcp "$HOST_REMOTE_IP" 8080 guest "host-local tcp to $HOST_REMOTE_IP reaches guest"
 assert_reaches "$HOST" udp "$HOST_GW_IP" 8080 guest "host-local udp to $HOST_GW_IP reaches guest"

@@ -160,9 +160,19 @@ pf_write_config() {
 
 # pf_run ARGS...: run the binary in the host namespace with the per-test state
 # dir; sets PF_RC, PF_OUT, PF_ERR. Never fails by itself.
+pf_state_args() {
+    local a
+    PF_STATE_ARGS=()
+    for a in "$@"; do
+        case "$a" in apply|flush) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
+    done
+}
+
 pf_run() {
     local o="$PF_TMP/run.out" e="$PF_TMP/run.err"
-    ip netns exec "$HOST" timeout 20 "$NFT_PORTFWD" --state-dir "$PF_STATE" "$@" >"$o" 2>"$e"
+    # --state-dir is an option of apply and flush only
+    pf_state_args "$@"
+    ip netns exec "$HOST" timeout 20 "$NFT_PORTFWD" "${PF_STATE_ARGS[@]}" "$@" >"$o" 2>"$e"
     PF_RC=$?
     PF_OUT=$(cat "$o")
     PF_ERR=$(cat "$e")
@@ -239,6 +249,16 @@ assert_eq() {   # ACTUAL EXPECTED DESCRIPTION
 
 assert_match() {   # STRING ERE DESCRIPTION
     [[ $1 =~ $2 ]] || fail "$3: '$1' does not match /$2/"
+    pf_log "ok: $3"
+}
+
+assert_line() {   # TEXT ERE DESCRIPTION: some line of TEXT matches
+    printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: no line of '$1' matches /$2/"
+    pf_log "ok: $3"
+}
+
+assert_no_line() {   # TEXT ERE DESCRIPTION: no line of TEXT matches
+    if printf '%s\n' "$1" | grep -Eq -- "$2"; then fail "$3: '$1' matches /$2/"; fi
     pf_log "ok: $3"
 }
 

@@ -26,7 +26,8 @@ ROOT_NO_NET_ADMIN=(setpriv --inh-caps=-net_admin --ambient-caps=-net_admin --bou
 run_as() {
     local who=$1; shift
     local -n wrap=$who
-    ip netns exec "$HOST" timeout 20 "${wrap[@]}" "$NFT_PORTFWD" --state-dir "$PF_STATE" "$@" \
+    pf_state_args "$@"
+    ip netns exec "$HOST" timeout 20 "${wrap[@]}" "$NFT_PORTFWD" "${PF_STATE_ARGS[@]}" "$@" \
         >"$PF_TMP/out" 2>"$PF_TMP/err"
     PF_RC=$?
     PF_OUT=$(cat "$PF_TMP/out")

@@ -35,7 +35,7 @@ assert_table_absent "no table before apply"
 step "apply"
 pf_run --config "$cfg" apply
 pf_expect_rc 0 "apply"
-assert_match "$PF_OUT" '^nft-portfwd: applied 3 forwards; table inet portfwd changed$' "apply reports 3 forwards, changed"
+assert_line "$PF_OUT" '^nft-portfwd: applied 3 forwards; table inet portfwd changed$' "apply reports 3 forwards, changed"
 assert_eq "$(pf_ip_forward "$HOST")" 1 "ip_forward turned on by apply"
 assert_table_present "table exists after apply"
 

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Parser and validation: every bad input gets its exact message (file, line, field, what
+ * would be valid); good inputs give the model they describe. No privileges needed.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "options.h"
+#include "validate.h"
+
+static int failures;
+
+static void expect(bool ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void expect(bool ok, const char *name, const char *fmt, ...)
+{
+	if (ok)
+		return;
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("FAIL %s: ", name);
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	failures++;
+}
+
+/* Parse and validate `text` as "test.conf"; the error message, or "" when valid. */
+static const char *parse(const char *text, struct model *m, struct error *err)
+{
+	*m = (struct model){ 0 };
+	err->msg[0] = '\0';
+	if (config_parse(m, text, strlen(text), "test.conf", err))
+		check_model(m, err);
+	return err->msg;
+}
+
+struct bad_case {
+	const char *name, *text, *message;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "address not an address", "forward tcp 80 to 300.1.1.1:80\n",
+	  "test.conf:1: forward guest address: '300.1.1.1' is not an IP address; expected an IPv4 "
+	  "or IPv6 literal such as 192.0.2.10 or 2001:db8::10 (names are not looked up)" },
+	{ "address a host name", "forward tcp 80 to localhost\n",
+	  "test.conf:1: forward guest address: 'localhost' is not an IP address; expected an IPv4 "
+	  "or IPv6 literal such as 192.0.2.10 or 2001:db8::10 (names are not looked up)" },
+	{ "guest loopback", "forward tcp 80 to 127.0.0.1\n",
+	  "test.conf:1: forward guest address: '127.0.0.1' is a loopback address, which the kernel "
+	  "never routes to from outside; expected the guest's own address" },
+	{ "guest multicast", "forward udp 80 to 224.0.0.1\n",
+	  "test.conf:1: forward guest address: '224.0.0.1' is not a unicast address; expected the "
+	  "guest's own address" },
+	{ "ipv6 without brackets", "forward tcp 80 to 2001:db8::1:80\n",
+	  "test.conf:1: forward guest address: '2001:db8::1:80' looks like an IPv6 address without "
+	  "brackets; write it as [2001:db8::10] or [2001:db8::10]:80" },
+	{ "unclosed bracket", "forward tcp 80 to [2001:db8::1\n",
+	  "test.conf:1: forward guest address: '[2001:db8::1' expected ADDRESS, ADDRESS:PORT or "
+	  "[IPv6-ADDRESS]:PORT, as in 192.0.2.10:80 or [2001:db8::10]:80" },
+	{ "host-ip bad", "host-ip = 192.0.2.300\n",
+	  "test.conf:1: host-ip: '192.0.2.300' is not an IP address; expected an IPv4 or IPv6 "
+	  "literal such as 192.0.2.10 or 2001:db8::10 (names are not looked up)" },
+	{ "host-ip unspecified", "host-ip = 0.0.0.0\n",
+	  "test.conf:1: host-ip: '0.0.0.0' is the unspecified address; leave the setting out to "
+	  "match any local address" },
+	{ "host-ip twice in list", "host-ip = 192.0.2.1, 192.0.2.1\n",
+	  "test.conf:1: host-ip: '192.0.2.1' is listed twice" },
+	{ "host-ip empty item", "host-ip = 192.0.2.1,,192.0.2.2\n",
+	  "test.conf:1: host-ip: an empty item in the list; separate addresses with single commas" },
+	{ "public-ip bad", "\npublic-ip = example.com\n",
+	  "test.conf:2: public-ip: 'example.com' is not an IP address; expected an IPv4 or IPv6 "
+	  "literal such as 192.0.2.10 or 2001:db8::10 (names are not looked up)" },
+	{ "port zero", "forward tcp 0 to 192.0.2.10\n",
+	  "test.conf:1: forward host port: '0' is out of range; expected a number from 1 to 65535" },
+	{ "port too big", "forward tcp 65536 to 192.0.2.10\n",
+	  "test.conf:1: forward host port: '65536' is out of range; expected a number from 1 to "
+	  "65535" },
+	{ "port not a number", "forward tcp http to 192.0.2.10\n",
+	  "test.conf:1: forward host port: 'http' is not a port; expected a number from 1 to 65535" },
+	{ "port negative", "forward tcp -1 to 192.0.2.10\n",
+	  "test.conf:1: forward host port: '-1' is not a port; expected a number from 1 to 65535" },
+	{ "guest port bad", "forward tcp 80 to 192.0.2.10:99999\n",
+	  "test.conf:1: forward guest port: '99999' is out of range; expected a number from 1 to "
+	  "65535" },
+	{ "guest port too long", "forward tcp 80 to 192.0.2.10:080808\n",
+	  "test.conf:1: forward guest port: '080808' is not a port; expected a number from 1 to "
+	  "65535" },
+	{ "host-ip trailing comma", "host-ip = 192.0.2.1,\n",
+	  "test.conf:1: host-ip: an empty item in the list; separate addresses with single commas" },
+	{ "guest port empty", "forward tcp 80 to 192.0.2.10:\n",
+	  "test.conf:1: forward guest port: is empty; expected a number from 1 to 65535" },
+	{ "iface too long", "host-iface = abcdefghijklmnop\n",
+	  "test.conf:1: host-iface: 'abcdefghijklmnop' is longer than 15 bytes, the kernel's limit "
+	  "for interface names" },
+	{ "iface slash", "host-iface = eth/0\n",
+	  "test.conf:1: host-iface: 'eth/0' contains a character interface names cannot have "
+	  "(whitespace, '/', ':', quotes, backslash, control or non-ASCII bytes)" },
+	{ "iface space", "host-iface = eth 0\n",
+	  "test.conf:1: host-iface: 'eth 0' contains a character interface names cannot have "
+	  "(whitespace, '/', ':', quotes, backslash, control or non-ASCII bytes)" },
+	{ "iface quote", "host-iface = eth\"0\n",
+	  "test.conf:1: host-iface: 'eth\"0' contains a character interface names cannot have "
+	  "(whitespace, '/', ':', quotes, backslash, control or non-ASCII bytes)" },
+	{ "iface control", "host-iface = eth\x01\n",
+	  "test.conf:1: host-iface: 'eth\x01' contains a character interface names cannot have "
+	  "(whitespace, '/', ':', quotes, backslash, control or non-ASCII bytes)" },
+	{ "iface dotdot", "host-iface = ..\n",
+	  "test.conf:1: host-iface: '..' is not a valid interface name" },
+	{ "protocol unknown", "forward icmp 80 to 192.0.2.10\n",
+	  "test.conf:1: forward protocol: 'icmp' is not a protocol; expected tcp, udp or tcp,udp" },
+	{ "protocol upper case", "forward TCP 80 to 192.0.2.10\n",
+	  "test.conf:1: forward protocol: 'TCP' is not a protocol; expected tcp, udp or tcp,udp" },
+	{ "unknown key", "# comment\nlisten-ip = 192.0.2.1\n",
+	  "test.conf:2: listen-ip: unknown setting; expected public-ip, host-ip, host-iface or a "
+	  "'forward' line" },
+	{ "not a setting", "forwrd tcp 80 to 192.0.2.10\n",
+	  "test.conf:1: forwrd: expected 'KEY = VALUE' (public-ip, host-ip, host-iface) or "
+	  "'forward PROTOCOL PORT to ADDRESS[:PORT]'" },
+	{ "missing value", "host-ip =\n",
+	  "test.conf:1: host-ip: the value after '=' is missing" },
+	{ "missing key", "= 192.0.2.1\n",
+	  "test.conf:1: setting: the key before '=' is missing; expected public-ip, host-ip or "
+	  "host-iface" },
+	{ "missing to", "forward tcp 80 192.0.2.10\n",
+	  "test.conf:1: forward: expected 'to' after the host port, found '192.0.2.10'; as in "
+	  "'forward tcp 8080 to 192.0.2.10:80'" },
+	{ "missing target", "forward tcp 80 to\n",
+	  "test.conf:1: forward: the guest address is missing after 'to', as in 'forward tcp 8080 "
+	  "to 192.0.2.10:80'" },
+	{ "missing port", "forward tcp\n",
+	  "test.conf:1: forward: the host port is missing, as in 'forward tcp 8080 to "
+	  "192.0.2.10:80'" },
+	{ "missing everything", "forward\n",
+	  "test.conf:1: forward: the protocol is missing; expected tcp, udp or tcp,udp, as in "
+	  "'forward tcp 8080 to 192.0.2.10:80'" },
+	{ "trailing word", "forward tcp 80 to 192.0.2.10 extra\n",
+	  "test.conf:1: forward: unexpected 'extra' after the guest address; as in 'forward tcp "
+	  "8080 to 192.0.2.10:80'" },
+	{ "setting twice", "host-ip = 192.0.2.1\nhost-ip = 192.0.2.2\n",
+	  "test.conf:2: host-ip: is already set at test.conf:1; give it once (public-ip and host-ip "
+	  "take a comma-separated list)" },
+	{ "duplicate forward", "forward tcp 80 to 192.0.2.10\nforward tcp 80 to 192.0.2.10\n",
+	  "test.conf:2: forward: tcp port 80 is already forwarded by test.conf:1; each protocol and "
+	  "host port can go to one guest, so remove one of them or pick another host port" },
+	{ "conflicting forward", "forward udp 53 to 192.0.2.10\n\nforward tcp,udp 53 to 192.0.2.11\n",
+	  "test.conf:3: forward: udp port 53 is already forwarded by test.conf:1; each protocol and "
+	  "host port can go to one guest, so remove one of them or pick another host port" },
+	{ "family mismatch", "host-ip = 192.0.2.1\nforward tcp 80 to [2001:db8::10]:80\n",
+	  "test.conf:2: forward: the guest address is IPv6 but host-ip and public-ip hold only IPv4 "
+	  "addresses; NAT does not translate between IPv4 and IPv6, so add an IPv6 host-ip or "
+	  "forward to the guest's IPv4 address" },
+	{ "nul byte", "forward tcp 80 to 192.0.2.10\n\0\n", NULL /* length-aware case below */ },
+};
+
+static void test_bad_inputs(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct model m;
+		struct error err;
+
+		if (!c->message)
+			continue;
+		parse(c->text, &m, &err);
+		expect(strcmp(err.msg, c->message) == 0, c->name, "\n  got:  %s\n  want: %s", err.msg,
+		       c->message);
+		model_free(&m);
+	}
+}
+
+static void test_nul_byte(void)
+{
+	static const char text[] = "forward tcp 80 to 192.0.2.10\nfor\0ward\n";
+	struct model m = { 0 };
+	struct error err = { "" };
+
+	expect(!config_parse(&m, text, sizeof(text) - 1, "test.conf", &err), "nul byte", "accepted");
+	expect(strcmp(err.msg, "test.conf:2: line: contains a NUL byte; the config must be text") == 0,
+	       "nul byte", "got: %s", err.msg);
+	model_free(&m);
+}
+
+static void test_good_config(void)
+{
+	struct model m;
+	struct error err;
+	char buf[INET6_ADDRSTRLEN];
+	const char *msg = parse("public-ip  = 203.0.113.7   # router\n"
+				"host-ip=192.0.2.1,2001:db8::1\n"
+				"host-iface = ens2f1\r\n"
+				"   forward tcp 16589 to 192.0.2.79:16589\n"
+				"forward udp 5000 to 192.0.2.80 # guest port defaults\n"
+				"forward tcp,udp 2222 to [2001:db8:2::81]:22\n"
+				"forward tcp 8080 to 192.0.2.79", /* no final newline */
+				&m, &err);
+
+	expect(*msg == '\0', "good config", "rejected: %s", msg);
+	expect(m.forward_count == 4, "good config", "%zu forwards", m.forward_count);
+	expect(m.public_ips.count == 1 && m.host_ips.count == 2, "good config", "address lists");
+	expect(strcmp(m.host_iface, "ens2f1") == 0, "good config", "iface '%s'", m.host_iface);
+	if (m.forward_count == 4) {
+		expect(m.forwards[1].protos == PROTO_UDP && m.forwards[1].guest_port == 5000,
+		       "guest port defaults to host port", "port %u", m.forwards[1].guest_port);
+		expect(m.forwards[2].protos == (PROTO_TCP | PROTO_UDP) &&
+			       m.forwards[2].guest.family == AF_INET6 && m.forwards[2].guest_port == 22,
+		       "ipv6 guest", "%s", inet_ntop(AF_INET6, &m.forwards[2].guest.v6, buf, sizeof(buf)));
+		expect(m.forwards[3].where.line == 7, "line numbers", "line %u", m.forwards[3].where.line);
+	}
+	model_free(&m);
+}
+
+/* The flags describe one forward and override the file's settings. */
+static const char *load_with_flags(char **argv, int argc, struct model *m, struct error *err)
+{
+	struct options opts;
+
+	err->msg[0] = '\0';
+	if (options_parse(argc, argv, &opts, err) == EXIT_OK)
+		options_load_model(&opts, m, err);
+	return err->msg;
+}
+
+static void test_flags(void)
+{
+	struct model m;
+	struct error err;
+	char *good[] = { "nft-portfwd", "render", "--config", "/dev/null", "--host-port", "8080",
+			 "--vm-ip", "192.0.2.10", "--vm-port", "80", "--proto", "tcp,udp",
+			 "--host-ip", "192.0.2.1" };
+	char *no_vm[] = { "nft-portfwd", "--host-port", "8080", "--config", "/dev/null", "apply" };
+	char *bad_ip[] = { "nft-portfwd", "apply", "--config=/dev/null", "--host-port=8080",
+			   "--vm-ip=192.0.2" };
+	char *bad_iface[] = { "nft-portfwd", "apply", "--config=/dev/null", "--host-iface=a/b" };
+	char *missing[] = { "nft-portfwd", "apply", "--config", "/nonexistent/nft-portfwd.conf" };
+	const char *msg;
+
+	msg = load_with_flags(good, 14, &m, &err);
+	expect(*msg == '\0' && m.forward_count == 1 && m.forwards[0].guest_port == 80 &&
+		       m.forwards[0].protos == (PROTO_TCP | PROTO_UDP) && m.host_ips.count == 1,
+	       "flags forward", "%s", msg);
+	model_free(&m);
+	msg = load_with_flags(no_vm, 6, &m, &err);
+	expect(strcmp(msg, "command line: --vm-ip: missing; a forward given by flags needs "
+			   "--host-port and --vm-ip, as in --host-port 8080 --vm-ip 192.0.2.10") == 0,
+	       "flags without --vm-ip", "got: %s", msg);
+	msg = load_with_flags(bad_ip, 5, &m, &err);
+	expect(strcmp(msg, "command line: --vm-ip: '192.0.2' is not an IP address; expected an IPv4 "
+			   "or IPv6 literal such as 192.0.2.10 or 2001:db8::10 (names are not looked "
+			   "up)") == 0,
+	       "bad --vm-ip", "got: %s", msg);
+	msg = load_with_flags(bad_iface, 4, &m, &err);
+	expect(strncmp(msg, "command line: --host-iface: 'a/b' contains", 42) == 0,
+	       "bad --host-iface", "got: %s", msg);
+	msg = load_with_flags(missing, 4, &m, &err);
+	expect(strcmp(msg, "cannot read config /nonexistent/nft-portfwd.conf: No such file or "
+			   "directory") == 0,
+	       "missing --config file", "got: %s", msg);
+}
+
+int main(void)
+{
+	test_bad_inputs();
+	test_nul_byte();
+	test_good_config();
+	test_flags();
+	printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
+	return failures ? 1 : 0;
+}
