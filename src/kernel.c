@@ -73,10 +73,12 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
 	}
 	const char *why = library_error(k);
 
+	/* kernel_open checked CAP_NET_ADMIN, so EPERM here is the kernel refusing this change. */
 	if (strstr(why, "Operation not permitted")) {
-		error_set(err, "nftables refused the change (Operation not permitted); run as root "
-			       "with CAP_NET_ADMIN");
-		return EXIT_PERMISSION;
+		error_set(err, "the kernel refused the change (Operation not permitted): another "
+			       "process may own table " TABLE_FAMILY " " TABLE_NAME " (nft flags "
+			       "owner), or a security module denies it; the table is unchanged");
+		return EXIT_KERNEL;
 	}
 	error_set(err, "nftables rejected the ruleset%s; table " TABLE_FAMILY " " TABLE_NAME
 		       " is unchanged:\n%s",

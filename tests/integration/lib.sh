@@ -102,6 +102,8 @@ pf_add_ns() {
     ip netns add "$1" 2>/dev/null || pf_skip "ip netns add $1 failed (no CAP_NET_ADMIN?)"
     PF_NS_CREATED+=("$1")
     ip -n "$1" link set lo up || fail "lo up in $1"
+    # no duplicate address detection on the links created later (IPv6 tests)
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 2>/dev/null
 }
 
 # pf_link PEER_NS HOST_IFNAME HOST_ADDR/LEN PEER_ADDR/LEN
@@ -141,6 +143,36 @@ pf_setup() {
     [ -z "$(ip netns exec "$HOST" nft list ruleset)" ] || fail "host namespace ruleset not empty at start"
 }
 
+# Optional IPv6 on the same links (no DAD, so addresses are usable at once):
+#   client 2001:db8:1::2 - host 2001:db8:1::1 | host 2001:db8:2::1 - guest 2001:db8:2::79
+#   host 2001:db8:3::1 - remote 2001:db8:3::2; IPv6 forwarding in host set to 0.
+CLIENT_IP6=2001:db8:1::2
+HOST_IP6=2001:db8:1::1
+HOST_GW_IP6=2001:db8:2::1
+GUEST_IP6=2001:db8:2::79
+HOST_REMOTE_IP6=2001:db8:3::1
+REMOTE_IP6=2001:db8:3::2
+
+pf_setup_ipv6() {
+    local ns
+    for ns in "$CLIENT" "$HOST" "$GUEST" "$REMOTE"; do
+        [ "$(ip netns exec "$ns" cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null)" = 0 ] \
+            || pf_skip "IPv6 not available in namespace $ns"
+    done
+    pf_sysctl_set "$HOST" net.ipv6.conf.all.forwarding 0
+    ip -n "$HOST" addr add "$HOST_IP6/64" dev "$HOST_IF_C" nodad || fail "ipv6 addr host-client"
+    ip -n "$CLIENT" addr add "$CLIENT_IP6/64" dev "$PEER_IF" nodad || fail "ipv6 addr client"
+    ip -n "$HOST" addr add "$HOST_GW_IP6/64" dev "$HOST_IF_G" nodad || fail "ipv6 addr host-guest"
+    ip -n "$GUEST" addr add "$GUEST_IP6/64" dev "$PEER_IF" nodad || fail "ipv6 addr guest"
+    ip -n "$HOST" addr add "$HOST_REMOTE_IP6/64" dev "$HOST_IF_R" nodad || fail "ipv6 addr host-remote"
+    ip -n "$REMOTE" addr add "$REMOTE_IP6/64" dev "$PEER_IF" nodad || fail "ipv6 addr remote"
+    ip -n "$CLIENT" -6 route add default via "$HOST_IP6" || fail "ipv6 route client"
+    ip -n "$GUEST" -6 route add default via "$HOST_GW_IP6" || fail "ipv6 route guest"
+    ip -n "$REMOTE" -6 route add default via "$HOST_REMOTE_IP6" || fail "ipv6 route remote"
+}
+
+pf_ip6_forward() { ip netns exec "$1" cat /proc/sys/net/ipv6/conf/all/forwarding; }
+
 # ---------------------------------------------------------------- sysctl / nft
 
 pf_sysctl_set() { ip netns exec "$1" sysctl -qw "$2=$3" || fail "sysctl $2=$3 in $1"; }
@@ -150,13 +182,6 @@ pf_ip_forward() { ip netns exec "$1" cat /proc/sys/net/ipv4/ip_forward; }
 hnft() { ip netns exec "$HOST" nft "$@"; }
 
 # ---------------------------------------------------------------- the binary
-
-# pf_write_config NAME <<EOF ... EOF  -> prints path
-pf_write_config() {
-    local f="$PF_TMP/$1"
-    cat >"$f" || fail "writing config $f"
-    echo "$f"
-}
 
 # pf_run ARGS...: run the binary in the host namespace with the per-test state
 # dir; sets PF_RC, PF_OUT, PF_ERR. Never fails by itself.
@@ -217,8 +242,8 @@ pf_send() {
 }
 
 # assert_reaches NS PROTO ADDR PORT EXPECTED_NAME DESCRIPTION
-# The reply must come from the server named EXPECTED_NAME. Prints the source
-# address that server saw on stdout-var PF_SEEN.
+# The reply must come from the server named EXPECTED_NAME; PF_SEEN is then set
+# to the source address that server saw.
 assert_reaches() {
     local ns=$1 proto=$2 addr=$3 port=$4 want=$5 desc=$6 reply
     reply=$(pf_send "$ns" "$proto" "$addr" "$port") \
