@@ -279,9 +279,13 @@ static bool parse_line(struct model *m, char *line, const struct origin *where,
 		return true;
 
 	word = strcspn(line, WHITESPACE "=");
-	if (word == strlen("forward") && strncmp(line, "forward", word) == 0 && line[word] != '=' &&
-	    line[word + strspn(line + word, WHITESPACE)] != '=')
-		return parse_forward_line(m, line + word, where, err);
+	if (word == strlen("forward") && strncmp(line, "forward", word) == 0) {
+		char *rest = trim(line + word);
+
+		/* "forward = x" is a mistaken setting, reported below as an unknown key. */
+		if (*rest != '=')
+			return parse_forward_line(m, rest, where, err);
+	}
 
 	eq = strchr(line, '=');
 	if (!eq) {

@@ -34,6 +34,16 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Each forward flag describes one value; a second one would silently replace the first. */
+static bool set_once(const char **slot, const char *spelling, struct error *err)
+{
+	if (*slot)
+		return error_set(err, "option %s given twice; give it once (addresses take a "
+				      "comma-separated list)", spelling);
+	*slot = optarg;
+	return true;
+}
+
 static void note_given(struct options *opts, enum option_bit bit, const char *spelling)
 {
 	size_t slot = (size_t)__builtin_ctz((unsigned)bit);
@@ -68,13 +78,41 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 			opts->state_dir = optarg;
 			note_given(opts, OPT_STATE_DIR, "--state-dir");
 			break;
-		case LONG_PUBLIC_IP: opts->public_ip = optarg; note_given(opts, OPT_FORWARD, "--public-ip"); break;
-		case LONG_HOST_IP: opts->host_ip = optarg; note_given(opts, OPT_FORWARD, "--host-ip"); break;
-		case LONG_HOST_IFACE: opts->host_iface = optarg; note_given(opts, OPT_FORWARD, "--host-iface"); break;
-		case LONG_HOST_PORT: opts->host_port = optarg; note_given(opts, OPT_FORWARD, "--host-port"); break;
-		case LONG_VM_IP: opts->vm_ip = optarg; note_given(opts, OPT_FORWARD, "--vm-ip"); break;
-		case LONG_VM_PORT: opts->vm_port = optarg; note_given(opts, OPT_FORWARD, "--vm-port"); break;
-		case LONG_PROTO: opts->proto = optarg; note_given(opts, OPT_FORWARD, "--proto"); break;
+		case LONG_PUBLIC_IP:
+			if (!set_once(&opts->public_ip, "--public-ip", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--public-ip");
+			break;
+		case LONG_HOST_IP:
+			if (!set_once(&opts->host_ip, "--host-ip", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--host-ip");
+			break;
+		case LONG_HOST_IFACE:
+			if (!set_once(&opts->host_iface, "--host-iface", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--host-iface");
+			break;
+		case LONG_HOST_PORT:
+			if (!set_once(&opts->host_port, "--host-port", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--host-port");
+			break;
+		case LONG_VM_IP:
+			if (!set_once(&opts->vm_ip, "--vm-ip", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--vm-ip");
+			break;
+		case LONG_VM_PORT:
+			if (!set_once(&opts->vm_port, "--vm-port", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--vm-port");
+			break;
+		case LONG_PROTO:
+			if (!set_once(&opts->proto, "--proto", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--proto");
+			break;
 		case ':':
 			error_set(err, "option %s needs a value; see 'nft-portfwd --help'",
 				  argv[optind - 1]);

@@ -87,6 +87,13 @@ enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sys
 	*restored = false;
 	if (!state_read(state_dir, s->state_name, value, 16))
 		return EXIT_OK;
+	/* Forwarding sysctls hold small numbers; anything else is not ours to write back. */
+	if (value[0] == '\0' || strlen(value) > 3 || strspn(value, "0123456789") != strlen(value)) {
+		error_set(err, "%s/%s holds '%s', not a value of %s; delete it and set %s "
+			       "yourself",
+			  state_dir, s->state_name, value, s->name, s->name);
+		return EXIT_SYSTEM;
+	}
 	rc = sysctl_write(s, value, err);
 	if (rc != EXIT_OK)
 		return rc;

@@ -70,6 +70,8 @@ printf 'host-ip = 192.0.2.1\nforward tcp 80 to 192.0.2.10\n' >"$tmp/good.conf"
 check "flag overrides file setting" 0 "" -- "$bin" render --config "$tmp/good.conf" --host-ip 198.51.100.1
 grep -q '198.51.100.1,' "$tmp/out" && ! grep -q '192.0.2.1,' "$tmp/out" ||
 	{ echo "FAIL --host-ip did not replace the file's host-ip"; failed=$((failed + 1)); }
+check "flag twice" 2 "option --host-ip given twice" -- \
+	"$bin" render --config /dev/null --host-ip 192.0.2.1 --host-ip 192.0.2.2
 check "bad flag" 3 "command line: --vm-port: 'x' is not a port" -- \
 	"$bin" render --config /dev/null --host-port 80 --vm-ip 192.0.2.10 --vm-port x
 check "render unwritable -o" 6 "cannot write $tmp/no/such/dir.nft" -- \

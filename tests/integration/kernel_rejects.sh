@@ -1,0 +1,44 @@
+#!/bin/bash
+# A kernel rejection (not a config error) leaves everything as it was: another process
+# owns table inet portfwd (nft's 'flags owner'), so the kernel refuses our transaction.
+# apply must report it (exit 5), leave the ruleset byte-identical, turn ip_forward back
+# off and record nothing; once the owner is gone, apply works.
+. "$(dirname "$0")/lib.sh"
+pf_find_binary
+pf_setup
+
+cfg="$PF_TMP/portfwd.conf"
+printf 'host-ip = %s\nforward tcp 8080 to %s:80\n' "$HOST_IP" "$GUEST_IP" >"$cfg"
+pf_serve "$GUEST" tcp 0.0.0.0 80 guest
+
+step "another process owns table inet portfwd"
+fifo="$PF_TMP/owner.fifo"
+mkfifo "$fifo" || fail "mkfifo"
+ip netns exec "$HOST" nft -i <"$fifo" >/dev/null 2>&1 &
+owner=$!
+PF_PIDS+=("$owner")
+exec 9>"$fifo"
+echo 'add table inet portfwd { flags owner; }' >&9
+echo 'add chain inet portfwd held' >&9
+for _ in $(seq 50); do hnft list chain inet portfwd held >/dev/null 2>&1 && break; sleep 0.1; done
+hnft list chain inet portfwd held >/dev/null 2>&1 || fail "the owner's table did not appear"
+before=$(hnft -s list ruleset)
+
+step "apply is refused by the kernel"
+pf_run --config "$cfg" apply
+pf_expect_rc 5 "apply against a table owned by another process"
+assert_match "$PF_ERR" "the kernel refused the change" "the error says the kernel refused"
+assert_eq "$(printf '%s\n' "$PF_ERR" | wc -l)" 1 "one line of error"
+assert_eq "$(hnft -s list ruleset)" "$before" "ruleset byte-identical after the rejection"
+assert_eq "$(pf_ip_forward "$HOST")" 0 "ip_forward turned back off"
+[ -e "$PF_STATE/ipv4-forward.before" ] && fail "a rejected apply left a saved sysctl value"
+assert_no_reply "$CLIENT" tcp "$HOST_IP" 8080 "nothing forwards"
+
+step "the owner goes away; apply works"
+exec 9>&-
+wait "$owner" 2>/dev/null
+for _ in $(seq 50); do hnft list table inet portfwd >/dev/null 2>&1 || break; sleep 0.1; done
+pf_run --config "$cfg" apply
+pf_expect_rc 0 "apply after the owner left"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest "forward works"
+pf_pass
