@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,13 @@ static const struct forward_fields config_words = {
 	.host_port = "forward host port",
 	.guest_addr = "forward guest address",
 	.guest_port = "forward guest port",
+	.sources = "forward from",
 };
 
 void model_free(struct model *m)
 {
+	for (size_t i = 0; i < m->forward_count; i++)
+		free(m->forwards[i].sources.items);
 	free(m->public_ips.items);
 	free(m->host_ips.items);
 	free(m->forwards);
@@ -120,10 +124,12 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		seen = &m->host_ip_origin;
 	else if (strcmp(key, "host-iface") == 0)
 		seen = &m->host_iface_origin;
+	else if (strcmp(key, "masquerade") == 0)
+		seen = &m->masquerade_origin;
 	else
 		return field_error(err, where, key, NULL,
-				   "unknown setting; expected public-ip, host-ip, host-iface or "
-				   "a 'forward' line");
+				   "unknown setting; expected public-ip, host-ip, host-iface, "
+				   "masquerade or a 'forward' line");
 
 	if (seen->set && !override) {
 		char here[512], first[512];
@@ -137,7 +143,14 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 	copy = strdup(value);
 	if (!copy)
 		return error_set(err, "out of memory");
-	if (seen == &m->host_iface_origin) {
+	if (seen == &m->masquerade_origin) {
+		char *word = trim(copy);
+
+		ok = strcmp(word, "yes") == 0 || strcmp(word, "no") == 0;
+		if (!ok)
+			field_error(err, where, field, word, "is not yes or no");
+		m->no_masquerade = strcmp(word, "no") == 0;
+	} else if (seen == &m->host_iface_origin) {
 		const char *reason = check_iface_name(trim(copy));
 
 		ok = reason ? field_error(err, where, field, trim(copy), reason) : true;
@@ -155,24 +168,67 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 	return ok;
 }
 
-bool config_add_forward(struct model *m, const char *protos, const char *host_port,
-			const char *guest_addr, const char *guest_port,
-			const struct origin *where, const struct forward_fields *fields,
-			struct error *err)
+/* "NET, NET, ..." -> the forward's allowlist. */
+static bool parse_sources(struct forward *f, char *text, const struct origin *where,
+			  const char *field, struct error *err)
 {
-	struct forward f = { .where = *where };
-	const char *reason;
+	size_t capacity = 0;
+	bool any_of_family = false;
 
-	if ((reason = parse_protos(protos, &f.protos)))
-		return field_error(err, where, fields->protos, protos, reason);
-	if ((reason = parse_port(host_port, &f.host_port)))
-		return field_error(err, where, fields->host_port, host_port, reason);
-	if ((reason = parse_addr(guest_addr, &f.guest)) || (reason = check_guest_addr(&f.guest)))
-		return field_error(err, where, fields->guest_addr, guest_addr, reason);
-	f.guest_port = f.host_port;
-	if (guest_port && (reason = parse_port(guest_port, &f.guest_port)))
-		return field_error(err, where, fields->guest_port, guest_port, reason);
+	for (char *item; (item = strsep(&text, ","));) {
+		struct prefix p;
+		const char *reason;
 
+		item = trim(item);
+		if (*item == '\0')
+			return field_error(err, where, field, NULL,
+					   "an empty item in the list; separate networks with single "
+					   "commas, as in 'from 198.51.100.0/24, 2001:db8:9::/48'");
+		if (item[strcspn(item, WHITESPACE)])
+			return field_error(err, where, field, item,
+					   "holds more than one word; separate networks with commas, "
+					   "as in 'from 198.51.100.0/24, 2001:db8:9::/48'");
+		reason = parse_prefix(item, &p);
+		if (reason == PREFIX_HOST_BITS) {
+			char at[512], net[INET6_ADDRSTRLEN];
+			struct prefix intended = prefix_network(&p);
+
+			format_origin(where, at, sizeof(at));
+			inet_ntop(intended.addr.family, &intended.addr.v6, net, sizeof(net));
+			return error_set(err, "%s: %s: '%s' has host bits set; the network is %s/%u",
+					 at, field, item, net, intended.len);
+		}
+		if (reason)
+			return field_error(err, where, field, item, reason);
+		for (size_t i = 0; i < f->sources.count; i++)
+			if (prefixes_overlap(&f->sources.items[i], &p))
+				return field_error(err, where, field, item,
+						   "overlaps another network in the list; list each "
+						   "client network once");
+		if (f->sources.count == capacity) {
+			struct prefix *grown;
+
+			capacity = capacity ? capacity * 2 : 4;
+			grown = realloc(f->sources.items, capacity * sizeof(*grown));
+			if (!grown)
+				return error_set(err, "out of memory");
+			f->sources.items = grown;
+		}
+		f->sources.items[f->sources.count++] = p;
+		any_of_family |= p.addr.family == f->guest.family;
+	}
+	if (!any_of_family)
+		return field_error(err, where, field, NULL,
+				   f->guest.family == AF_INET
+					   ? "lists no IPv4 network, so no client could reach this IPv4 "
+					     "guest; add one"
+					   : "lists no IPv6 network, so no client could reach this IPv6 "
+					     "guest; add one");
+	return true;
+}
+
+static bool add_forward(struct model *m, struct forward *f, struct error *err)
+{
 	if (m->forward_count == m->forward_capacity) {
 		size_t capacity = m->forward_capacity ? m->forward_capacity * 2 : 16;
 		struct forward *grown = realloc(m->forwards, capacity * sizeof(*grown));
@@ -182,8 +238,53 @@ bool config_add_forward(struct model *m, const char *protos, const char *host_po
 		m->forwards = grown;
 		m->forward_capacity = capacity;
 	}
-	m->forwards[m->forward_count++] = f;
+	m->forwards[m->forward_count++] = *f;
 	return true;
+}
+
+bool config_add_forward(struct model *m, const struct forward_text *text,
+			const struct origin *where, const struct forward_fields *fields,
+			struct error *err)
+{
+	struct forward f = { .where = *where, .keep_source = text->keep_source };
+	uint16_t guest_last;
+	const char *reason;
+	char *sources;
+	bool ok;
+
+	if ((reason = parse_protos(text->protos, &f.protos)))
+		return field_error(err, where, fields->protos, text->protos, reason);
+	if ((reason = parse_port_range(text->host_port, &f.host_port, &f.host_port_last)))
+		return field_error(err, where, fields->host_port, text->host_port, reason);
+	if ((reason = parse_addr(text->guest_addr, &f.guest)) ||
+	    (reason = check_guest_addr(&f.guest)))
+		return field_error(err, where, fields->guest_addr, text->guest_addr, reason);
+	f.guest_port = f.host_port;
+	guest_last = f.host_port_last;
+	if (text->guest_port &&
+	    (reason = parse_port_range(text->guest_port, &f.guest_port, &guest_last)))
+		return field_error(err, where, fields->guest_port, text->guest_port, reason);
+	if (guest_last - f.guest_port != f.host_port_last - f.host_port) {
+		char at[512];
+
+		format_origin(where, at, sizeof(at));
+		return error_set(err,
+				 "%s: %s: '%s' has %u port%s but the host side '%s' has %u; a range "
+				 "maps one to one, so give a guest range of the same length",
+				 at, fields->guest_port, text->guest_port, guest_last - f.guest_port + 1,
+				 guest_last == f.guest_port ? "" : "s", text->host_port,
+				 f.host_port_last - f.host_port + 1);
+	}
+	if (!text->sources)
+		return add_forward(m, &f, err);
+	sources = strdup(text->sources);
+	if (!sources)
+		return error_set(err, "out of memory");
+	ok = parse_sources(&f, sources, where, fields->sources, err) && add_forward(m, &f, err);
+	free(sources);
+	if (!ok)
+		free(f.sources.items);
+	return ok;
 }
 
 /*
@@ -224,46 +325,72 @@ static bool split_target(char *target, char **addr, char **port, const struct or
 	return true;
 }
 
-/* forward PROTOS PORT to TARGET */
+/*
+ * forward PROTOS PORT[-LAST] to TARGET [from NET[, NET...]] [keep-source]
+ * `from` and `keep-source` may come in either order.
+ */
 static bool parse_forward_line(struct model *m, char *rest, const struct origin *where,
 			       struct error *err)
 {
 	static const char example[] = "as in 'forward tcp 8080 to 192.0.2.10:80'";
-	char *words[5], *saveptr = NULL, *addr = NULL, *port = NULL;
-	size_t n = 0;
+	char *words[4], *saveptr = NULL, *addr = NULL, *port = NULL, *w;
+	struct forward_text text = { 0 };
+	enum { NO_LIST, IN_LIST, AFTER_LIST } list = NO_LIST;
+	char *sources = NULL; /* the words after 'from', joined by spaces */
+	size_t n = 0, used = 0, room = strlen(rest) + 1;
+	char at[512];
+	bool ok;
 
-	for (char *w = strtok_r(rest, WHITESPACE, &saveptr); w; w = strtok_r(NULL, WHITESPACE, &saveptr)) {
-		if (n == 4) {
-			char at[512];
+	format_origin(where, at, sizeof(at));
+	while (n < 4 && (w = strtok_r(n ? NULL : rest, WHITESPACE, &saveptr)))
+		words[n++] = w;
+	if (n < 1)
+		return error_set(err, "%s: forward: the protocol is missing; expected tcp, udp or "
+				      "tcp,udp, %s", at, example);
+	if (n < 2)
+		return error_set(err, "%s: forward: the host port is missing, %s", at, example);
+	if (n < 3 || strcmp(words[2], "to") != 0)
+		return error_set(err, "%s: forward: expected 'to' after the host port%s%s%s; %s", at,
+				 n < 3 ? "" : ", found '", n < 3 ? "" : words[2], n < 3 ? "" : "'",
+				 example);
+	if (n < 4)
+		return error_set(err, "%s: forward: the guest address is missing after 'to', %s", at,
+				 example);
 
-			format_origin(where, at, sizeof(at));
-			return error_set(err, "%s: forward: unexpected '%s' after the guest address; %s",
+	while ((w = strtok_r(NULL, WHITESPACE, &saveptr))) {
+		if (strcmp(w, "keep-source") == 0 && !text.keep_source) {
+			text.keep_source = true;
+			list = list == IN_LIST ? AFTER_LIST : list;
+		} else if (strcmp(w, "from") == 0 && list == NO_LIST) {
+			list = IN_LIST;
+			if (!(sources = calloc(1, room)))
+				return error_set(err, "out of memory");
+		} else if (list == IN_LIST) {
+			used += (size_t)snprintf(sources + used, room - used, "%s%s", used ? " " : "", w);
+		} else {
+			free(sources);
+			return error_set(err, "%s: forward: unexpected '%s' after the guest address; "
+					      "expected 'from NETWORKS' or 'keep-source', %s",
 					 at, w, example);
 		}
-		words[n++] = w;
 	}
-	if (n < 1)
-		return field_error(err, where, "forward", NULL,
-				   "the protocol is missing; expected tcp, udp or tcp,udp, as in "
-				   "'forward tcp 8080 to 192.0.2.10:80'");
-	if (n < 2)
-		return field_error(err, where, "forward", NULL,
-				   "the host port is missing, as in 'forward tcp 8080 to 192.0.2.10:80'");
-	if (n < 3 || strcmp(words[2], "to") != 0) {
-		char at[512];
-
-		format_origin(where, at, sizeof(at));
-		return error_set(err, "%s: forward: expected 'to' after the host port%s%s%s; %s", at,
-				 n < 3 ? "" : ", found '", n < 3 ? "" : words[2],
-				 n < 3 ? "" : "'", example);
+	if (sources && !*sources) {
+		free(sources);
+		return error_set(err, "%s: forward from: no network given; expected 'from "
+				      "198.51.100.0/24' or a comma-separated list", at);
 	}
-	if (n < 4)
-		return field_error(err, where, "forward", NULL,
-				   "the guest address is missing after 'to', as in "
-				   "'forward tcp 8080 to 192.0.2.10:80'");
-	if (!split_target(words[3], &addr, &port, where, err))
+	if (!split_target(words[3], &addr, &port, where, err)) {
+		free(sources);
 		return false;
-	return config_add_forward(m, words[0], words[1], addr, port, where, &config_words, err);
+	}
+	text.protos = words[0];
+	text.host_port = words[1];
+	text.guest_addr = addr;
+	text.guest_port = port;
+	text.sources = sources;
+	ok = config_add_forward(m, &text, where, &config_words, err);
+	free(sources);
+	return ok;
 }
 
 static bool parse_line(struct model *m, char *line, const struct origin *where,

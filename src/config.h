@@ -14,7 +14,17 @@
 
 /* Names for the parts of a forward in messages: config words, or the flags' names. */
 struct forward_fields {
-	const char *protos, *host_port, *guest_addr, *guest_port;
+	const char *protos, *host_port, *guest_addr, *guest_port, *sources;
+};
+
+/* The text of one forward, as written in a config line or given by flags. */
+struct forward_text {
+	const char *protos;     /* tcp, udp, tcp,udp */
+	const char *host_port;  /* PORT or FIRST-LAST */
+	const char *guest_addr;
+	const char *guest_port; /* PORT or FIRST-LAST; NULL: the host port(s) */
+	const char *sources;    /* comma-separated networks; NULL: any client */
+	bool keep_source;
 };
 
 /* Parse a whole config text (it need not end in a newline, and may hold any bytes). */
@@ -25,16 +35,15 @@ bool config_parse(struct model *m, const char *text, size_t len, const char *sou
 bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err);
 
 /*
- * Set a global setting ("public-ip", "host-ip", "host-iface"). `field` names it in messages.
+ * Set a global setting ("public-ip", "host-ip", "host-iface", "masquerade"). `field` names it in messages.
  * With `override`, a value from an earlier source is replaced; without it, a second value
  * is an error.
  */
 bool config_set(struct model *m, const char *key, const char *value, bool override,
 		const struct origin *where, const char *field, struct error *err);
 
-/* Add one forward; `guest_port` may be NULL (same as the host port). */
-bool config_add_forward(struct model *m, const char *protos, const char *host_port,
-			const char *guest_addr, const char *guest_port,
+/* Add one forward, validated field by field. */
+bool config_add_forward(struct model *m, const struct forward_text *text,
 			const struct origin *where, const struct forward_fields *fields,
 			struct error *err);
 

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <net/if.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum proto {
@@ -27,11 +28,29 @@ struct origin {
 	unsigned line;      /* 0 for the command line */
 };
 
+/* An address with a prefix length: a client network in a forward's allowlist. */
+struct prefix {
+	struct addr addr;
+	uint8_t len; /* 0-32 for IPv4, 0-128 for IPv6 */
+};
+
+struct prefix_list {
+	struct prefix *items;
+	size_t count;
+};
+
+/*
+ * One config forward. A port range maps one to one: host_port + i goes to guest_port + i
+ * for i in 0 .. host_port_last - host_port.
+ */
 struct forward {
-	unsigned protos;     /* PROTO_TCP and/or PROTO_UDP */
-	uint16_t host_port;
+	unsigned protos;         /* PROTO_TCP and/or PROTO_UDP */
+	uint16_t host_port;      /* first host port */
+	uint16_t host_port_last; /* last host port; equal to host_port for one port */
 	struct addr guest;
-	uint16_t guest_port;
+	uint16_t guest_port;     /* guest port for host_port */
+	struct prefix_list sources; /* empty: any client; else only these networks */
+	bool keep_source;        /* do not masquerade: the guest sees the client's address */
 	struct origin where;
 };
 
@@ -49,12 +68,20 @@ struct model {
 	struct addr_list public_ips; /* the router's public address(es), also matched */
 	struct addr_list host_ips;   /* empty: any local address (fib daddr type local) */
 	char host_iface[IF_NAMESIZE]; /* empty: any interface */
+	bool no_masquerade;          /* masquerade = no: every forward keeps the client address */
 	struct forward *forwards;
 	size_t forward_count;
 	size_t forward_capacity;
 	/* where each global setting was first given, to report a second one */
-	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin;
+	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin,
+		masquerade_origin;
 };
+
+/* Does the forward keep the client's address (keep-source, or masquerade = no)? */
+static inline bool forward_keeps_source(const struct model *m, const struct forward *f)
+{
+	return f->keep_source || m->no_masquerade;
+}
 
 void model_free(struct model *m);
 

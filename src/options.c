@@ -166,8 +166,12 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 		return error_set(err, "command line: --vm-ip: missing; a forward given by flags "
 				      "needs --host-port and --vm-ip, as in --host-port 8080 "
 				      "--vm-ip 192.0.2.10");
-	return config_add_forward(m, opts->proto ? opts->proto : "tcp", opts->host_port,
-				  opts->vm_ip, opts->vm_port, &cli, &flag_names, err);
+	return config_add_forward(m,
+				  &(struct forward_text){ .protos = opts->proto ? opts->proto : "tcp",
+							  .host_port = opts->host_port,
+							  .guest_addr = opts->vm_ip,
+							  .guest_port = opts->vm_port },
+				  &cli, &flag_names, err);
 }
 
 enum exit_code options_load_model(const struct options *opts, struct model *m,

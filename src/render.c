@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entries.h"
 #include "render.h"
 
 /* What differs between the IPv4 and the IPv6 half of the table. */
@@ -13,115 +14,41 @@ struct family {
 	const char *nfproto;   /* ipv4, ipv6 */
 	const char *addr_type; /* ipv4_addr, ipv6_addr */
 	const char *loopback;  /* never DNAT the host's loopback traffic */
+	unsigned max_len;      /* prefix length of one address */
 };
 
 static const struct family families[] = {
-	{ AF_INET, "4", "ip", "ipv4", "ipv4_addr", "127.0.0.0/8" },
-	{ AF_INET6, "6", "ip6", "ipv6", "ipv6_addr", "::1" },
+	{ AF_INET, "4", "ip", "ipv4", "ipv4_addr", "127.0.0.0/8", 32 },
+	{ AF_INET6, "6", "ip6", "ipv6", "ipv6_addr", "::1", 128 },
 };
 
-/* One (protocol, host port) -> guest endpoint mapping; a tcp,udp forward gives two. */
-struct entry {
-	const char *proto;
-	uint16_t host_port;
-	const struct addr *guest;
-	uint16_t guest_port;
+/* What one family's half of the table holds, decided once from its entries. */
+struct half {
+	const struct family *fam;
+	struct entry *by_key;   /* entries sorted by map key */
+	struct entry *by_guest; /* the same entries sorted by guest endpoint */
+	size_t count;
+	bool host_set;          /* host-ip or public-ip has addresses of this family */
+	bool any_local;         /* no host-ip of this family: match any local address */
+	bool open_map;          /* entries without an allowlist: map fwdN */
+	bool source_map;        /* entries with an allowlist: map fwdsrcN */
+	bool some_keep_source;  /* some endpoints keep the client's address */
+	bool all_keep_source;
 };
 
-static int addr_cmp(const struct addr *a, const struct addr *b)
+static int cmp_key(const void *a, const void *b)
 {
-	if (a->family != b->family)
-		return a->family == AF_INET ? -1 : 1;
-	return memcmp(&a->v6, &b->v6, a->family == AF_INET ? sizeof(a->v4) : sizeof(a->v6));
+	return entry_cmp_key(a, b);
 }
 
-static int cmp_by_host_port(const void *pa, const void *pb)
+static int cmp_guest(const void *a, const void *b)
 {
-	const struct entry *a = pa, *b = pb;
-	int c = strcmp(a->proto, b->proto);
-
-	return c ? c : (int)a->host_port - (int)b->host_port;
-}
-
-static int cmp_by_guest(const void *pa, const void *pb)
-{
-	const struct entry *a = pa, *b = pb;
-	int c = addr_cmp(a->guest, b->guest);
-
-	if (!c)
-		c = strcmp(a->proto, b->proto);
-	return c ? c : (int)a->guest_port - (int)b->guest_port;
-}
-
-static size_t collect_entries(const struct model *m, int af, struct entry *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->forward_count; i++) {
-		const struct forward *f = &m->forwards[i];
-
-		if (f->guest.family != af)
-			continue;
-		if (f->protos & PROTO_TCP)
-			out[n++] = (struct entry){ "tcp", f->host_port, &f->guest, f->guest_port };
-		if (f->protos & PROTO_UDP)
-			out[n++] = (struct entry){ "udp", f->host_port, &f->guest, f->guest_port };
-	}
-	return n;
+	return entry_cmp_guest(a, b);
 }
 
 static const char *addr_text(const struct addr *a, char *buf)
 {
 	return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
-}
-
-static void print_host_set(FILE *out, const struct model *m, const struct family *fam)
-{
-	char buf[INET6_ADDRSTRLEN];
-	const struct addr_list *lists[] = { &m->host_ips, &m->public_ips };
-
-	fprintf(out, "\tset host%s {\n\t\ttype %s\n", fam->suffix, fam->addr_type);
-	fprintf(out, "\t\tcomment \"addresses clients use to reach the host: host-ip, public-ip\"\n");
-	fprintf(out, "\t\telements = {\n");
-	for (size_t l = 0; l < 2; l++)
-		for (size_t i = 0; i < lists[l]->count; i++)
-			if (lists[l]->items[i].family == fam->af)
-				fprintf(out, "\t\t\t%s,\n", addr_text(&lists[l]->items[i], buf));
-	fprintf(out, "\t\t}\n\t}\n\n");
-}
-
-static void print_fwd_map(FILE *out, const struct family *fam, struct entry *e, size_t n)
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	qsort(e, n, sizeof(*e), cmp_by_host_port);
-	fprintf(out, "\tmap fwd%s {\n\t\ttype inet_proto . inet_service : %s . inet_service\n",
-		fam->suffix, fam->addr_type);
-	fprintf(out, "\t\tcomment \"protocol . host port : guest address . guest port\"\n");
-	fprintf(out, "\t\telements = {\n");
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "\t\t\t%s . %u : %s . %u,\n", e[i].proto, e[i].host_port,
-			addr_text(e[i].guest, buf), e[i].guest_port);
-	fprintf(out, "\t\t}\n\t}\n\n");
-}
-
-static void print_guest_set(FILE *out, const struct family *fam, struct entry *e, size_t n)
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	qsort(e, n, sizeof(*e), cmp_by_guest);
-	fprintf(out, "\tset guest%s {\n\t\ttype %s . inet_proto . inet_service\n", fam->suffix,
-		fam->addr_type);
-	fprintf(out, "\t\tcomment \"guest endpoints: guest address . protocol . guest port\"\n");
-	fprintf(out, "\t\telements = {\n");
-	for (size_t i = 0; i < n; i++) {
-		/* Two host ports may lead to one guest endpoint; a set holds it once. */
-		if (i > 0 && cmp_by_guest(&e[i - 1], &e[i]) == 0)
-			continue;
-		fprintf(out, "\t\t\t%s . %s . %u,\n", addr_text(e[i].guest, buf), e[i].proto,
-			e[i].guest_port);
-	}
-	fprintf(out, "\t\t}\n\t}\n\n");
 }
 
 static bool list_has_family(const struct addr_list *list, int af)
@@ -132,9 +59,114 @@ static bool list_has_family(const struct addr_list *list, int af)
 	return false;
 }
 
-static bool has_host_set(const struct model *m, int af)
+static void print_elements_start(FILE *out)
 {
-	return list_has_family(&m->host_ips, af) || list_has_family(&m->public_ips, af);
+	fprintf(out, "\t\telements = {\n");
+}
+
+static void print_elements_end(FILE *out)
+{
+	fprintf(out, "\t\t}\n\t}\n\n");
+}
+
+static void print_host_set(FILE *out, const struct model *m, const struct half *h)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const struct addr_list *lists[] = { &m->host_ips, &m->public_ips };
+
+	fprintf(out, "\tset host%s {\n\t\ttype %s\n", h->fam->suffix, h->fam->addr_type);
+	fprintf(out, "\t\tcomment \"addresses clients use to reach the host: host-ip, public-ip\"\n");
+	print_elements_start(out);
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->count; i++)
+			if (lists[l]->items[i].family == h->fam->af)
+				fprintf(out, "\t\t\t%s,\n", addr_text(&lists[l]->items[i], buf));
+	print_elements_end(out);
+}
+
+static void print_open_map(FILE *out, const struct half *h)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	fprintf(out, "\tmap fwd%s {\n\t\ttype inet_proto . inet_service : %s . inet_service\n",
+		h->fam->suffix, h->fam->addr_type);
+	fprintf(out, "\t\tcomment \"protocol . host port : guest address . guest port\"\n");
+	print_elements_start(out);
+	for (size_t i = 0; i < h->count; i++) {
+		const struct entry *e = &h->by_key[i];
+
+		if (!e->source)
+			fprintf(out, "\t\t\t%s . %u : %s . %u,\n", proto_name(e->proto), e->host_port,
+				addr_text(&e->guest, buf), e->guest_port);
+	}
+	print_elements_end(out);
+}
+
+static void print_source_map(FILE *out, const struct half *h)
+{
+	char buf[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN];
+
+	fprintf(out, "\tmap fwdsrc%s {\n\t\ttype %s . inet_proto . inet_service : %s . inet_service\n",
+		h->fam->suffix, h->fam->addr_type, h->fam->addr_type);
+	fprintf(out, "\t\tflags interval\n");
+	fprintf(out, "\t\tcomment \"allowed client network . protocol . host port : guest "
+		     "address . guest port\"\n");
+	print_elements_start(out);
+	for (size_t i = 0; i < h->count; i++) {
+		const struct entry *e = &h->by_key[i];
+
+		if (!e->source)
+			continue;
+		fprintf(out, "\t\t\t%s", addr_text(&e->source->addr, src));
+		if (e->source->len != h->fam->max_len)
+			fprintf(out, "/%u", e->source->len);
+		fprintf(out, " . %s . %u : %s . %u,\n", proto_name(e->proto), e->host_port,
+			addr_text(&e->guest, buf), e->guest_port);
+	}
+	print_elements_end(out);
+}
+
+/*
+ * A set of guest endpoints (address . protocol . port), each once: all of them (guestN,
+ * with per-endpoint counters for status) or only those that are masqueraded (masqN).
+ */
+static void print_endpoint_set(FILE *out, const struct half *h, const char *name,
+			       const char *comment, bool masqueraded_only)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	fprintf(out, "\tset %s%s {\n\t\ttype %s . inet_proto . inet_service\n", name,
+		h->fam->suffix, h->fam->addr_type);
+	if (!masqueraded_only)
+		fprintf(out, "\t\tcounter\n");
+	fprintf(out, "\t\tcomment \"%s\"\n", comment);
+	print_elements_start(out);
+	for (size_t i = 0; i < h->count; i++) {
+		const struct entry *e = &h->by_guest[i];
+
+		/* Several host ports or networks may lead to one endpoint; a set holds it once. */
+		if (i > 0 && entry_cmp_guest(&h->by_guest[i - 1], e) == 0)
+			continue;
+		if (masqueraded_only && e->keep_source)
+			continue;
+		fprintf(out, "\t\t\t%s . %s . %u,\n", addr_text(&e->guest, buf), proto_name(e->proto),
+			e->guest_port);
+	}
+	print_elements_end(out);
+}
+
+/* Every guest address, each once: sources whose hairpin connections are masqueraded. */
+static void print_guest_addr_set(FILE *out, const struct half *h)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	fprintf(out, "\tset guestaddr%s {\n\t\ttype %s\n", h->fam->suffix, h->fam->addr_type);
+	fprintf(out, "\t\tcomment \"guest addresses: their hairpin connections are masqueraded\"\n");
+	print_elements_start(out);
+	for (size_t i = 0; i < h->count; i++)
+		if (i == 0 || addr_cmp(&h->by_guest[i - 1].guest, &h->by_guest[i].guest) != 0)
+			fprintf(out, "\t\t\t%s,\n", addr_text(&h->by_guest[i].guest, buf));
+	print_elements_end(out);
 }
 
 enum hook { HOOK_PREROUTING, HOOK_OUTPUT, HOOK_INPUT };
@@ -146,13 +178,13 @@ enum hook { HOOK_PREROUTING, HOOK_OUTPUT, HOOK_INPUT };
  * 127.0.0.1 off the host, so DNAT there would only break local services. The output hook
  * has no input interface.
  */
-static void print_host_rules(FILE *out, const struct model *m, const struct family *fam,
+static void print_host_rules(FILE *out, const struct model *m, const struct half *h,
 			     enum hook hook, const char *tail)
 {
-	bool any_local = !list_has_family(&m->host_ips, fam->af);
+	const struct family *fam = h->fam;
 	bool iface = m->host_iface[0] && hook != HOOK_OUTPUT;
 
-	if (any_local) {
+	if (h->any_local) {
 		fprintf(out, "\t\t");
 		if (iface)
 			fprintf(out, "iifname \"%s\" ", m->host_iface);
@@ -162,7 +194,7 @@ static void print_host_rules(FILE *out, const struct model *m, const struct fami
 			fprintf(out, "fib daddr type local meta nfproto %s", fam->nfproto);
 		fprintf(out, " %s\n", tail);
 	}
-	if (has_host_set(m, fam->af)) {
+	if (h->host_set) {
 		fprintf(out, "\t\t");
 		if (iface)
 			fprintf(out, "iifname \"%s\" ", m->host_iface);
@@ -170,100 +202,179 @@ static void print_host_rules(FILE *out, const struct model *m, const struct fami
 	}
 }
 
-static void print_chains(FILE *out, const struct model *m, const bool used[2])
+/*
+ * The DNAT rules of one hook. An allowlisted forward's port is only in fwdsrcN: a client
+ * outside its networks matches no element and is not translated. Maps with intervals need
+ * a protocol match before the port lookup.
+ */
+static void print_dnat_rules(FILE *out, const struct model *m, const struct half *h,
+			     enum hook hook, const char *comment)
 {
-	char tail[256];
+	const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
+	char tail[512];
+
+	if (h->source_map) {
+		snprintf(tail, sizeof(tail), "meta l4proto { tcp, udp } dnat %s to %s saddr . "
+			 "meta l4proto . th dport map @fwdsrc%s comment \"%s, allowlisted clients\"",
+			 l3, l3, sfx, comment);
+		print_host_rules(out, m, h, hook, tail);
+	}
+	if (h->open_map) {
+		snprintf(tail, sizeof(tail), "dnat %s to meta l4proto . th dport map @fwd%s "
+			 "comment \"%s\"", l3, sfx, comment);
+		print_host_rules(out, m, h, hook, tail);
+	}
+}
+
+static void print_chains(FILE *out, const struct model *m, const struct half halves[2])
+{
+	char tail[512];
 
 	fprintf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
-	for (size_t i = 0; i < 2; i++) {
-		if (!used[i])
-			continue;
-		snprintf(tail, sizeof(tail), "dnat %s to meta l4proto . th dport map @fwd%s comment "
-			 "\"3 prerouting: DNAT connections to forwarded host ports\"",
-			 families[i].l3, families[i].suffix);
-		print_host_rules(out, m, &families[i], HOOK_PREROUTING, tail);
-	}
+	for (size_t i = 0; i < 2; i++)
+		if (halves[i].count)
+			print_dnat_rules(out, m, &halves[i], HOOK_PREROUTING,
+					 "3 prerouting: DNAT connections to forwarded host ports");
 	fprintf(out, "\t}\n\n");
 
 	fprintf(out, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
-	for (size_t i = 0; i < 2; i++) {
-		if (!used[i])
-			continue;
-		snprintf(tail, sizeof(tail), "dnat %s to meta l4proto . th dport map @fwd%s comment "
-			 "\"4 output: DNAT the host's own connections to forwarded ports\"",
-			 families[i].l3, families[i].suffix);
-		print_host_rules(out, m, &families[i], HOOK_OUTPUT, tail);
-	}
+	for (size_t i = 0; i < 2; i++)
+		if (halves[i].count)
+			print_dnat_rules(out, m, &halves[i], HOOK_OUTPUT,
+					 "4 output: DNAT the host's own connections to forwarded ports");
 	fprintf(out, "\t}\n\n");
 
 	fprintf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!used[i])
+		const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
+
+		if (!halves[i].count)
 			continue;
 		fprintf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @guest%s counter "
-			     "accept comment \"5 forward: DNAT'd connections to guests\"\n",
-			families[i].l3, families[i].suffix);
+			     "accept comment \"5 forward: DNAT'd connections to guests\"\n", l3, sfx);
 		fprintf(out, "\t\tct status dnat %s saddr . meta l4proto . th sport @guest%s counter "
-			     "accept comment \"5 forward: guests' replies\"\n",
-			families[i].l3, families[i].suffix);
+			     "accept comment \"5 forward: guests' replies\"\n", l3, sfx);
 	}
 	fprintf(out, "\t}\n\n");
 
 	fprintf(out, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!used[i])
+		const struct half *h = &halves[i];
+		const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
+
+		if (!h->count)
 			continue;
-		fprintf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @guest%s masquerade "
-			     "comment \"6 postrouting: guests reply through the host\"\n",
-			families[i].l3, families[i].suffix);
+		if (!h->all_keep_source)
+			fprintf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @%s%s "
+				     "masquerade comment \"6 postrouting: guests reply through the "
+				     "host\"\n", l3, h->some_keep_source ? "masq" : "guest", sfx);
+		if (h->some_keep_source)
+			fprintf(out, "\t\tct status dnat %s saddr @guestaddr%s %s daddr . meta l4proto "
+				     ". th dport @guest%s masquerade comment \"6 postrouting: hairpin "
+				     "from a guest to a keep-source forward\"\n", l3, sfx, l3, sfx);
 	}
 	fprintf(out, "\t}\n\n");
 
 	fprintf(out, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!used[i])
-			continue;
-		snprintf(tail, sizeof(tail), "meta l4proto . th dport @fwd%s counter accept comment "
-			 "\"2 input: accept the forwarded host ports\"", families[i].suffix);
-		print_host_rules(out, m, &families[i], HOOK_INPUT, tail);
+		const struct half *h = &halves[i];
+		const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
+
+		if (h->source_map) {
+			snprintf(tail, sizeof(tail), "meta l4proto { tcp, udp } %s saddr . meta l4proto "
+				 ". th dport @fwdsrc%s counter accept comment \"2 input: accept the "
+				 "forwarded host ports, allowlisted clients\"", l3, sfx);
+			print_host_rules(out, m, h, HOOK_INPUT, tail);
+		}
+		if (h->open_map) {
+			snprintf(tail, sizeof(tail), "meta l4proto . th dport @fwd%s counter accept "
+				 "comment \"2 input: accept the forwarded host ports\"", sfx);
+			print_host_rules(out, m, h, HOOK_INPUT, tail);
+		}
 	}
 	fprintf(out, "\t}\n");
 }
 
+/* Split the entries by family and decide what each half of the table needs. */
+static bool plan_halves(const struct model *m, const struct entry_list *all, struct half halves[2])
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct half *h = &halves[i];
+		size_t n = 0;
+
+		*h = (struct half){ .fam = &families[i] };
+		h->by_key = calloc(all->count + 1, sizeof(*h->by_key));
+		h->by_guest = calloc(all->count + 1, sizeof(*h->by_guest));
+		if (!h->by_key || !h->by_guest)
+			return false;
+		h->all_keep_source = true;
+		for (size_t e = 0; e < all->count; e++) {
+			const struct entry *entry = &all->items[e];
+
+			if (entry->family != h->fam->af)
+				continue;
+			h->by_key[n++] = *entry;
+			h->open_map |= !entry->source;
+			h->source_map |= entry->source != NULL;
+			h->some_keep_source |= entry->keep_source;
+			h->all_keep_source &= entry->keep_source;
+		}
+		h->count = n;
+		memcpy(h->by_guest, h->by_key, n * sizeof(*h->by_key));
+		qsort(h->by_key, n, sizeof(*h->by_key), cmp_key);
+		qsort(h->by_guest, n, sizeof(*h->by_guest), cmp_guest);
+		h->host_set = list_has_family(&m->host_ips, h->fam->af) ||
+			      list_has_family(&m->public_ips, h->fam->af);
+		h->any_local = !list_has_family(&m->host_ips, h->fam->af);
+	}
+	return true;
+}
+
 bool render_ruleset(const struct model *m, FILE *out)
 {
-	struct entry *entries = calloc(2 * m->forward_count + 1, sizeof(*entries));
-	bool used[2] = { false, false };
+	struct entry_list all = { 0 };
+	struct half halves[2] = { 0 };
+	bool ok = entries_from_model(m, &all) && plan_halves(m, &all, halves);
 
-	if (!entries)
-		return false;
+	if (ok) {
+		fprintf(out,
+			"# Rendered by nft-portfwd. Review it with 'nft-portfwd render'; 'nft-portfwd apply'\n"
+			"# commits it as one transaction. The first two lines make the replace work whether\n"
+			"# or not the table exists. Part 1 of the design, net.ipv4.ip_forward (and IPv6\n"
+			"# forwarding), is a sysctl that apply sets; parts 2-6 are the rules below.\n"
+			"table " TABLE_FAMILY " " TABLE_NAME "\n"
+			"delete table " TABLE_FAMILY " " TABLE_NAME "\n"
+			"table " TABLE_FAMILY " " TABLE_NAME " {\n"
+			"\tcomment \"owned by nft-portfwd: apply replaces it, flush deletes it\"\n\n");
+		for (size_t i = 0; i < 2; i++) {
+			const struct half *h = &halves[i];
 
-	fprintf(out,
-		"# Rendered by nft-portfwd. Review it with 'nft-portfwd render'; 'nft-portfwd apply'\n"
-		"# commits it as one transaction. The first two lines make the replace work whether\n"
-		"# or not the table exists. Part 1 of the design, net.ipv4.ip_forward (and IPv6\n"
-		"# forwarding), is a sysctl that apply sets; parts 2-6 are the rules below.\n"
-		"table " TABLE_FAMILY " " TABLE_NAME "\n"
-		"delete table " TABLE_FAMILY " " TABLE_NAME "\n"
-		"table " TABLE_FAMILY " " TABLE_NAME " {\n"
-		"\tcomment \"owned by nft-portfwd: apply replaces it, flush deletes it\"\n\n");
-
-	for (size_t i = 0; i < 2; i++) {
-		const struct family *fam = &families[i];
-		size_t n = collect_entries(m, fam->af, entries);
-
-		if (n == 0)
-			continue;
-		used[i] = true;
-		if (has_host_set(m, fam->af))
-			print_host_set(out, m, fam);
-		print_fwd_map(out, fam, entries, n);
-		print_guest_set(out, fam, entries, n);
+			if (!h->count)
+				continue;
+			if (h->host_set)
+				print_host_set(out, m, h);
+			if (h->open_map)
+				print_open_map(out, h);
+			if (h->source_map)
+				print_source_map(out, h);
+			print_endpoint_set(out, h, "guest",
+					   "guest endpoints: guest address . protocol . guest port", false);
+			if (h->some_keep_source && !h->all_keep_source)
+				print_endpoint_set(out, h, "masq",
+						   "guest endpoints that are masqueraded (no keep-source)",
+						   true);
+			if (h->some_keep_source)
+				print_guest_addr_set(out, h);
+		}
+		print_chains(out, m, halves);
+		fprintf(out, "}\n");
 	}
-	print_chains(out, m, used);
-	fprintf(out, "}\n");
-	free(entries);
-	return !ferror(out);
+	for (size_t i = 0; i < 2; i++) {
+		free(halves[i].by_key);
+		free(halves[i].by_guest);
+	}
+	entries_free(&all);
+	return ok && !ferror(out);
 }
 
 char *render_ruleset_text(const struct model *m)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entries.h"
 #include "validate.h"
 
 const char *parse_port(const char *text, uint16_t *port)
@@ -22,6 +23,29 @@ const char *parse_port(const char *text, uint16_t *port)
 	return NULL;
 }
 
+const char *parse_port_range(const char *text, uint16_t *first, uint16_t *last)
+{
+	const char *dash = strchr(text, '-');
+	char lo[8];
+	const char *reason;
+
+	if (!dash) {
+		reason = parse_port(text, first);
+		*last = *first;
+		return reason;
+	}
+	if (dash == text || (size_t)(dash - text) >= sizeof(lo))
+		return "is not a port or port range; expected PORT or FIRST-LAST, as in 7000-7009";
+	memcpy(lo, text, (size_t)(dash - text));
+	lo[dash - text] = '\0';
+	if (parse_port(lo, first) || parse_port(dash + 1, last))
+		return "is not a port range; expected FIRST-LAST with ports from 1 to 65535, as in "
+		       "7000-7009";
+	if (*first > *last)
+		return "is a range that ends before it starts; write the lower port first";
+	return NULL;
+}
+
 const char *parse_addr(const char *text, struct addr *addr)
 {
 	memset(addr, 0, sizeof(*addr));
@@ -35,6 +59,67 @@ const char *parse_addr(const char *text, struct addr *addr)
 	}
 	return "is not an IP address; expected an IPv4 or IPv6 literal such as 192.0.2.10 "
 	       "or 2001:db8::10 (names are not looked up)";
+}
+
+const char PREFIX_HOST_BITS[] = "has host bits set";
+
+struct prefix prefix_network(const struct prefix *p)
+{
+	struct prefix net = *p;
+	uint8_t *bytes = (uint8_t *)&net.addr.v6;
+	size_t size = p->addr.family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < size; i++) {
+		unsigned keep = p->len > i * 8 ? p->len - (unsigned)i * 8 : 0;
+
+		if (keep < 8)
+			bytes[i] &= (uint8_t)(0xff00 >> keep);
+	}
+	return net;
+}
+
+bool prefixes_overlap(const struct prefix *a, const struct prefix *b)
+{
+	struct prefix shorter_a = *a, shorter_b = *b;
+
+	if (a->addr.family != b->addr.family)
+		return false;
+	shorter_a.len = shorter_b.len = a->len < b->len ? a->len : b->len;
+	shorter_a = prefix_network(&shorter_a);
+	shorter_b = prefix_network(&shorter_b);
+	return memcmp(&shorter_a.addr.v6, &shorter_b.addr.v6,
+		      a->addr.family == AF_INET ? 4 : 16) == 0;
+}
+
+const char *parse_prefix(const char *text, struct prefix *prefix)
+{
+	const char *slash = strchr(text, '/');
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned max;
+	struct prefix net;
+
+	if ((slash ? (size_t)(slash - text) : strlen(text)) >= sizeof(addr))
+		return "is not a network; expected ADDRESS/LENGTH or ADDRESS, as in 198.51.100.0/24";
+	snprintf(addr, sizeof(addr), "%.*s", slash ? (int)(slash - text) : (int)strlen(text), text);
+	if (parse_addr(addr, &prefix->addr))
+		return "is not a network; expected ADDRESS/LENGTH or ADDRESS, as in 198.51.100.0/24 "
+		       "or 2001:db8::/48";
+	max = prefix->addr.family == AF_INET ? 32 : 128;
+	prefix->len = (uint8_t)max;
+	if (slash) {
+		size_t digits = strlen(slash + 1);
+
+		if (digits == 0 || digits > 3 || strspn(slash + 1, "0123456789") != digits ||
+		    strtoul(slash + 1, NULL, 10) > max)
+			return prefix->addr.family == AF_INET
+				       ? "has an invalid prefix length; expected /0 to /32"
+				       : "has an invalid prefix length; expected /0 to /128";
+		prefix->len = (uint8_t)strtoul(slash + 1, NULL, 10);
+	}
+	net = prefix_network(prefix);
+	if (memcmp(&net.addr.v6, &prefix->addr.v6, max / 8) != 0)
+		return PREFIX_HOST_BITS;
+	return NULL;
 }
 
 static bool is_unspecified(const struct addr *a)
@@ -159,6 +244,46 @@ static bool check_families(const struct model *m, struct error *err)
 	return true;
 }
 
+static int cmp_guest(const void *a, const void *b)
+{
+	return entry_cmp_guest(a, b);
+}
+
+/*
+ * Masquerading is decided per guest endpoint (after DNAT the host port is gone), so all
+ * forwards to one endpoint must agree on keep-source.
+ */
+static bool check_keep_source(const struct model *m, struct error *err)
+{
+	struct entry_list entries;
+
+	if (m->no_masquerade)
+		return true;
+	if (!entries_from_model(m, &entries))
+		return error_set(err, "out of memory");
+	qsort(entries.items, entries.count, sizeof(*entries.items), cmp_guest);
+	for (size_t i = 1; i < entries.count; i++) {
+		const struct entry *a = &entries.items[i - 1], *b = &entries.items[i];
+		char here[512], there[512], guest[INET6_ADDRSTRLEN];
+
+		if (entry_cmp_guest(a, b) != 0 || a->keep_source == b->keep_source)
+			continue;
+		format_origin(&m->forwards[a->forward > b->forward ? a->forward : b->forward].where,
+			      here, sizeof(here));
+		format_origin(&m->forwards[a->forward < b->forward ? a->forward : b->forward].where,
+			      there, sizeof(there));
+		inet_ntop(a->guest.family, &a->guest.v6, guest, sizeof(guest));
+		entries_free(&entries);
+		return error_set(err,
+				 "%s: forward: guest %s %s port %u is also reached by %s, and only "
+				 "one of them has keep-source; masquerading is decided per guest "
+				 "endpoint, so give both the same setting",
+				 here, guest, proto_name(a->proto), a->guest_port, there);
+	}
+	entries_free(&entries);
+	return true;
+}
+
 bool check_model(const struct model *m, struct error *err)
 {
 	struct port_claims *claims;
@@ -174,24 +299,28 @@ bool check_model(const struct model *m, struct error *err)
 		int v6 = f->guest.family == AF_INET6;
 
 		for (int udp = 0; udp < 2 && ok; udp++) {
-			uint32_t *slot = &claims->first[v6][udp][f->host_port];
-
 			if (!(f->protos & (udp ? PROTO_UDP : PROTO_TCP)))
 				continue;
-			if (*slot) {
-				char here[512], there[512];
+			for (unsigned port = f->host_port; port <= f->host_port_last && ok; port++) {
+				uint32_t *slot = &claims->first[v6][udp][port];
 
-				format_origin(&f->where, here, sizeof(here));
-				format_origin(&m->forwards[*slot - 1].where, there, sizeof(there));
-				ok = error_set(err,
-					       "%s: forward: %s port %u is already forwarded by %s; "
-					       "each protocol and host port can go to one guest, so "
-					       "remove one of them or pick another host port",
-					       here, udp ? "udp" : "tcp", f->host_port, there);
+				if (*slot) {
+					char here[512], there[512];
+
+					format_origin(&f->where, here, sizeof(here));
+					format_origin(&m->forwards[*slot - 1].where, there, sizeof(there));
+					ok = error_set(err,
+						       "%s: forward: %s port %u is already forwarded by %s; "
+						       "each protocol and host port can go to one guest, so "
+						       "remove one of them or pick another host port",
+						       here, udp ? "udp" : "tcp", port, there);
+				}
+				*slot = (uint32_t)i + 1;
 			}
-			*slot = (uint32_t)i + 1;
 		}
 	}
+	if (ok)
+		ok = check_keep_source(m, err);
 	free(claims);
 	return ok;
 }

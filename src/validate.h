@@ -15,6 +15,19 @@
 /* "1" to "65535", decimal digits only. */
 const char *parse_port(const char *text, uint16_t *port);
 
+/* "PORT" or "FIRST-LAST" with FIRST <= LAST. */
+const char *parse_port_range(const char *text, uint16_t *first, uint16_t *last);
+
+/* "ADDR/LEN" or "ADDR" (a single address). Host bits set is an error: PREFIX_HOST_BITS. */
+const char *parse_prefix(const char *text, struct prefix *prefix);
+extern const char PREFIX_HOST_BITS[];
+
+/* Does one network contain the other (or are they the same)? */
+bool prefixes_overlap(const struct prefix *a, const struct prefix *b);
+
+/* The prefix with its host bits cleared. */
+struct prefix prefix_network(const struct prefix *p);
+
 /* An IPv4 or IPv6 literal (inet_pton: never a name lookup). */
 const char *parse_addr(const char *text, struct addr *addr);
 

@@ -85,7 +85,8 @@ static const struct bad_case bad_cases[] = {
 	{ "port not a number", "forward tcp http to 192.0.2.10\n",
 	  "test.conf:1: forward host port: 'http' is not a port; expected a number from 1 to 65535" },
 	{ "port negative", "forward tcp -1 to 192.0.2.10\n",
-	  "test.conf:1: forward host port: '-1' is not a port; expected a number from 1 to 65535" },
+	  "test.conf:1: forward host port: '-1' is not a port or port range; expected PORT or "
+	  "FIRST-LAST, as in 7000-7009" },
 	{ "guest port bad", "forward tcp 80 to 192.0.2.10:99999\n",
 	  "test.conf:1: forward guest port: '99999' is out of range; expected a number from 1 to "
 	  "65535" },
@@ -118,8 +119,8 @@ static const struct bad_case bad_cases[] = {
 	{ "protocol upper case", "forward TCP 80 to 192.0.2.10\n",
 	  "test.conf:1: forward protocol: 'TCP' is not a protocol; expected tcp, udp or tcp,udp" },
 	{ "unknown key", "# comment\nlisten-ip = 192.0.2.1\n",
-	  "test.conf:2: listen-ip: unknown setting; expected public-ip, host-ip, host-iface or a "
-	  "'forward' line" },
+	  "test.conf:2: listen-ip: unknown setting; expected public-ip, host-ip, host-iface, "
+	  "masquerade or a 'forward' line" },
 	{ "not a setting", "forwrd tcp 80 to 192.0.2.10\n",
 	  "test.conf:1: forwrd: expected 'KEY = VALUE' (public-ip, host-ip, host-iface) or "
 	  "'forward PROTOCOL PORT to ADDRESS[:PORT]'" },
@@ -141,8 +142,62 @@ static const struct bad_case bad_cases[] = {
 	  "test.conf:1: forward: the protocol is missing; expected tcp, udp or tcp,udp, as in "
 	  "'forward tcp 8080 to 192.0.2.10:80'" },
 	{ "trailing word", "forward tcp 80 to 192.0.2.10 extra\n",
-	  "test.conf:1: forward: unexpected 'extra' after the guest address; as in 'forward tcp "
-	  "8080 to 192.0.2.10:80'" },
+	  "test.conf:1: forward: unexpected 'extra' after the guest address; expected 'from "
+	  "NETWORKS' or 'keep-source', as in 'forward tcp 8080 to 192.0.2.10:80'" },
+	{ "range unequal", "forward tcp 7000-7009 to 192.0.2.79:9000-9008\n",
+	  "test.conf:1: forward guest port: '9000-9008' has 9 ports but the host side '7000-7009' "
+	  "has 10; a range maps one to one, so give a guest range of the same length" },
+	{ "range to one port", "forward tcp 7000-7009 to 192.0.2.79:9000\n",
+	  "test.conf:1: forward guest port: '9000' has 1 port but the host side '7000-7009' has 10; "
+	  "a range maps one to one, so give a guest range of the same length" },
+	{ "range reversed", "forward udp 7009-7000 to 192.0.2.79\n",
+	  "test.conf:1: forward host port: '7009-7000' is a range that ends before it starts; write "
+	  "the lower port first" },
+	{ "range bad end", "forward udp 7000-70000 to 192.0.2.79\n",
+	  "test.conf:1: forward host port: '7000-70000' is not a port range; expected FIRST-LAST "
+	  "with ports from 1 to 65535, as in 7000-7009" },
+	{ "range overlaps forward", "forward tcp 7005 to 192.0.2.79\nforward tcp 7000-7009 to 192.0.2.80\n",
+	  "test.conf:2: forward: tcp port 7005 is already forwarded by test.conf:1; each protocol and "
+	  "host port can go to one guest, so remove one of them or pick another host port" },
+	{ "from host bits", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.1/24\n",
+	  "test.conf:1: forward from: '198.51.100.1/24' has host bits set; the network is "
+	  "198.51.100.0/24" },
+	{ "from host bits v6", "forward tcp 2223 to [2001:db8::79]:22 from 2001:db8:9::1/48\n",
+	  "test.conf:1: forward from: '2001:db8:9::1/48' has host bits set; the network is "
+	  "2001:db8:9::/48" },
+	{ "from bad length", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/33\n",
+	  "test.conf:1: forward from: '198.51.100.0/33' has an invalid prefix length; expected /0 "
+	  "to /32" },
+	{ "from not a network", "forward tcp 2223 to 192.0.2.79:22 from lan\n",
+	  "test.conf:1: forward from: 'lan' is not a network; expected ADDRESS/LENGTH or ADDRESS, "
+	  "as in 198.51.100.0/24 or 2001:db8::/48" },
+	{ "from empty", "forward tcp 2223 to 192.0.2.79:22 from\n",
+	  "test.conf:1: forward from: no network given; expected 'from 198.51.100.0/24' or a "
+	  "comma-separated list" },
+	{ "from missing comma", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24 203.0.113.0/24\n",
+	  "test.conf:1: forward from: '198.51.100.0/24 203.0.113.0/24' holds more than one word; "
+	  "separate networks with commas, as in 'from 198.51.100.0/24, 2001:db8:9::/48'" },
+	{ "from empty item", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24,,\n",
+	  "test.conf:1: forward from: an empty item in the list; separate networks with single "
+	  "commas, as in 'from 198.51.100.0/24, 2001:db8:9::/48'" },
+	{ "from overlap", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24, 198.51.100.128/25\n",
+	  "test.conf:1: forward from: '198.51.100.128/25' overlaps another network in the list; "
+	  "list each client network once" },
+	{ "from wrong family", "forward tcp 2223 to 192.0.2.79:22 from 2001:db8:9::/48\n",
+	  "test.conf:1: forward from: lists no IPv4 network, so no client could reach this IPv4 "
+	  "guest; add one" },
+	{ "from twice", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24 from 203.0.113.0/24\n",
+	  "test.conf:1: forward from: '198.51.100.0/24 from 203.0.113.0/24' holds more than one "
+	  "word; separate networks with commas, as in 'from 198.51.100.0/24, 2001:db8:9::/48'" },
+	{ "keep-source twice", "forward tcp 80 to 192.0.2.79 keep-source keep-source\n",
+	  "test.conf:1: forward: unexpected 'keep-source' after the guest address; expected 'from "
+	  "NETWORKS' or 'keep-source', as in 'forward tcp 8080 to 192.0.2.10:80'" },
+	{ "keep-source disagrees", "forward tcp 80 to 192.0.2.79\nforward tcp 8080 to 192.0.2.79:80 keep-source\n",
+	  "test.conf:2: forward: guest 192.0.2.79 tcp port 80 is also reached by test.conf:1, and "
+	  "only one of them has keep-source; masquerading is decided per guest endpoint, so give "
+	  "both the same setting" },
+	{ "masquerade bad", "masquerade = off\n",
+	  "test.conf:1: masquerade: 'off' is not yes or no" },
 	{ "setting twice", "host-ip = 192.0.2.1\nhost-ip = 192.0.2.2\n",
 	  "test.conf:2: host-ip: is already set at test.conf:1; give it once (public-ip and host-ip "
 	  "take a comma-separated list)" },

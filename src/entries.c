@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "entries.h"
+
+const char *proto_name(enum proto proto)
+{
+	return proto == PROTO_UDP ? "udp" : "tcp";
+}
+
+int addr_cmp(const struct addr *a, const struct addr *b)
+{
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	return memcmp(&a->v6, &b->v6, a->family == AF_INET ? sizeof(a->v4) : sizeof(a->v6));
+}
+
+static int prefix_cmp(const struct prefix *a, const struct prefix *b)
+{
+	int c;
+
+	if (!a || !b) /* no allowlist sorts first */
+		return (a != NULL) - (b != NULL);
+	c = addr_cmp(&a->addr, &b->addr);
+	return c ? c : (int)a->len - (int)b->len;
+}
+
+int entry_cmp_key(const struct entry *a, const struct entry *b)
+{
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
+	if (a->proto != b->proto)
+		return (int)a->proto - (int)b->proto;
+	if (a->host_port != b->host_port)
+		return (int)a->host_port - (int)b->host_port;
+	return prefix_cmp(a->source, b->source);
+}
+
+int entry_cmp_guest(const struct entry *a, const struct entry *b)
+{
+	int c = addr_cmp(&a->guest, &b->guest);
+
+	if (c)
+		return c;
+	if (a->proto != b->proto)
+		return (int)a->proto - (int)b->proto;
+	return (int)a->guest_port - (int)b->guest_port;
+}
+
+bool entries_from_model(const struct model *m, struct entry_list *out)
+{
+	size_t total = 0, n = 0;
+
+	for (size_t i = 0; i < m->forward_count; i++) {
+		const struct forward *f = &m->forwards[i];
+		size_t ports = (size_t)(f->host_port_last - f->host_port) + 1;
+		size_t protos = (size_t)!!(f->protos & PROTO_TCP) + !!(f->protos & PROTO_UDP);
+		size_t sources = 0;
+
+		for (size_t s = 0; s < f->sources.count; s++)
+			sources += f->sources.items[s].addr.family == f->guest.family;
+		total += ports * protos * (f->sources.count ? sources : 1);
+	}
+	out->items = calloc(total ? total : 1, sizeof(*out->items));
+	out->count = 0;
+	if (!out->items)
+		return false;
+
+	for (size_t i = 0; i < m->forward_count; i++) {
+		const struct forward *f = &m->forwards[i];
+
+		for (unsigned proto = PROTO_TCP; proto <= PROTO_UDP; proto <<= 1) {
+			if (!(f->protos & proto))
+				continue;
+			for (unsigned port = f->host_port; port <= f->host_port_last; port++) {
+				size_t s = 0;
+
+				/* Without an allowlist, one entry with no source; else one per network
+				 * of the guest's family. */
+				do {
+					const struct prefix *src = f->sources.count ? &f->sources.items[s] : NULL;
+
+					if (src && src->addr.family != f->guest.family)
+						continue;
+					out->items[n++] = (struct entry){
+						.family = f->guest.family,
+						.proto = (enum proto)proto,
+						.host_port = (uint16_t)port,
+						.source = src,
+						.guest = f->guest,
+						.guest_port = (uint16_t)(f->guest_port + (port - f->host_port)),
+						.keep_source = forward_keeps_source(m, f),
+						.forward = i,
+					};
+				} while (++s < f->sources.count);
+			}
+		}
+	}
+	out->count = n;
+	return true;
+}
+
+void entries_free(struct entry_list *list)
+{
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}

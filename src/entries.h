@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A model's forwards as the kernel sees them: one entry per protocol, host port and
+ * allowed client network. The renderer writes these as map elements; status and apply
+ * compare them with the live table.
+ */
+#ifndef NFT_PORTFWD_ENTRIES_H
+#define NFT_PORTFWD_ENTRIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+
+struct entry {
+	int family;             /* AF_INET or AF_INET6 */
+	enum proto proto;       /* PROTO_TCP or PROTO_UDP */
+	uint16_t host_port;
+	const struct prefix *source; /* NULL: any client */
+	struct addr guest;
+	uint16_t guest_port;
+	bool keep_source;
+	size_t forward;         /* index of the config forward it comes from */
+};
+
+struct entry_list {
+	struct entry *items;
+	size_t count;
+};
+
+/* Expand every forward; false when out of memory. Order: the forwards' order. */
+bool entries_from_model(const struct model *m, struct entry_list *out);
+void entries_free(struct entry_list *list);
+
+/* "tcp" or "udp" */
+const char *proto_name(enum proto proto);
+
+/* Orders by family, protocol, host port, then source: the map key. */
+int entry_cmp_key(const struct entry *a, const struct entry *b);
+
+/* Orders by family, guest address, protocol, guest port: the guest endpoint. */
+int entry_cmp_guest(const struct entry *a, const struct entry *b);
+
+int addr_cmp(const struct addr *a, const struct addr *b);
+
+#endif
