@@ -4,19 +4,44 @@
 #include <string.h>
 
 #include "commands.h"
+#include "conntrack.h"
+#include "entries.h"
 #include "kernel.h"
+#include "live.h"
 #include "render.h"
 #include "state.h"
 #include "sysctl.h"
 
 #define LOCK_WAIT_SECONDS 10
 
-static bool has_family(const struct model *m, int af)
+/* After a commit: remove conntrack entries whose NAT binding the new table no longer makes. */
+static void forget_stale_bindings(const struct model *m, const struct live_table *before)
 {
-	for (size_t i = 0; i < m->forward_count; i++)
-		if (m->forwards[i].guest.family == af)
-			return true;
-	return false;
+	struct entry_list wanted = { 0 };
+
+	if (entries_from_model(m, &wanted))
+		conntrack_forget_stale(&before->entries, &wanted);
+	else
+		fprintf(stderr, "nft-portfwd: warning: out of memory; stale conntrack entries were "
+				"not removed\n");
+	entries_free(&wanted);
+}
+
+/*
+ * What the last apply committed, kept in the state dir: when the config renders the same
+ * text and the live table is still what that apply left, there is nothing to commit, and
+ * skipping the commit keeps the counters and the conntrack entries as they are.
+ */
+static bool already_applied(const char *state_dir, const char *text, const struct live_table *live)
+{
+	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
+	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
+	bool same = live->present && applied_text && applied_live &&
+		    strcmp(applied_text, text) == 0 && strcmp(applied_live, live->canonical) == 0;
+
+	free(applied_text);
+	free(applied_live);
+	return same;
 }
 
 /*
@@ -28,33 +53,40 @@ static enum exit_code apply(const struct options *opts, const struct model *m,
 {
 	const struct forwarding_sysctl *wanted[2];
 	struct sysctl_change changes[2];
+	struct live_table before = { 0 }, after = { 0 };
 	size_t n_wanted = 0, n_changed = 0;
-	char *before = NULL, *after = NULL;
+	bool changed = false;
 	enum exit_code rc;
 
-	if (has_family(m, AF_INET))
+	if (model_has_family(m, AF_INET))
 		wanted[n_wanted++] = &sysctl_ipv4_forward;
-	if (has_family(m, AF_INET6))
+	if (model_has_family(m, AF_INET6))
 		wanted[n_wanted++] = &sysctl_ipv6_forward;
 
-	rc = kernel_list_table(k, &before, err);
+	rc = live_read(k, false, &before, err);
 	for (size_t i = 0; rc == EXIT_OK && i < n_wanted; i++) {
 		rc = sysctl_enable(opts->state_dir, wanted[i], &changes[i], err);
 		if (rc == EXIT_OK)
 			n_changed++;
 	}
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK && !already_applied(opts->state_dir, text, &before)) {
 		rc = kernel_run(k, text, false, err);
-	if (rc != EXIT_OK) {
-		while (n_changed > 0)
-			sysctl_undo(opts->state_dir, &changes[--n_changed]);
-		free(before);
-		return rc;
-	}
-	rc = kernel_list_table(k, &after, err);
-	if (rc == EXIT_OK) {
-		bool changed = !before || !after || strcmp(before, after) != 0;
+		if (rc != EXIT_OK) {
+			while (n_changed > 0)
+				sysctl_undo(opts->state_dir, &changes[--n_changed]);
+		} else if ((rc = live_read(k, false, &after, err)) == EXIT_OK) {
+			struct error warning;
 
+			changed = !before.present || strcmp(before.canonical, after.canonical) != 0;
+			if (state_write_file(opts->state_dir, APPLIED_TEXT_FILE, text, &warning) != EXIT_OK ||
+			    state_write_file(opts->state_dir, APPLIED_LIVE_FILE, after.canonical,
+					     &warning) != EXIT_OK)
+				fprintf(stderr, "nft-portfwd: warning: %s; status cannot tell hand-made "
+						"changes from this apply\n", warning.msg);
+			forget_stale_bindings(m, &before);
+		}
+	}
+	if (rc == EXIT_OK) {
 		printf("nft-portfwd: applied %zu forward%s; table " TABLE_FAMILY " " TABLE_NAME
 		       " %s\n",
 		       m->forward_count, m->forward_count == 1 ? "" : "s",
@@ -64,8 +96,8 @@ static enum exit_code apply(const struct options *opts, const struct model *m,
 				printf("nft-portfwd: %s set to 1 (was %s; flush puts it back)\n",
 				       changes[i].sysctl->name, changes[i].before);
 	}
-	free(before);
-	free(after);
+	live_free(&before);
+	live_free(&after);
 	return rc;
 }
 

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "conntrack.h"
+#include "entries.h"
 #include "kernel.h"
+#include "live.h"
 #include "render.h"
 #include "state.h"
 #include "sysctl.h"
@@ -13,15 +16,16 @@
 static enum exit_code flush(const struct options *opts, struct kernel *k, struct error *err)
 {
 	const struct forwarding_sysctl *sysctls[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
-	char *listing = NULL, *text = NULL;
+	struct live_table before = { 0 };
+	char *text = NULL;
 	size_t len = 0;
 	FILE *mem;
-	enum exit_code rc = kernel_list_table(k, &listing, err);
+	enum exit_code rc = live_read(k, false, &before, err);
 
 	if (rc != EXIT_OK)
 		return rc;
 	if (!(mem = open_memstream(&text, &len)) || !render_flush(mem) || fclose(mem) != 0) {
-		free(listing);
+		live_free(&before);
 		free(text);
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
@@ -29,12 +33,16 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	rc = kernel_run(k, text, false, err);
 	free(text);
 	if (rc != EXIT_OK) {
-		free(listing);
+		live_free(&before);
 		return rc;
 	}
-	printf("nft-portfwd: %s\n", listing ? "deleted table " TABLE_FAMILY " " TABLE_NAME
-					    : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
-	free(listing);
+	state_remove(opts->state_dir, APPLIED_TEXT_FILE);
+	state_remove(opts->state_dir, APPLIED_LIVE_FILE);
+	printf("nft-portfwd: %s\n", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
+						   : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
+	/* Every binding the table made is stale now. */
+	conntrack_forget_stale(&before.entries, &(struct entry_list){ 0 });
+	live_free(&before);
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
 		char value[16];
 		bool restored;

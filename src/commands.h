@@ -14,7 +14,8 @@ struct command {
 	enum exit_code (*run)(const struct options *opts);
 };
 
-extern const struct command command_render, command_check, command_apply, command_flush;
+extern const struct command command_render, command_check, command_apply, command_flush,
+	command_status;
 
 /* Print "nft-portfwd: MESSAGE" on stderr and return rc. */
 enum exit_code report_error(enum exit_code rc, const struct error *err);

@@ -107,3 +107,35 @@ void entries_free(struct entry_list *list)
 	list->items = NULL;
 	list->count = 0;
 }
+
+static int cmp_key(const void *a, const void *b)
+{
+	return entry_cmp_key(a, b);
+}
+
+bool entries_stale(const struct entry_list *before, const struct entry_list *after,
+		   struct entry_list *stale)
+{
+	struct entry *sorted = malloc((after->count + 1) * sizeof(*sorted));
+
+	stale->items = calloc(before->count + 1, sizeof(*stale->items));
+	stale->count = 0;
+	if (!sorted || !stale->items) {
+		free(sorted);
+		entries_free(stale);
+		return false;
+	}
+	if (after->count)
+		memcpy(sorted, after->items, after->count * sizeof(*sorted));
+	qsort(sorted, after->count, sizeof(*sorted), cmp_key);
+	for (size_t i = 0; i < before->count; i++) {
+		const struct entry *old = &before->items[i];
+		const struct entry *now = bsearch(old, sorted, after->count, sizeof(*sorted), cmp_key);
+
+		if (!now || addr_cmp(&now->guest, &old->guest) != 0 || now->guest_port != old->guest_port)
+			stale->items[stale->count++] = *old;
+	}
+	free(sorted);
+	qsort(stale->items, stale->count, sizeof(*stale->items), cmp_key);
+	return true;
+}

@@ -43,4 +43,12 @@ int entry_cmp_guest(const struct entry *a, const struct entry *b);
 
 int addr_cmp(const struct addr *a, const struct addr *b);
 
+/*
+ * Entries of `before` that `after` no longer maps the same way: the key is gone, or it
+ * leads to another guest address or port. Their conntrack entries hold stale NAT bindings.
+ * `stale` holds copies (sources still point into `before`), sorted by key.
+ */
+bool entries_stale(const struct entry_list *before, const struct entry_list *after,
+		   struct entry_list *stale);
+
 #endif

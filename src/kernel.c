@@ -86,21 +86,26 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
 	return EXIT_KERNEL;
 }
 
-enum exit_code kernel_list_table(struct kernel *k, char **listing, struct error *err)
+/*
+ * `list table inet portfwd` with `extra` output flags on top of the context's own, which are
+ * put back afterwards. *out is a copy (reading the output buffer empties it), or NULL when
+ * there is no such table.
+ */
+static enum exit_code list_table(struct kernel *k, unsigned extra, char **out, struct error *err)
 {
 	unsigned flags = nft_ctx_output_get_flags(k->nft);
-	const char *out;
+	const char *text;
 	int rc;
 
-	*listing = NULL;
-	nft_ctx_output_set_flags(k->nft, flags | NFT_CTX_OUTPUT_STATELESS);
+	*out = NULL;
+	nft_ctx_output_set_flags(k->nft, flags | extra);
 	rc = nft_run_cmd_from_buffer(k->nft, "list table " TABLE_FAMILY " " TABLE_NAME);
 	nft_ctx_output_set_flags(k->nft, flags);
-	out = nft_ctx_get_output_buffer(k->nft);
+	text = nft_ctx_get_output_buffer(k->nft);
 	if (rc == 0) {
 		nft_ctx_get_error_buffer(k->nft);
-		*listing = strdup(out ? out : "");
-		if (!*listing) {
+		*out = strdup(text ? text : "");
+		if (!*out) {
 			error_set(err, "out of memory");
 			return EXIT_SYSTEM;
 		}
@@ -112,4 +117,11 @@ enum exit_code kernel_list_table(struct kernel *k, char **listing, struct error 
 		return EXIT_OK;
 	error_set(err, "cannot list table " TABLE_FAMILY " " TABLE_NAME ":\n%s", why);
 	return strstr(why, "Operation not permitted") ? EXIT_PERMISSION : EXIT_KERNEL;
+}
+
+enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char **json,
+				      struct error *err)
+{
+	return list_table(k, NFT_CTX_OUTPUT_JSON | (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS),
+			  json, err);
 }

@@ -20,9 +20,10 @@ void kernel_close(struct kernel *k);
 enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, struct error *err);
 
 /*
- * `nft -s list table inet portfwd`: the live table without counters, in nft's own form, as a
- * malloc'd string; *listing is NULL when there is no such table.
+ * table inet portfwd as libnftables' JSON (`nft -j list table inet portfwd`, with `-s` unless
+ * with_counters), as a malloc'd string; *json is NULL when there is no such table.
  */
-enum exit_code kernel_list_table(struct kernel *k, char **listing, struct error *err);
+enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char **json,
+				      struct error *err);
 
 #endif

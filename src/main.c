@@ -10,7 +10,10 @@ static const struct command *const commands[] = {
 	&command_check,
 	&command_apply,
 	&command_flush,
+	&command_status,
 };
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
 #define COMMON_OPTIONS                                                                   \
 	"  -c, --config FILE    config file (default " CONFIG_PATH_DEFAULT ")\n"         \
@@ -29,19 +32,34 @@ enum exit_code report_error(enum exit_code rc, const struct error *err)
 	return rc;
 }
 
+/* "render, check, apply, flush and status", from the table. */
+static void command_names(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < COMMAND_COUNT && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i == 0 ? "" : i + 1 == COMMAND_COUNT ? " and " : ", ",
+					commands[i]->name);
+}
+
 static void print_usage(FILE *out)
 {
 	fprintf(out, "Usage: nft-portfwd [OPTIONS] COMMAND [OPTIONS]\n\n"
 		     "Forward host ports to guests behind NAT through table inet portfwd.\n\n"
 		     "Commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\nOptions (before or after the command):\n" COMMON_OPTIONS
 		     "  -o, --output FILE    render: write the ruleset to FILE\n"
-		     "  --state-dir DIR      apply, flush: lock and saved sysctls (default /run/nft-portfwd)\n\n"
+		     "  --state-dir DIR      apply, flush, status: lock, saved sysctls, last apply\n"
+		     "                       (default /run/nft-portfwd)\n"
+		     "  --json               status: print one JSON object (docs/status-json.md)\n\n"
 		     FORWARD_OPTIONS
-		     "\nExit codes: 0 ok, 2 usage, 3 invalid config, 4 no permission (CAP_NET_ADMIN),\n"
-		     "5 rejected by nftables, 6 other system error.\n"
+		     "\nExit codes: 0 ok, 1 status: the live table differs from the config, 2 usage,\n"
+		     "3 invalid config, 4 no permission (CAP_NET_ADMIN), 5 rejected by nftables,\n"
+		     "6 other system error.\n"
 		     "See 'nft-portfwd COMMAND --help', nft-portfwd(8) and nft-portfwd.conf(5).\n");
 }
 
@@ -52,7 +70,9 @@ static void print_command_help(const struct command *cmd)
 	if (cmd->accepts & OPT_OUTPUT)
 		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
 	if (cmd->accepts & OPT_STATE_DIR)
-		printf("  --state-dir DIR      lock and saved sysctls (default /run/nft-portfwd)\n");
+		printf("  --state-dir DIR      lock, saved sysctls, last apply (default /run/nft-portfwd)\n");
+	if (cmd->accepts & OPT_JSON)
+		printf("  --json               print one JSON object instead of text\n");
 	if (cmd->accepts & OPT_FORWARD)
 		printf("\n" FORWARD_OPTIONS);
 }
@@ -74,19 +94,22 @@ int main(int argc, char **argv)
 		print_usage(opts.help ? stdout : stderr);
 		return opts.help ? EXIT_OK : EXIT_USAGE;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		if (strcmp(opts.command, commands[i]->name) == 0)
 			cmd = commands[i];
 	if (!cmd) {
-		error_set(&err, "unknown command '%s'; commands are render, check, apply and flush "
-				"(see 'nft-portfwd --help')", opts.command);
+		char names[256];
+
+		command_names(names, sizeof(names));
+		error_set(&err, "unknown command '%s'; commands are %s (see 'nft-portfwd --help')",
+			  opts.command, names);
 		return report_error(EXIT_USAGE, &err);
 	}
 	if (opts.help) {
 		print_command_help(cmd);
 		return EXIT_OK;
 	}
-	for (unsigned bit = 1; bit <= OPT_FORWARD; bit <<= 1) {
+	for (unsigned bit = 1; bit < 1u << OPTION_BITS; bit <<= 1) {
 		if ((opts.given & bit) && !(cmd->accepts & bit)) {
 			error_set(&err, "option %s does not apply to '%s'; see 'nft-portfwd %s --help'",
 				  opts.first_given[__builtin_ctz(bit)], cmd->name, cmd->name);

@@ -83,6 +83,15 @@ static inline bool forward_keeps_source(const struct model *m, const struct forw
 	return f->keep_source || m->no_masquerade;
 }
 
+/* Does any forward go to a guest of this family (AF_INET or AF_INET6)? */
+static inline bool model_has_family(const struct model *m, int family)
+{
+	for (size_t i = 0; i < m->forward_count; i++)
+		if (m->forwards[i].guest.family == family)
+			return true;
+	return false;
+}
+
 void model_free(struct model *m);
 
 #endif

@@ -16,6 +16,7 @@ enum {
 	LONG_VM_IP,
 	LONG_VM_PORT,
 	LONG_PROTO,
+	LONG_JSON,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +32,7 @@ static const struct option long_options[] = {
 	{ "vm-ip", required_argument, NULL, LONG_VM_IP },
 	{ "vm-port", required_argument, NULL, LONG_VM_PORT },
 	{ "proto", required_argument, NULL, LONG_PROTO },
+	{ "json", no_argument, NULL, LONG_JSON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -112,6 +114,10 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 			if (!set_once(&opts->proto, "--proto", err))
 				return EXIT_USAGE;
 			note_given(opts, OPT_FORWARD, "--proto");
+			break;
+		case LONG_JSON:
+			opts->json = true;
+			note_given(opts, OPT_JSON, "--json");
 			break;
 		case ':':
 			error_set(err, "option %s needs a value; see 'nft-portfwd --help'",

@@ -155,18 +155,22 @@ static void print_endpoint_set(FILE *out, const struct half *h, const char *name
 	print_elements_end(out);
 }
 
-/* Every guest address, each once: sources whose hairpin connections are masqueraded. */
-static void print_guest_addr_set(FILE *out, const struct half *h)
+/*
+ * Connections that come back out of the interface they came in on (hairpin: a guest, or
+ * another machine on the guest's link, calling the host's forwarded address). They must be
+ * masqueraded even for keep-source, or the guest would answer the client directly, past
+ * the host's NAT. The prerouting chain "hairpin" finds them; this set remembers them for
+ * the postrouting masquerade, without touching packet or conntrack marks.
+ */
+static void print_hairpin_set(FILE *out, const struct half *h)
 {
-	char buf[INET6_ADDRSTRLEN];
+	const char *type = h->fam->addr_type;
 
-	fprintf(out, "\tset guestaddr%s {\n\t\ttype %s\n", h->fam->suffix, h->fam->addr_type);
-	fprintf(out, "\t\tcomment \"guest addresses: their hairpin connections are masqueraded\"\n");
-	print_elements_start(out);
-	for (size_t i = 0; i < h->count; i++)
-		if (i == 0 || addr_cmp(&h->by_guest[i - 1].guest, &h->by_guest[i].guest) != 0)
-			fprintf(out, "\t\t\t%s,\n", addr_text(&h->by_guest[i].guest, buf));
-	print_elements_end(out);
+	fprintf(out, "\tset hairpin%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n",
+		h->fam->suffix, type, type);
+	fprintf(out, "\t\tflags dynamic,timeout\n\t\ttimeout 10s\n");
+	fprintf(out, "\t\tcomment \"new hairpin connections (client . guest . protocol . ports), "
+		     "for the masquerade\"\n\t}\n\n");
 }
 
 enum hook { HOOK_PREROUTING, HOOK_OUTPUT, HOOK_INPUT };
@@ -237,6 +241,23 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 					 "3 prerouting: DNAT connections to forwarded host ports");
 	fprintf(out, "\t}\n\n");
 
+	if (halves[0].some_keep_source || halves[1].some_keep_source) {
+		fprintf(out, "\tchain hairpin {\n\t\ttype filter hook prerouting priority -99; "
+			     "policy accept;\n");
+		for (size_t i = 0; i < 2; i++) {
+			const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
+
+			if (!halves[i].some_keep_source)
+				continue;
+			/* After DNAT (-100): does the route to the guest leave where it came in? */
+			fprintf(out, "\t\tmeta nfproto %s ct state new ct status dnat fib daddr . iif oif "
+				     "exists add @hairpin%s { %s saddr . %s daddr . meta l4proto . th sport . "
+				     "th dport } comment \"6 hairpin: a connection that leaves where it "
+				     "came in\"\n", halves[i].fam->nfproto, sfx, l3, l3);
+		}
+		fprintf(out, "\t}\n\n");
+	}
+
 	fprintf(out, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
 	for (size_t i = 0; i < 2; i++)
 		if (halves[i].count)
@@ -269,9 +290,9 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 				     "masquerade comment \"6 postrouting: guests reply through the "
 				     "host\"\n", l3, h->some_keep_source ? "masq" : "guest", sfx);
 		if (h->some_keep_source)
-			fprintf(out, "\t\tct status dnat %s saddr @guestaddr%s %s daddr . meta l4proto "
-				     ". th dport @guest%s masquerade comment \"6 postrouting: hairpin "
-				     "from a guest to a keep-source forward\"\n", l3, sfx, l3, sfx);
+			fprintf(out, "\t\t%s saddr . %s daddr . meta l4proto . th sport . th dport "
+				     "@hairpin%s masquerade comment \"6 postrouting: hairpin connections "
+				     "to keep-source forwards\"\n", l3, l3, sfx);
 	}
 	fprintf(out, "\t}\n\n");
 
@@ -364,7 +385,7 @@ bool render_ruleset(const struct model *m, FILE *out)
 						   "guest endpoints that are masqueraded (no keep-source)",
 						   true);
 			if (h->some_keep_source)
-				print_guest_addr_set(out, h);
+				print_hairpin_set(out, h);
 		}
 		print_chains(out, m, halves);
 		fprintf(out, "}\n");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -55,23 +56,17 @@ void state_unlock(int lock_fd)
 
 bool state_read(const char *dir, const char *name, char *value, size_t size)
 {
-	char path[4096];
-	FILE *f;
-	bool ok;
+	char *content = state_read_file(dir, name);
 
-	state_path(dir, name, path, sizeof(path));
-	f = fopen(path, "r");
-	if (!f)
+	if (!content)
 		return false;
-	ok = fgets(value, (int)size, f) != NULL;
-	fclose(f);
-	if (ok)
-		value[strcspn(value, "\n")] = '\0';
-	return ok;
+	snprintf(value, size, "%.*s", (int)strcspn(content, "\n"), content);
+	free(content);
+	return true;
 }
 
-enum exit_code state_write(const char *dir, const char *name, const char *value,
-			   struct error *err)
+enum exit_code state_write_file(const char *dir, const char *name, const char *content,
+				struct error *err)
 {
 	char path[4096], tmp[4200];
 	FILE *f;
@@ -79,11 +74,45 @@ enum exit_code state_write(const char *dir, const char *name, const char *value,
 	state_path(dir, name, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+	if (!f || fputs(content, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
 		error_set(err, "cannot write %s: %s", path, strerror(errno));
 		return EXIT_SYSTEM;
 	}
 	return EXIT_OK;
+}
+
+enum exit_code state_write(const char *dir, const char *name, const char *value,
+			   struct error *err)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "%s\n", value);
+	return state_write_file(dir, name, line, err);
+}
+
+char *state_read_file(const char *dir, const char *name)
+{
+	char path[4096], *content = NULL;
+	size_t len = 0;
+	FILE *f, *mem;
+	int c;
+
+	state_path(dir, name, path, sizeof(path));
+	if (!(f = fopen(path, "r")))
+		return NULL;
+	if (!(mem = open_memstream(&content, &len))) {
+		fclose(f);
+		return NULL;
+	}
+	while ((c = getc(f)) != EOF)
+		putc(c, mem);
+	if (ferror(f) || fclose(mem) != 0) {
+		fclose(f);
+		free(content);
+		return NULL;
+	}
+	fclose(f);
+	return content;
 }
 
 void state_remove(const char *dir, const char *name)

@@ -13,6 +13,11 @@
 
 #define STATE_DIR_DEFAULT "/run/nft-portfwd"
 
+/* What the last successful apply committed: the rendered text, and the live table's
+ * canonical form (live.h) right after it. status compares against both. */
+#define APPLIED_TEXT_FILE "applied.nft"
+#define APPLIED_LIVE_FILE "applied.live"
+
 /* Create the directory if needed and hold its lock, waiting up to `wait_seconds`. */
 enum exit_code state_lock(const char *dir, unsigned wait_seconds, int *lock_fd,
 			  struct error *err);
@@ -23,5 +28,11 @@ bool state_read(const char *dir, const char *name, char *value, size_t size);
 enum exit_code state_write(const char *dir, const char *name, const char *value,
 			   struct error *err);
 void state_remove(const char *dir, const char *name);
+
+/* A whole file: malloc'd content, or NULL when it does not exist or cannot be read. */
+char *state_read_file(const char *dir, const char *name);
+/* Replace a file with `content` (written beside it, then renamed into place). */
+enum exit_code state_write_file(const char *dir, const char *name, const char *content,
+				struct error *err);
 
 #endif

@@ -273,12 +273,13 @@ static bool check_keep_source(const struct model *m, struct error *err)
 		format_origin(&m->forwards[a->forward < b->forward ? a->forward : b->forward].where,
 			      there, sizeof(there));
 		inet_ntop(a->guest.family, &a->guest.v6, guest, sizeof(guest));
+		error_set(err,
+			  "%s: forward: guest %s %s port %u is also reached by %s, and only one of "
+			  "them has keep-source; masquerading is decided per guest endpoint, so give "
+			  "both the same setting",
+			  here, guest, proto_name(a->proto), a->guest_port, there);
 		entries_free(&entries);
-		return error_set(err,
-				 "%s: forward: guest %s %s port %u is also reached by %s, and only "
-				 "one of them has keep-source; masquerading is decided per guest "
-				 "endpoint, so give both the same setting",
-				 here, guest, proto_name(a->proto), a->guest_port, there);
+		return false;
 	}
 	entries_free(&entries);
 	return true;

@@ -308,3 +308,73 @@ assert_same_file() {
     fi
     pf_log "ok: $3"
 }
+
+# ---------------------------------------------------------------- additions: second guest, send options
+
+# A libvirt-like guest network: bridge pfb<pid> in the host namespace carries
+# 192.0.2.1/24, with the first guest's veth and a second guest's veth enslaved:
+#
+#   guest  192.0.2.79/24 --(pfg<pid>)--+
+#                                      +-- bridge pfb<pid> 192.0.2.1/24 (host)
+#   guest2 192.0.2.80/24 --(pfq<pid>)--+
+#
+# Call after pf_setup (IPv4 only; do not combine with pf_setup_ipv6). guest2
+# routes everything via the host, like the first guest.
+GUEST2="$PF_TAG-guest2"
+GUEST2_IP=192.0.2.80
+HOST_BR="pfb$$"
+HOST_IF_G2="pfq$$"
+
+pf_setup_guest_bridge() {
+    pf_add_ns "$GUEST2"
+    ip -n "$HOST" addr del "$HOST_GW_IP/24" dev "$HOST_IF_G" || fail "removing $HOST_GW_IP from $HOST_IF_G"
+    ip -n "$HOST" link add "$HOST_BR" type bridge || fail "creating bridge $HOST_BR"
+    ip -n "$HOST" link set "$HOST_IF_G" master "$HOST_BR" || fail "enslaving $HOST_IF_G to $HOST_BR"
+    ip -n "$HOST" addr add "$HOST_GW_IP/24" dev "$HOST_BR" || fail "addr $HOST_GW_IP on $HOST_BR"
+    ip -n "$HOST" link set "$HOST_BR" up || fail "link up $HOST_BR"
+    ip -n "$HOST" link add "$HOST_IF_G2" type veth peer name "$PEER_IF" netns "$GUEST2" \
+        || fail "creating veth $HOST_IF_G2 <-> $GUEST2"
+    ip -n "$HOST" link set "$HOST_IF_G2" master "$HOST_BR" || fail "enslaving $HOST_IF_G2 to $HOST_BR"
+    ip -n "$HOST" link set "$HOST_IF_G2" up || fail "link up $HOST_IF_G2"
+    ip -n "$GUEST2" addr add "$GUEST2_IP/24" dev "$PEER_IF" || fail "addr $GUEST2_IP in $GUEST2"
+    ip -n "$GUEST2" link set "$PEER_IF" up || fail "link up in $GUEST2"
+    ip -n "$GUEST2" route add default via "$HOST_GW_IP" || fail "default route in $GUEST2"
+    # the guest keeps its default route via 192.0.2.1 (now the bridge); make sure it is there
+    ip -n "$GUEST" route replace default via "$HOST_GW_IP" || fail "default route in $GUEST"
+}
+
+# pf_send_with NS PROTO ADDR PORT TIMEOUT [peer.py send options...]
+# Like pf_send, with extra options such as --source ADDR or --sport PORT.
+pf_send_with() {
+    local ns=$1 proto=$2 addr=$3 port=$4 t=$5
+    shift 5
+    ip netns exec "$ns" timeout 5 "$PF_PYTHON" "$PF_PEER" send "$proto" "$addr" "$port" --timeout "$t" "$@" 2>"$PF_TMP/send.err"
+}
+
+# assert_reaches_with NS PROTO ADDR PORT EXPECTED_NAME DESCRIPTION [peer.py send options...]
+# Like assert_reaches (sets PF_SEEN), with extra send options.
+assert_reaches_with() {
+    local ns=$1 proto=$2 addr=$3 port=$4 want=$5 desc=$6 reply
+    shift 6
+    reply=$(pf_send_with "$ns" "$proto" "$addr" "$port" 2 "$@") \
+        || fail "$desc: $proto $addr:$port from ${ns##*-} ($*) got no reply ($(cat "$PF_TMP/send.err")), expected '$want'"
+    case "$reply" in
+        "$want "*) ;;
+        *) fail "$desc: $proto $addr:$port from ${ns##*-} ($*) answered by '$reply', expected '$want'" ;;
+    esac
+    PF_SEEN=${reply#"$want "}
+    pf_log "ok: $desc ($proto $addr:$port $* -> '$reply')"
+}
+
+# assert_no_reply_with NS PROTO ADDR PORT DESCRIPTION [peer.py send options...]
+assert_no_reply_with() {
+    local ns=$1 proto=$2 addr=$3 port=$4 desc=$5 reply
+    shift 5
+    if reply=$(pf_send_with "$ns" "$proto" "$addr" "$port" 1 "$@"); then
+        fail "$desc: $proto $addr:$port from ${ns##*-} ($*) unexpectedly answered '$reply'"
+    fi
+    pf_log "ok: $desc ($proto $addr:$port $*: no answer: $(cat "$PF_TMP/send.err"))"
+}
+
+# pf_ruleset_snapshot FILE: the host namespace's whole ruleset (to prove "no kernel change")
+pf_ruleset_snapshot() { hnft -s list ruleset >"$1" 2>&1 || fail "nft list ruleset in host namespace"; }

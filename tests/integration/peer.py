@@ -6,9 +6,11 @@
       (the source address this machine saw), until killed. Prints "ready" on
       stdout (and writes FILE, if given) once the socket is bound.
 
-  peer.py send tcp|udp ADDR PORT [--timeout S]
+  peer.py send tcp|udp ADDR PORT [--timeout S] [--source ADDR] [--sport PORT]
       Connects / sends one datagram, prints the reply. Exit 1 on timeout,
-      refusal, unreachable or an empty reply.
+      refusal, unreachable or an empty reply. --source binds the socket to
+      that local address, --sport to that local port (with SO_REUSEADDR, so
+      consecutive runs keep the same UDP flow).
 """
 import argparse
 import ipaddress
@@ -63,12 +65,19 @@ def serve(proto, addr, port, name, ready_file):
                 pass
 
 
-def send(proto, addr, port, timeout):
+def send(proto, addr, port, timeout, source=None, sport=None):
     fam = family_of(addr)
     stype = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     s = socket.socket(fam, stype)
     s.settimeout(timeout)
     try:
+        if source is not None or sport is not None:
+            if source is not None and family_of(source) != fam:
+                print("peer.py: --source %s is not of the family of %s" % (source, addr), file=sys.stderr)
+                return 1
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((source if source is not None else ("::" if fam == socket.AF_INET6 else "0.0.0.0"),
+                    sport if sport is not None else 0))
         s.connect((addr, port))
         if proto == "udp":
             s.send(b"hello\n")
@@ -110,11 +119,13 @@ def main():
     pc.add_argument("addr")
     pc.add_argument("port", type=int)
     pc.add_argument("--timeout", type=float, default=2.0)
+    pc.add_argument("--source")
+    pc.add_argument("--sport", type=int)
     a = p.parse_args()
     if a.cmd == "serve":
         serve(a.proto, a.addr, a.port, a.name, a.ready_file)
         return 0
-    return send(a.proto, a.addr, a.port, a.timeout)
+    return send(a.proto, a.addr, a.port, a.timeout, a.source, a.sport)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,10 @@ check() {
 }
 
 check "help" 0 "" -- "$bin" --help
-for cmd in render check apply flush; do
+for cmd in render check apply flush status; do
 	grep -q "^  $cmd " "$tmp/out" || { echo "FAIL help lists $cmd"; failed=$((failed + 1)); }
 done
-for cmd in render check apply flush; do
+for cmd in render check apply flush status; do
 	check "$cmd --help" 0 "" -- "$bin" "$cmd" --help
 	grep -q "^Usage: nft-portfwd $cmd" "$tmp/out" || { echo "FAIL $cmd --help usage line"; failed=$((failed + 1)); }
 done
@@ -36,6 +36,8 @@ check "version" 0 "" -- "$bin" --version
 grep -qx "nft-portfwd [0-9.]*" "$tmp/out" || { echo "FAIL version line: $(cat "$tmp/out")"; failed=$((failed + 1)); }
 check "no command" 2 "Usage: nft-portfwd" -- "$bin"
 check "unknown command" 2 "unknown command 'aply'" -- "$bin" aply
+check "unknown command lists the commands" 2 "commands are render, check, apply, flush and status" \
+	-- "$bin" aply
 check "unknown option" 2 "unknown option '--frobnicate'" -- "$bin" render --frobnicate
 check "option needs value" 2 "option --config needs a value" -- "$bin" render --config
 check "extra argument" 2 "unexpected argument 'now'" -- "$bin" apply now
@@ -43,6 +45,25 @@ check "option not for command" 2 "option --host-port does not apply to 'flush'" 
 	"$bin" flush --host-port 80
 check "output not for apply" 2 "option --output does not apply to 'apply'" -- \
 	"$bin" apply -o x.nft --config "$rulesets/seed.conf"
+check "json not for render" 2 "option --json does not apply to 'render'" -- \
+	"$bin" render --json --config "$rulesets/seed.conf"
+check "forward flags not for status" 2 "option --host-port does not apply to 'status'" -- \
+	"$bin" status --host-port 80 --config "$rulesets/seed.conf"
+
+# status reads nftables: without CAP_NET_ADMIN (dropped when running as root), exit 4 and
+# no half-written JSON on stdout.
+no_net_admin=()
+if [ "$(id -u)" -eq 0 ]; then
+	no_net_admin=(setpriv --inh-caps=-net_admin --ambient-caps=-net_admin --bounding-set=-net_admin)
+	command -v setpriv >/dev/null || no_net_admin=()
+fi
+if [ "$(id -u)" -ne 0 ] || [ ${#no_net_admin[@]} -gt 0 ]; then
+	check "status without CAP_NET_ADMIN" 4 "needs CAP_NET_ADMIN" -- \
+		"${no_net_admin[@]}" "$bin" status --json --config "$rulesets/seed.conf"
+	[ -s "$tmp/out" ] && { echo "FAIL status without CAP_NET_ADMIN wrote stdout"; failed=$((failed + 1)); }
+fi
+check "status with a bad config" 3 "$tmp/nope.conf: No such file or directory" -- \
+	"$bin" status --json --config "$tmp/nope.conf"
 
 # Options may stand before or after the command, with the same result.
 check "config before" 0 "" -- "$bin" --config "$rulesets/seed.conf" render

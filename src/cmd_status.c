@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * status: the live table against the config, forward by forward, by map key (family,
+ * protocol, host port, client network). Read-only, so it takes no lock: an apply running at
+ * the same moment can show as drift for that one call.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "entries.h"
+#include "kernel.h"
+#include "live.h"
+#include "render.h"
+#include "state.h"
+#include "sysctl.h"
+#include "validate.h"
+
+/*
+ * Worst last: a forward takes the worst state of its entries, so missing wins over
+ * different (traffic to a missing entry is not forwarded at all).
+ */
+enum forward_state { STATE_LIVE, STATE_DIFFERENT, STATE_MISSING };
+static const char *const state_names[] = { "live", "different", "missing" };
+
+/* A config entry that is not live as configured: `have` is NULL when it is missing. */
+struct mismatch {
+	const struct entry *want, *have;
+};
+
+struct forward_status {
+	enum forward_state state;
+	uint64_t packets, bytes;
+};
+
+/* How many detail lines a forward gets in the text report; a large range would flood it. */
+#define DETAILS_PER_FORWARD 5
+
+struct report {
+	const struct model *m;
+	struct live_table live;
+	struct entry_list wanted;        /* the config's entries, in the forwards' order */
+	struct entry *have;              /* the live entries sorted by key */
+	struct forward_status *forwards; /* one per config forward */
+	struct mismatch *mismatches;     /* in the order of `wanted` */
+	size_t mismatch_count;
+	const struct entry **extra;      /* live entries that no config forward has */
+	size_t extra_count;
+	const char **drift;              /* table-wide differences; strings not owned */
+	size_t drift_count;
+	struct {
+		const struct forwarding_sysctl *sysctl;
+		char value[16];
+		bool read;
+	} sysctls[2];
+};
+
+static const char NO_TABLE[] = "table " TABLE_FAMILY " " TABLE_NAME " does not exist";
+static const char HAND_CHANGED[] = "the live table was changed by hand since the last apply";
+static const char CONFIG_CHANGED[] = "the config changed since the last apply";
+
+static bool in_sync(const struct report *r)
+{
+	return r->drift_count == 0 && r->mismatch_count == 0 && r->extra_count == 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return entry_cmp_key(a, b);
+}
+
+static int cmp_guest(const void *a, const void *b)
+{
+	return entry_cmp_guest(a, b);
+}
+
+/* Guest endpoints ordered as entry_cmp_guest orders entries. */
+static int cmp_stats(const void *a, const void *b)
+{
+	const struct endpoint_stats *x = a, *y = b;
+
+	return entry_cmp_guest(&(struct entry){ .guest = x->guest, .proto = x->proto,
+						 .guest_port = x->port },
+			       &(struct entry){ .guest = y->guest, .proto = y->proto,
+						 .guest_port = y->port });
+}
+
+/* Match every config entry with the live entry of the same key. */
+static bool compare_entries(struct report *r)
+{
+	size_t n = r->live.entries.count;
+	bool *claimed = calloc(n + 1, sizeof(*claimed));
+
+	r->have = malloc((n + 1) * sizeof(*r->have));
+	r->mismatches = calloc(r->wanted.count + 1, sizeof(*r->mismatches));
+	r->extra = calloc(n + 1, sizeof(*r->extra));
+	if (!claimed || !r->have || !r->mismatches || !r->extra) {
+		free(claimed);
+		return false;
+	}
+	memcpy(r->have, r->live.entries.items, n * sizeof(*r->have));
+	qsort(r->have, n, sizeof(*r->have), cmp_key);
+	for (size_t i = 0; i < r->wanted.count; i++) {
+		const struct entry *want = &r->wanted.items[i];
+		const struct entry *have = bsearch(want, r->have, n, sizeof(*r->have), cmp_key);
+		enum forward_state state = STATE_MISSING;
+		struct forward_status *f = &r->forwards[want->forward];
+
+		if (have) {
+			claimed[have - r->have] = true;
+			state = addr_cmp(&have->guest, &want->guest) == 0 &&
+					have->guest_port == want->guest_port
+				? STATE_LIVE : STATE_DIFFERENT;
+		}
+		if (state != STATE_LIVE)
+			r->mismatches[r->mismatch_count++] = (struct mismatch){ want, have };
+		if (state > f->state)
+			f->state = state;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!claimed[i])
+			r->extra[r->extra_count++] = &r->have[i];
+	free(claimed);
+	return true;
+}
+
+/*
+ * A forward's packets and bytes: the counters of the distinct guest endpoints of its entries
+ * (one endpoint serves every client network of a port).
+ */
+static bool count_traffic(struct report *r)
+{
+	struct endpoint_stats *stats = r->live.stats;
+	size_t n_stats = r->live.stats_count;
+	struct entry *endpoints = malloc((r->wanted.count + 1) * sizeof(*endpoints));
+
+	if (!endpoints)
+		return false;
+	qsort(stats, n_stats, sizeof(*stats), cmp_stats);
+	for (size_t start = 0, end; start < r->wanted.count; start = end) {
+		size_t forward = r->wanted.items[start].forward;
+		struct forward_status *f = &r->forwards[forward];
+
+		/* entries_from_model keeps each forward's entries together */
+		end = start + 1;
+		while (end < r->wanted.count && r->wanted.items[end].forward == forward)
+			end++;
+		memcpy(endpoints, &r->wanted.items[start], (end - start) * sizeof(*endpoints));
+		qsort(endpoints, end - start, sizeof(*endpoints), cmp_guest);
+		for (size_t i = 0; i < end - start; i++) {
+			const struct entry *e = &endpoints[i];
+			struct endpoint_stats key = { .guest = e->guest, .proto = e->proto,
+						      .port = e->guest_port };
+			const struct endpoint_stats *s;
+
+			if (i > 0 && entry_cmp_guest(e, &endpoints[i - 1]) == 0)
+				continue;
+			s = bsearch(&key, stats, n_stats, sizeof(*stats), cmp_stats);
+			if (s) {
+				f->packets += s->packets;
+				f->bytes += s->bytes;
+			}
+		}
+	}
+	free(endpoints);
+	return true;
+}
+
+/* Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never writes. */
+static bool check_drift(struct report *r, const char *state_dir, const char *rendered)
+{
+	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
+	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
+
+	r->drift = calloc(r->live.foreign_count + 3, sizeof(*r->drift));
+	if (r->drift) {
+		if (!r->live.present && r->m->forward_count > 0)
+			r->drift[r->drift_count++] = NO_TABLE;
+		/* Without these files (no apply yet, or flushed since) there is nothing to compare. */
+		if (applied_live && strcmp(applied_live, r->live.canonical) != 0)
+			r->drift[r->drift_count++] = HAND_CHANGED;
+		if (applied_text && strcmp(applied_text, rendered) != 0)
+			r->drift[r->drift_count++] = CONFIG_CHANGED;
+		for (size_t i = 0; i < r->live.foreign_count; i++)
+			r->drift[r->drift_count++] = r->live.foreign[i];
+	}
+	free(applied_text);
+	free(applied_live);
+	return r->drift != NULL;
+}
+
+static void read_sysctls(struct report *r)
+{
+	const struct forwarding_sysctl *all[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
+
+	for (size_t i = 0; i < 2; i++) {
+		r->sysctls[i].sysctl = all[i];
+		r->sysctls[i].read = sysctl_read(all[i], r->sysctls[i].value);
+	}
+}
+
+static void report_free(struct report *r)
+{
+	live_free(&r->live);
+	entries_free(&r->wanted);
+	free(r->have);
+	free(r->forwards);
+	free(r->mismatches);
+	free(r->extra);
+	free(r->drift);
+}
+
+/* ---- text ---- */
+
+static const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN])
+{
+	return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
+}
+
+/* "NET/LEN"; in the text report a single address is written as in the config, without /LEN. */
+static const char *prefix_text(const struct prefix *p, bool always_len, char buf[64])
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned max_len = p->addr.family == AF_INET ? 32 : 128;
+
+	if (always_len || p->len != max_len)
+		snprintf(buf, 64, "%s/%u", addr_text(&p->addr, addr), p->len);
+	else
+		snprintf(buf, 64, "%s", addr_text(&p->addr, addr));
+	return buf;
+}
+
+static void print_ports(FILE *out, unsigned first, unsigned last)
+{
+	fprintf(out, first == last ? "%u" : "%u-%u", first, last);
+}
+
+/* "tcp,udp 7000-7009 -> 192.0.2.79:9000-9009 from 198.51.100.0/24 keep-source" */
+static char *forward_text(const struct model *m, const struct forward *f)
+{
+	char *text = NULL, buf[64];
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return NULL;
+	fprintf(out, "%s ", f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp" : proto_name(f->protos));
+	print_ports(out, f->host_port, f->host_port_last);
+	fprintf(out, f->guest.family == AF_INET6 ? " -> [%s]:" : " -> %s:", addr_text(&f->guest, buf));
+	print_ports(out, f->guest_port, f->guest_port + (unsigned)(f->host_port_last - f->host_port));
+	for (size_t i = 0; i < f->sources.count; i++)
+		fprintf(out, "%s%s", i ? ", " : " from ", prefix_text(&f->sources.items[i], false, buf));
+	if (forward_keeps_source(m, f))
+		fprintf(out, " keep-source");
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* "192.0.2.79:22", "[2001:db8::79]:22" */
+static void print_guest(const struct entry *e)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	printf(e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr_text(&e->guest, buf), e->guest_port);
+}
+
+/* One map key: "tcp 2223 from 198.51.100.0/24". */
+static void print_key(const struct entry *e)
+{
+	char buf[64];
+
+	printf("%s %u", proto_name(e->proto), e->host_port);
+	if (e->source)
+		printf(" from %s", prefix_text(e->source, false, buf));
+}
+
+static void print_details(const struct report *r, size_t forward, size_t *next)
+{
+	size_t shown = 0;
+
+	for (; *next < r->mismatch_count && r->mismatches[*next].want->forward == forward; (*next)++) {
+		const struct mismatch *x = &r->mismatches[*next];
+
+		if (shown++ >= DETAILS_PER_FORWARD)
+			continue;
+		printf("      ");
+		print_key(x->want);
+		if (x->have) {
+			printf(": the live table sends it to ");
+			print_guest(x->have);
+			printf("\n");
+		} else {
+			printf(": not in the live table\n");
+		}
+	}
+	if (shown > DETAILS_PER_FORWARD)
+		printf("      and %zu more\n", shown - DETAILS_PER_FORWARD);
+}
+
+static void widen(int *width, int n)
+{
+	if (n > *width)
+		*width = n;
+}
+
+static enum exit_code print_text(const struct report *r, const char *config_path)
+{
+	const struct model *m = r->m;
+	char **origins = calloc(m->forward_count + 1, sizeof(*origins));
+	char **texts = calloc(m->forward_count + 1, sizeof(*texts));
+	int w_origin = 0, w_text = 0, w_packets = 0, w_bytes = 0;
+	size_t next = 0;
+	bool ok = origins && texts;
+
+	/* Column widths first, so that every forward's line lines up. */
+	for (size_t i = 0; ok && i < m->forward_count; i++) {
+		char where[4200];
+
+		format_origin(&m->forwards[i].where, where, sizeof(where));
+		ok = (origins[i] = strdup(where)) && (texts[i] = forward_text(m, &m->forwards[i]));
+		if (!ok)
+			break;
+		widen(&w_origin, (int)strlen(origins[i]));
+		widen(&w_text, (int)strlen(texts[i]));
+		widen(&w_packets, snprintf(NULL, 0, "%llu", (unsigned long long)r->forwards[i].packets));
+		widen(&w_bytes, snprintf(NULL, 0, "%llu", (unsigned long long)r->forwards[i].bytes));
+	}
+	if (ok) {
+		printf("table " TABLE_FAMILY " " TABLE_NAME ": %s, %s %s%s\n",
+		       r->live.present ? "live" : "absent", in_sync(r) ? "in sync with" : "differs from",
+		       config_path,
+		       in_sync(r) ? "" : r->live.present ? " ('nft-portfwd apply' puts the config in place)"
+							 : " ('nft-portfwd apply' creates it)");
+		for (size_t i = 0; i < r->drift_count; i++)
+			printf("  drift: %s\n", r->drift[i]);
+		if (m->forward_count == 0)
+			printf("  (the config has no forwards)\n");
+		for (size_t i = 0; i < m->forward_count; i++) {
+			printf("  %-*s  %-*s  %-9s  %*llu packets  %*llu bytes\n", w_origin, origins[i],
+			       w_text, texts[i], state_names[r->forwards[i].state], w_packets,
+			       (unsigned long long)r->forwards[i].packets, w_bytes,
+			       (unsigned long long)r->forwards[i].bytes);
+			/* Without a table every entry is missing: the drift line says it all. */
+			if (r->live.present)
+				print_details(r, i, &next);
+		}
+		for (size_t i = 0; i < r->extra_count; i++) {
+			char buf[64];
+
+			printf("  extra: %s %u -> ", proto_name(r->extra[i]->proto), r->extra[i]->host_port);
+			print_guest(r->extra[i]);
+			if (r->extra[i]->source)
+				printf(" from %s", prefix_text(r->extra[i]->source, false, buf));
+			printf(" (live, in no config forward)\n");
+		}
+		for (size_t i = 0; i < 2; i++) {
+			const struct forwarding_sysctl *s = r->sysctls[i].sysctl;
+			int af = i == 0 ? AF_INET : AF_INET6;
+
+			if (!r->sysctls[i].read)
+				printf("%s: cannot read %s\n", s->name, s->proc_path);
+			else if (strcmp(r->sysctls[i].value, "1") != 0 && model_has_family(m, af))
+				printf("%s = %s (the %s forwards need 1; 'nft-portfwd apply' sets it)\n",
+				       s->name, r->sysctls[i].value, af == AF_INET ? "IPv4" : "IPv6");
+			else
+				printf("%s = %s\n", s->name, r->sysctls[i].value);
+		}
+	}
+	for (size_t i = 0; origins && texts && i < m->forward_count; i++) {
+		free(origins[i]);
+		free(texts[i]);
+	}
+	free(origins);
+	free(texts);
+	return ok ? EXIT_OK : EXIT_SYSTEM;
+}
+
+/* ---- JSON: the schema is docs/status-json.md; keep them together ---- */
+
+static json_t *json_prefix(const struct prefix *p)
+{
+	char buf[64];
+
+	return p ? json_string(prefix_text(p, true, buf)) : json_null();
+}
+
+static json_t *json_forward(const struct report *r, size_t i)
+{
+	const struct forward *f = &r->m->forwards[i];
+	const struct forward_status *st = &r->forwards[i];
+	json_t *protos = json_array(), *sources = json_array();
+	char where[4200], guest[INET6_ADDRSTRLEN];
+	bool ok = protos && sources;
+
+	for (unsigned p = PROTO_TCP; ok && p <= PROTO_UDP; p <<= 1)
+		if (f->protos & p)
+			ok = json_array_append_new(protos, json_string(proto_name(p))) == 0;
+	for (size_t s = 0; ok && s < f->sources.count; s++)
+		ok = json_array_append_new(sources, json_prefix(&f->sources.items[s])) == 0;
+	if (!ok) {
+		json_decref(protos);
+		json_decref(sources);
+		return NULL;
+	}
+	format_origin(&f->where, where, sizeof(where));
+	/* "o" hands protos and sources to the new object, even when packing fails */
+	return json_pack("{s:s, s:o, s:[i,i], s:s, s:[i,i], s:o, s:b, s:s, s:I, s:I}",
+			 "config", where, "protocols", protos,
+			 "host_ports", f->host_port, f->host_port_last,
+			 "guest", addr_text(&f->guest, guest),
+			 "guest_ports", f->guest_port, f->guest_port + (f->host_port_last - f->host_port),
+			 "sources", sources, "keep_source", forward_keeps_source(r->m, f),
+			 "state", state_names[st->state], "packets", (json_int_t)st->packets,
+			 "bytes", (json_int_t)st->bytes);
+}
+
+static json_t *json_extra(const struct entry *e)
+{
+	char guest[INET6_ADDRSTRLEN];
+
+	return json_pack("{s:s, s:i, s:o, s:s, s:i}", "protocol", proto_name(e->proto),
+			 "host_port", e->host_port, "source", json_prefix(e->source),
+			 "guest", addr_text(&e->guest, guest), "guest_port", e->guest_port);
+}
+
+static json_t *json_sysctl(const struct report *r, size_t i)
+{
+	return r->sysctls[i].read ? json_string(r->sysctls[i].value) : json_null();
+}
+
+static enum exit_code print_json(const struct report *r, struct error *err)
+{
+	json_t *drift = json_array(), *forwards = json_array(), *extra = json_array(), *root;
+	bool ok = drift && forwards && extra;
+
+	for (size_t i = 0; ok && i < r->drift_count; i++)
+		ok = json_array_append_new(drift, json_string(r->drift[i])) == 0;
+	for (size_t i = 0; ok && i < r->m->forward_count; i++)
+		ok = json_array_append_new(forwards, json_forward(r, i)) == 0;
+	for (size_t i = 0; ok && i < r->extra_count; i++)
+		ok = json_array_append_new(extra, json_extra(r->extra[i])) == 0;
+	if (!ok) {
+		json_decref(drift);
+		json_decref(forwards);
+		json_decref(extra);
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
+	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
+			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
+			 "forwards", forwards, "extra", extra, "sysctls",
+			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),
+			 r->sysctls[1].sysctl->name, json_sysctl(r, 1));
+	if (!root) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	if (json_dumpf(root, stdout, JSON_INDENT(2)) != 0 || putchar('\n') == EOF) {
+		json_decref(root);
+		error_set(err, "cannot write the status to standard output");
+		return EXIT_SYSTEM;
+	}
+	json_decref(root);
+	return EXIT_OK;
+}
+
+static enum exit_code status(const struct options *opts, struct report *r, struct kernel *k,
+			     struct error *err)
+{
+	char *rendered = render_ruleset_text(r->m);
+	enum exit_code rc;
+	bool ok;
+
+	r->forwards = calloc(r->m->forward_count + 1, sizeof(*r->forwards));
+	ok = rendered && r->forwards && entries_from_model(r->m, &r->wanted);
+	if (!ok) {
+		free(rendered);
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	rc = live_read(k, true, &r->live, err);
+	if (rc == EXIT_OK) {
+		ok = compare_entries(r) && count_traffic(r) && check_drift(r, opts->state_dir, rendered);
+		if (!ok) {
+			error_set(err, "out of memory");
+			rc = EXIT_SYSTEM;
+		}
+	}
+	free(rendered);
+	if (rc != EXIT_OK)
+		return rc;
+	read_sysctls(r);
+	if (opts->json)
+		rc = print_json(r, err);
+	else if ((rc = print_text(r, opts->config_path)) != EXIT_OK)
+		error_set(err, "out of memory");
+	if (rc != EXIT_OK)
+		return rc;
+	return in_sync(r) ? EXIT_OK : EXIT_DRIFT;
+}
+
+static enum exit_code run_status(const struct options *opts)
+{
+	struct model m;
+	struct error err;
+	struct kernel *k = NULL;
+	struct report r = { .m = &m };
+	enum exit_code rc = options_load_model(opts, &m, &err);
+
+	if (rc != EXIT_OK)
+		return report_error(rc, &err);
+	rc = kernel_open(&k, &err);
+	if (rc == EXIT_OK)
+		rc = status(opts, &r, k, &err);
+	report_free(&r);
+	kernel_close(k);
+	model_free(&m);
+	return rc == EXIT_OK || rc == EXIT_DRIFT ? rc : report_error(rc, &err);
+}
+
+const struct command command_status = {
+	.name = "status",
+	.summary = "compare the live table with the config, forward by forward, with counters",
+	.help = "Reads table inet portfwd and compares its maps with the config. Each forward is\n"
+		"live, missing (an entry of it is not in the table) or different (an entry goes to\n"
+		"another guest address or port); live entries of no forward are extra. With the\n"
+		"files the last apply left in the state dir, it also tells a table changed by hand\n"
+		"and a config changed since that apply. Packets and bytes are the counters of the\n"
+		"forward's guest endpoints. Prints the forwarding sysctls too. Changes nothing;\n"
+		"needs CAP_NET_ADMIN. Exit 0 when in sync, 1 when anything differs.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON,
+	.run = run_status,
+};

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reads libnftables' JSON listing (schema 1, nftables 1.0.6). Shapes seen there:
+ *   map fwd4:     "elem": [[{"concat": ["tcp", 8080]}, {"concat": ["192.0.2.79", 80]}], ...]
+ *   map fwdsrc4:  the key is {"concat": [SOURCE, "tcp", 2223]}; SOURCE is an address string
+ *                 (a /32 or /128 network) or {"prefix": {"addr": "198.51.100.0", "len": 24}}
+ *   set guest4:   "elem": [{"elem": {"val": {"concat": ["192.0.2.79", "tcp", 22]},
+ *                                   "counter": {"packets": N, "bytes": N}}}, ...]
+ *                 ("counter": null when listed stateless)
+ * A hand edit can add shapes nft-portfwd never writes ({"range": [A, B]} for a source or a
+ * port, for example); those are recorded as foreign, never guessed at.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "live.h"
+#include "render.h"
+#include "validate.h"
+
+/* The maps and sets nft-portfwd reads back, by name. */
+enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET };
+
+static const struct {
+	const char *name;
+	int family;
+	enum live_kind kind;
+} known[] = {
+	{ "fwd4", AF_INET, KIND_OPEN_MAP },
+	{ "fwd6", AF_INET6, KIND_OPEN_MAP },
+	{ "fwdsrc4", AF_INET, KIND_SOURCE_MAP },
+	{ "fwdsrc6", AF_INET6, KIND_SOURCE_MAP },
+	{ "guest4", AF_INET, KIND_GUEST_SET },
+	{ "guest6", AF_INET6, KIND_GUEST_SET },
+};
+
+/* What is being read, for messages: "map fwdsrc4" and the element as nft listed it. */
+struct where {
+	const char *what, *name;
+	json_t *elem;
+};
+
+/*
+ * Record an element that nft-portfwd never writes and skip it: status reports it, apply
+ * replaces it. EXIT_OK, or EXIT_SYSTEM when out of memory.
+ */
+static enum exit_code foreign(const struct where *w, const char *problem, struct live_table *t,
+			      struct error *err)
+{
+	char *elem = json_dumps(w->elem, JSON_COMPACT | JSON_ENCODE_ANY), *line = NULL;
+	char **grown = realloc(t->foreign, (t->foreign_count + 1) * sizeof(*grown));
+
+	if (grown)
+		t->foreign = grown;
+	if (!grown || !elem ||
+	    asprintf(&line, "%s %s holds an element nft-portfwd never writes, %s: %s", w->what,
+		     w->name, elem, problem) < 0) {
+		free(elem);
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	free(elem);
+	t->foreign[t->foreign_count++] = line;
+	return EXIT_OK;
+}
+
+/* The items of {"concat": [...]} when there are exactly n of them. */
+static json_t *concat_of(json_t *value, size_t n)
+{
+	json_t *items = json_object_get(value, "concat");
+
+	return json_is_array(items) && json_array_size(items) == n ? items : NULL;
+}
+
+/*
+ * An element with attached state ({"elem": {"val": V, "counter": ...}}) or the plain value.
+ * *counter is the attached counter, if any.
+ */
+static json_t *element_value(json_t *elem, json_t **counter)
+{
+	json_t *wrapped = json_object_get(elem, "elem");
+
+	*counter = json_object_get(wrapped, "counter");
+	return wrapped ? json_object_get(wrapped, "val") : elem;
+}
+
+static bool get_addr(json_t *value, int family, struct addr *a)
+{
+	return json_is_string(value) && !parse_addr(json_string_value(value), a) &&
+	       a->family == family;
+}
+
+static bool get_proto(json_t *value, enum proto *p)
+{
+	const char *name = json_string_value(value);
+
+	if (!name)
+		return false;
+	if (strcmp(name, "tcp") == 0)
+		*p = PROTO_TCP;
+	else if (strcmp(name, "udp") == 0)
+		*p = PROTO_UDP;
+	else
+		return false;
+	return true;
+}
+
+static bool get_port(json_t *value, uint16_t *port)
+{
+	json_int_t n = json_integer_value(value);
+
+	if (!json_is_integer(value) || n < 0 || n > 65535)
+		return false;
+	*port = (uint16_t)n;
+	return true;
+}
+
+static bool get_count(json_t *counter, const char *key, uint64_t *n)
+{
+	json_t *value = json_object_get(counter, key);
+
+	if (!json_is_integer(value) || json_integer_value(value) < 0)
+		return false;
+	*n = (uint64_t)json_integer_value(value);
+	return true;
+}
+
+/* An address (one host) or {"prefix": {"addr": A, "len": N}}. */
+static bool get_source(json_t *value, int family, struct prefix *p)
+{
+	unsigned max_len = family == AF_INET ? 32 : 128;
+	json_t *prefix = json_object_get(value, "prefix");
+	json_t *len = json_object_get(prefix, "len");
+
+	if (!prefix) {
+		p->len = (uint8_t)max_len;
+		return get_addr(value, family, &p->addr);
+	}
+	if (!json_is_integer(len) || json_integer_value(len) < 0 ||
+	    json_integer_value(len) > (json_int_t)max_len)
+		return false;
+	p->len = (uint8_t)json_integer_value(len);
+	return get_addr(json_object_get(prefix, "addr"), family, &p->addr);
+}
+
+/* One element of fwdN or fwdsrcN: [KEY, VALUE]. */
+static enum exit_code read_map_element(const struct where *w, int family, bool with_source,
+				       struct live_table *t, struct error *err)
+{
+	struct entry *e = &t->entries.items[t->entries.count];
+	size_t at = with_source; /* protocol and port follow the client network */
+	json_t *counter, *key, *value, *k;
+
+	if (!json_is_array(w->elem) || json_array_size(w->elem) != 2)
+		return foreign(w, "expected [KEY, VALUE]", t, err);
+	key = element_value(json_array_get(w->elem, 0), &counter);
+	value = concat_of(json_array_get(w->elem, 1), 2);
+	k = concat_of(key, with_source ? 3 : 2);
+	*e = (struct entry){ .family = family, .forward = SIZE_MAX };
+	if (!k)
+		return foreign(w, with_source ? "the key is not client network . protocol . port"
+					      : "the key is not protocol . port",
+			       t, err);
+	if (with_source) {
+		struct prefix *p = &t->sources[e - t->entries.items];
+
+		if (!get_source(json_array_get(k, 0), family, p))
+			return foreign(w, "the client network is not one address or prefix of the "
+					  "map's family", t, err);
+		e->source = p;
+	}
+	if (!get_proto(json_array_get(k, at), &e->proto))
+		return foreign(w, "the protocol is not tcp or udp", t, err);
+	if (!get_port(json_array_get(k, at + 1), &e->host_port))
+		return foreign(w, "the host port is not one port", t, err);
+	if (!value || !get_addr(json_array_get(value, 0), family, &e->guest) ||
+	    !get_port(json_array_get(value, 1), &e->guest_port))
+		return foreign(w, "the value is not guest address . port", t, err);
+	t->entries.count++;
+	return EXIT_OK;
+}
+
+/* One element of guestN: address . protocol . port, with its counter when asked for. */
+static enum exit_code read_guest_element(const struct where *w, int family, bool with_counters,
+					 struct live_table *t, struct error *err)
+{
+	struct endpoint_stats s = { 0 };
+	json_t *counter, *k = concat_of(element_value(w->elem, &counter), 3);
+
+	if (!k || !get_addr(json_array_get(k, 0), family, &s.guest) ||
+	    !get_proto(json_array_get(k, 1), &s.proto) || !get_port(json_array_get(k, 2), &s.port))
+		return foreign(w, "it is not guest address . protocol . port", t, err);
+	if (!with_counters)
+		return EXIT_OK;
+	if (!get_count(counter, "packets", &s.packets) || !get_count(counter, "bytes", &s.bytes))
+		return foreign(w, "it has no counter", t, err);
+	t->stats[t->stats_count++] = s;
+	return EXIT_OK;
+}
+
+/* The set or map object of a list entry ({"set": {...}} or {"map": {...}}), if it is one. */
+static json_t *set_of(json_t *item, const char **what)
+{
+	json_t *set = json_object_get(item, *what = "map");
+
+	return set ? set : json_object_get(item, *what = "set");
+}
+
+/* Which of `known` a listed set or map is; -1 for the others (host4, masq4, ...). */
+static int known_index(json_t *set)
+{
+	const char *name = json_string_value(json_object_get(set, "name"));
+
+	for (size_t i = 0; name && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(name, known[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Never NULL, even when empty, so callers can hand them to memcpy and qsort. */
+static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_t n_stats,
+				   struct error *err)
+{
+	t->entries.items = calloc(n_entries + 1, sizeof(*t->entries.items));
+	/* Indexed like the entries, so that each source map element has its slot. */
+	t->sources = calloc(n_entries + 1, sizeof(*t->sources));
+	t->stats = calloc(n_stats + 1, sizeof(*t->stats));
+	if (!t->entries.items || !t->sources || !t->stats) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+static enum exit_code read_elements(json_t *list, bool with_counters, struct live_table *t,
+				    struct error *err)
+{
+	size_t n_entries = 0, n_stats = 0, i, j;
+	json_t *item;
+	enum exit_code rc = EXIT_OK;
+
+	/* Size the arrays first: entries point into `sources`, which must never move. */
+	json_array_foreach(list, i, item) {
+		const char *what;
+		json_t *set = set_of(item, &what);
+		int which = known_index(set);
+		size_t n = json_array_size(json_object_get(set, "elem"));
+
+		if (which < 0)
+			continue;
+		if (known[which].kind == KIND_GUEST_SET)
+			n_stats += n;
+		else
+			n_entries += n;
+	}
+	rc = alloc_arrays(t, n_entries, n_stats, err);
+	if (rc != EXIT_OK)
+		return rc;
+
+	json_array_foreach(list, i, item) {
+		struct where w;
+		json_t *set = set_of(item, &w.what);
+		int which = known_index(set);
+		json_t *elems = json_object_get(set, "elem");
+
+		if (which < 0)
+			continue;
+		w.name = known[which].name;
+		if (elems && !json_is_array(elems)) {
+			w.elem = elems;
+			rc = foreign(&w, "expected a list of elements", t, err);
+		}
+		for (j = 0; rc == EXIT_OK && j < json_array_size(elems); j++) {
+			w.elem = json_array_get(elems, j);
+			if (known[which].kind == KIND_GUEST_SET)
+				rc = read_guest_element(&w, known[which].family, with_counters, t, err);
+			else
+				rc = read_map_element(&w, known[which].family,
+						      known[which].kind == KIND_SOURCE_MAP, t, err);
+		}
+		if (rc != EXIT_OK)
+			return rc;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Remove what changes without the table changing: handles (new on every apply) and counter
+ * values. A counter read with counters ({"packets": N, "bytes": N}) becomes null, as a
+ * stateless listing prints it, so both reads give the same canonical form.
+ */
+static void strip_volatile(json_t *value)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+	void *tmp;
+
+	if (json_is_array(value)) {
+		json_array_foreach(value, i, child)
+			strip_volatile(child);
+		return;
+	}
+	json_object_del(value, "handle");
+	json_object_foreach_safe(value, tmp, key, child) {
+		if (strcmp(key, "counter") == 0 && json_object_size(child) == 2 &&
+		    json_object_get(child, "packets") && json_object_get(child, "bytes"))
+			json_object_set_new(value, key, json_null());
+		else
+			strip_volatile(child);
+	}
+}
+
+/*
+ * Sets the packet path fills (hairpin4/6: flags dynamic,timeout), whose elements are
+ * traffic, not configuration. nft 1.0.6's JSON lists only the "timeout" flag of such sets.
+ */
+static bool is_traffic_set(json_t *set)
+{
+	json_t *flags = json_object_get(set, "flags"), *flag;
+	size_t i;
+
+	if (json_is_string(flags))
+		return strcmp(json_string_value(flags), "timeout") == 0 ||
+		       strcmp(json_string_value(flags), "dynamic") == 0;
+	json_array_foreach(flags, i, flag)
+		if (json_is_string(flag) && (strcmp(json_string_value(flag), "timeout") == 0 ||
+					     strcmp(json_string_value(flag), "dynamic") == 0))
+			return true;
+	return false;
+}
+
+/*
+ * The listing without metainfo (it names the nft version, not the table) and without the
+ * elements of traffic sets, then stripped.
+ */
+static char *canonical_form(json_t *root, json_t *list)
+{
+	size_t i = 0;
+
+	while (i < json_array_size(list)) {
+		json_t *item = json_array_get(list, i), *set = json_object_get(item, "set");
+
+		if (json_object_get(item, "metainfo")) {
+			json_array_remove(list, i);
+			continue;
+		}
+		if (set && is_traffic_set(set))
+			json_object_del(set, "elem");
+		i++;
+	}
+	strip_volatile(root);
+	return json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+}
+
+enum exit_code live_read(struct kernel *k, bool with_counters, struct live_table *t,
+			 struct error *err)
+{
+	char *text = NULL;
+	json_t *root, *list;
+	json_error_t jerr;
+	enum exit_code rc = kernel_list_table_json(k, with_counters, &text, err);
+
+	*t = (struct live_table){ 0 };
+	if (rc != EXIT_OK)
+		return rc;
+	if (!text) {
+		rc = alloc_arrays(t, 0, 0, err);
+		if (rc == EXIT_OK && !(t->canonical = strdup(""))) {
+			error_set(err, "out of memory");
+			rc = EXIT_SYSTEM;
+		}
+		if (rc != EXIT_OK)
+			live_free(t);
+		return rc;
+	}
+	t->present = true;
+	root = json_loads(text, 0, &jerr);
+	free(text);
+	list = json_object_get(root, "nftables");
+	if (!json_is_array(list)) {
+		/* libnftables 1.0.6 prints a table with 'flags owner' (held by another process)
+		 * from a stray pointer; that is the one way seen here to get invalid JSON. */
+		error_set(err, "libnftables listed table " TABLE_FAMILY " " TABLE_NAME " as invalid "
+			       "JSON (%s); it does so when another process owns the table (nft flags "
+			       "owner): find that process, or check 'nft list table " TABLE_FAMILY " "
+			       TABLE_NAME "'",
+			  root ? "no \"nftables\" list" : jerr.text);
+		rc = EXIT_KERNEL;
+	}
+	/* Elements first: the canonical form nulls the counters they are read from. */
+	if (rc == EXIT_OK)
+		rc = read_elements(list, with_counters, t, err);
+	if (rc == EXIT_OK && !(t->canonical = canonical_form(root, list))) {
+		error_set(err, "out of memory");
+		rc = EXIT_SYSTEM;
+	}
+	json_decref(root);
+	if (rc != EXIT_OK)
+		live_free(t);
+	return rc;
+}
+
+void live_free(struct live_table *t)
+{
+	for (size_t i = 0; i < t->foreign_count; i++)
+		free(t->foreign[i]);
+	free(t->foreign);
+	entries_free(&t->entries);
+	free(t->sources);
+	free(t->stats);
+	free(t->canonical);
+	*t = (struct live_table){ 0 };
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The live table read back through libnftables' JSON output: what its maps forward, what
+ * its counters saw, and a canonical form to tell whether it changed.
+ */
+#ifndef NFT_PORTFWD_LIVE_H
+#define NFT_PORTFWD_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "entries.h"
+#include "kernel.h"
+
+/* Packets and bytes seen by one guest endpoint (an element of set guest4/guest6). */
+struct endpoint_stats {
+	struct addr guest;
+	enum proto proto;
+	uint16_t port;
+	uint64_t packets, bytes;
+};
+
+struct live_table {
+	bool present;            /* false: there is no table inet portfwd */
+	/*
+	 * The table without handles and counters, as JSON with sorted keys: equal strings mean
+	 * an equal table. Empty when the table is absent. The same whether or not it was read
+	 * with counters (their values become null, as a stateless listing prints them).
+	 */
+	char *canonical;
+	/*
+	 * What maps fwd4, fwd6, fwdsrc4 and fwdsrc6 hold, as entries (forward = SIZE_MAX,
+	 * keep_source = false: the live table does not say), in listing order. Sources point
+	 * into `sources`.
+	 */
+	struct entry_list entries;
+	struct prefix *sources;
+	struct endpoint_stats *stats; /* only when read with counters */
+	size_t stats_count;
+	/*
+	 * Elements of those maps and sets that nft-portfwd never writes (a range of clients or
+	 * ports, another protocol: a hand edit), left out of entries and stats. Each is one
+	 * line: "map fwdsrc4 holds {...}: why".
+	 */
+	char **foreign;
+	size_t foreign_count;
+};
+
+/*
+ * Read table inet portfwd; with_counters also fills stats (else stats_count is 0). Besides
+ * kernel_list_table_json's errors: EXIT_SYSTEM when the listing is not the JSON expected or
+ * memory runs out. On error *t holds nothing to free.
+ */
+enum exit_code live_read(struct kernel *k, bool with_counters, struct live_table *t,
+			 struct error *err);
+void live_free(struct live_table *t);
+
+#endif
