@@ -12,8 +12,6 @@
 #include "state.h"
 #include "sysctl.h"
 
-#define LOCK_WAIT_SECONDS 10
-
 /* After a commit: remove conntrack entries whose NAT binding the new table no longer makes. */
 static void forget_stale_bindings(const struct model *m, const struct live_table *before)
 {
@@ -108,16 +106,11 @@ static enum exit_code run_apply(const struct options *opts)
 	struct kernel *k = NULL;
 	char *text = NULL;
 	int lock_fd = -1;
-	enum exit_code rc = options_load_model(opts, &m, &err);
+	enum exit_code rc = options_load_rendered(opts, &m, &text, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
-	if (!(text = render_ruleset_text(&m))) {
-		error_set(&err, "out of memory while rendering");
-		rc = EXIT_SYSTEM;
-	}
-	if (rc == EXIT_OK)
-		rc = kernel_open(&k, &err);
+	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)

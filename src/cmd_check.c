@@ -12,16 +12,11 @@ static enum exit_code run_check(const struct options *opts)
 	struct error err;
 	struct kernel *k = NULL;
 	char *text = NULL;
-	enum exit_code rc = options_load_model(opts, &m, &err);
+	enum exit_code rc = options_load_rendered(opts, &m, &text, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
-	if (!(text = render_ruleset_text(&m))) {
-		error_set(&err, "out of memory while rendering");
-		rc = EXIT_SYSTEM;
-	}
-	if (rc == EXIT_OK)
-		rc = kernel_open(&k, &err);
+	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_run(k, text, true, &err);
 	if (rc == EXIT_OK)

@@ -11,8 +11,6 @@
 #include "state.h"
 #include "sysctl.h"
 
-#define LOCK_WAIT_SECONDS 10
-
 static enum exit_code flush(const struct options *opts, struct kernel *k, struct error *err)
 {
 	const struct forwarding_sysctl *sysctls[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };

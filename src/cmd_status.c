@@ -215,11 +215,6 @@ static void report_free(struct report *r)
 
 /* ---- text ---- */
 
-static const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN])
-{
-	return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
-}
-
 /* "NET/LEN"; in the text report a single address is written as in the config, without /LEN. */
 static const char *prefix_text(const struct prefix *p, bool always_len, char buf[64])
 {
@@ -472,16 +467,14 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 }
 
 static enum exit_code status(const struct options *opts, struct report *r, struct kernel *k,
-			     struct error *err)
+			     const char *rendered, struct error *err)
 {
-	char *rendered = render_ruleset_text(r->m);
 	enum exit_code rc;
 	bool ok;
 
 	r->forwards = calloc(r->m->forward_count + 1, sizeof(*r->forwards));
-	ok = rendered && r->forwards && entries_from_model(r->m, &r->wanted);
+	ok = r->forwards && entries_from_model(r->m, &r->wanted);
 	if (!ok) {
-		free(rendered);
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
@@ -493,7 +486,6 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 			rc = EXIT_SYSTEM;
 		}
 	}
-	free(rendered);
 	if (rc != EXIT_OK)
 		return rc;
 	read_sysctls(r);
@@ -512,13 +504,15 @@ static enum exit_code run_status(const struct options *opts)
 	struct error err;
 	struct kernel *k = NULL;
 	struct report r = { .m = &m };
-	enum exit_code rc = options_load_model(opts, &m, &err);
+	char *text = NULL;
+	enum exit_code rc = options_load_rendered(opts, &m, &text, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
 	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
-		rc = status(opts, &r, k, &err);
+		rc = status(opts, &r, k, text, &err);
+	free(text);
 	report_free(&r);
 	kernel_close(k);
 	model_free(&m);

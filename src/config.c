@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "entries.h"
 #include "validate.h"
 
 #define WHITESPACE " \t\r\v\f"
@@ -194,7 +195,7 @@ static bool parse_sources(struct forward *f, char *text, const struct origin *wh
 			struct prefix intended = prefix_network(&p);
 
 			format_origin(where, at, sizeof(at));
-			inet_ntop(intended.addr.family, &intended.addr.v6, net, sizeof(net));
+			addr_text(&intended.addr, net);
 			return error_set(err, "%s: %s: '%s' has host bits set; the network is %s/%u",
 					 at, field, item, net, intended.len);
 		}

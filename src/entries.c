@@ -26,6 +26,11 @@ static int prefix_cmp(const struct prefix *a, const struct prefix *b)
 	return c ? c : (int)a->len - (int)b->len;
 }
 
+const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN])
+{
+	return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
+}
+
 int entry_cmp_key(const struct entry *a, const struct entry *b)
 {
 	if (a->family != b->family)

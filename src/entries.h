@@ -8,6 +8,7 @@
 #define NFT_PORTFWD_ENTRIES_H
 
 #include <stdbool.h>
+#include <arpa/inet.h>
 #include <stddef.h>
 
 #include "model.h"
@@ -42,6 +43,9 @@ int entry_cmp_key(const struct entry *a, const struct entry *b);
 int entry_cmp_guest(const struct entry *a, const struct entry *b);
 
 int addr_cmp(const struct addr *a, const struct addr *b);
+
+/* The address as text (inet_ntop) in `buf`, which it returns. */
+const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN]);
 
 /*
  * Entries of `before` that `after` no longer maps the same way: the key is gone, or it

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "options.h"
+#include "render.h"
 #include "state.h"
 #include "validate.h"
 
@@ -199,6 +200,21 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 	if (!load_flags(opts, m, err) || !check_model(m, err)) {
 		model_free(m);
 		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+enum exit_code options_load_rendered(const struct options *opts, struct model *m, char **text,
+				     struct error *err)
+{
+	enum exit_code rc = options_load_model(opts, m, err);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!(*text = render_ruleset_text(m))) {
+		model_free(m);
+		error_set(err, "out of memory while rendering");
+		return EXIT_SYSTEM;
 	}
 	return EXIT_OK;
 }

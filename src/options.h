@@ -40,4 +40,8 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 enum exit_code options_load_model(const struct options *opts, struct model *m,
 				  struct error *err);
 
+/* options_load_model, then the ruleset rendered into *text (malloc'd). */
+enum exit_code options_load_rendered(const struct options *opts, struct model *m, char **text,
+				     struct error *err);
+
 #endif

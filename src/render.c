@@ -46,11 +46,6 @@ static int cmp_guest(const void *a, const void *b)
 	return entry_cmp_guest(a, b);
 }
 
-static const char *addr_text(const struct addr *a, char *buf)
-{
-	return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
-}
-
 static bool list_has_family(const struct addr_list *list, int af)
 {
 	for (size_t i = 0; i < list->count; i++)

@@ -18,6 +18,9 @@
 #define APPLIED_TEXT_FILE "applied.nft"
 #define APPLIED_LIVE_FILE "applied.live"
 
+/* How long a command that changes the ruleset waits for another one to finish. */
+#define LOCK_WAIT_SECONDS 10
+
 /* Create the directory if needed and hold its lock, waiting up to `wait_seconds`. */
 enum exit_code state_lock(const char *dir, unsigned wait_seconds, int *lock_fd,
 			  struct error *err);

@@ -272,7 +272,7 @@ static bool check_keep_source(const struct model *m, struct error *err)
 			      here, sizeof(here));
 		format_origin(&m->forwards[a->forward < b->forward ? a->forward : b->forward].where,
 			      there, sizeof(there));
-		inet_ntop(a->guest.family, &a->guest.v6, guest, sizeof(guest));
+		addr_text(&a->guest, guest);
 		error_set(err,
 			  "%s: forward: guest %s %s port %u is also reached by %s, and only one of "
 			  "them has keep-source; masquerading is decided per guest endpoint, so give "
