@@ -8,21 +8,24 @@
 #include "entries.h"
 #include "kernel.h"
 #include "live.h"
+#include "outcome.h"
 #include "render.h"
 #include "state.h"
 #include "sysctl.h"
 
 /* After a commit: remove conntrack entries whose NAT binding the new table no longer makes. */
-static void forget_stale_bindings(const struct model *m, const struct live_table *before)
+static size_t forget_stale_bindings(const struct model *m, const struct live_table *before)
 {
 	struct entry_list wanted = { 0 };
+	size_t removed = 0;
 
 	if (entries_from_model(m, &wanted))
-		conntrack_forget_stale(&before->entries, &wanted);
+		removed = conntrack_forget_stale(&before->entries, &wanted);
 	else
 		fprintf(stderr, "nft-portfwd: warning: out of memory; stale conntrack entries were "
 				"not removed\n");
 	entries_free(&wanted);
+	return removed;
 }
 
 /*
@@ -42,17 +45,48 @@ static bool already_applied(const char *state_dir, const char *text, const struc
 	return same;
 }
 
+/* Say what apply did: in lines for people, or as JSON fields. */
+static void tell(struct outcome *out, const struct model *m, bool table_changed,
+		 const struct sysctl_change *changes, size_t n_changes, size_t conntrack_removed)
+{
+	json_t *sysctls = json_array();
+	bool sysctl_written = false;
+
+	outcome_say(out, "applied %zu forward%s; table " TABLE_FAMILY " " TABLE_NAME " %s",
+		    m->forward_count, m->forward_count == 1 ? "" : "s",
+		    table_changed ? "changed" : "unchanged");
+	for (size_t i = 0; i < n_changes; i++) {
+		if (!changes[i].written)
+			continue;
+		sysctl_written = true;
+		outcome_say(out, "%s set to 1 (was %s; flush puts it back)", changes[i].sysctl->name,
+			    changes[i].before);
+		json_array_append_new(sysctls, json_pack("{s:s, s:s, s:s}", "name",
+							  changes[i].sysctl->name, "before",
+							  changes[i].before, "after", "1"));
+	}
+	if (conntrack_removed)
+		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
+			    conntrack_removed, conntrack_removed == 1 ? "y" : "ies");
+	outcome_set(out, "changed", json_boolean(table_changed || sysctl_written));
+	outcome_set(out, "table_changed", json_boolean(table_changed));
+	outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
+	outcome_set(out, "sysctls_set", sysctls);
+	outcome_set(out, "conntrack_removed", json_integer((json_int_t)conntrack_removed));
+}
+
 /*
  * Forwarding on for each family that has forwards, then the table replaced in one
  * transaction. When the transaction fails, the sysctls go back too: nothing half-applied.
  */
 static enum exit_code apply(const struct options *opts, const struct model *m,
-			    const char *text, struct kernel *k, struct error *err)
+			    const char *text, struct kernel *k, struct outcome *out,
+			    struct error *err)
 {
 	const struct forwarding_sysctl *wanted[2];
 	struct sysctl_change changes[2];
 	struct live_table before = { 0 }, after = { 0 };
-	size_t n_wanted = 0, n_changed = 0;
+	size_t n_wanted = 0, n_changed = 0, conntrack_removed = 0;
 	bool changed = false;
 	enum exit_code rc;
 
@@ -81,19 +115,11 @@ static enum exit_code apply(const struct options *opts, const struct model *m,
 					     &warning) != EXIT_OK)
 				fprintf(stderr, "nft-portfwd: warning: %s; status cannot tell hand-made "
 						"changes from this apply\n", warning.msg);
-			forget_stale_bindings(m, &before);
+			conntrack_removed = forget_stale_bindings(m, &before);
 		}
 	}
-	if (rc == EXIT_OK) {
-		printf("nft-portfwd: applied %zu forward%s; table " TABLE_FAMILY " " TABLE_NAME
-		       " %s\n",
-		       m->forward_count, m->forward_count == 1 ? "" : "s",
-		       changed ? "changed" : "unchanged");
-		for (size_t i = 0; i < n_changed; i++)
-			if (changes[i].written)
-				printf("nft-portfwd: %s set to 1 (was %s; flush puts it back)\n",
-				       changes[i].sysctl->name, changes[i].before);
-	}
+	if (rc == EXIT_OK)
+		tell(out, m, changed, changes, n_changed, conntrack_removed);
 	live_free(&before);
 	live_free(&after);
 	return rc;
@@ -101,25 +127,27 @@ static enum exit_code apply(const struct options *opts, const struct model *m,
 
 static enum exit_code run_apply(const struct options *opts)
 {
-	struct model m;
+	struct model m = { 0 };
 	struct error err;
 	struct kernel *k = NULL;
+	struct outcome out;
 	char *text = NULL;
 	int lock_fd = -1;
-	enum exit_code rc = options_load_rendered(opts, &m, &text, &err);
+	enum exit_code rc;
 
-	if (rc != EXIT_OK)
-		return report_error(rc, &err);
-	rc = kernel_open(&k, &err);
+	outcome_init(&out, opts, "apply");
+	rc = options_load_rendered(opts, &m, &text, &err);
+	if (rc == EXIT_OK)
+		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
-		rc = apply(opts, &m, text, k, &err);
+		rc = apply(opts, &m, text, k, &out, &err);
 	state_unlock(lock_fd);
 	kernel_close(k);
 	free(text);
 	model_free(&m);
-	return rc == EXIT_OK ? rc : report_error(rc, &err);
+	return outcome_finish(&out, rc, &err);
 }
 
 const struct command command_apply = {
@@ -129,6 +157,6 @@ const struct command command_apply = {
 		"IPv6 forward exists), remembering the old value for flush, then replaces table\n"
 		"inet portfwd in one transaction. On any error the previous table and sysctls stay\n"
 		"as they were. Applying the same config again changes nothing.\n",
-	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_JSON | OPT_QUIET,
 	.run = run_apply,
 };

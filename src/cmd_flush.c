@@ -7,23 +7,30 @@
 #include "entries.h"
 #include "kernel.h"
 #include "live.h"
+#include "outcome.h"
 #include "render.h"
 #include "state.h"
 #include "sysctl.h"
 
-static enum exit_code flush(const struct options *opts, struct kernel *k, struct error *err)
+static enum exit_code flush(const struct options *opts, struct kernel *k, struct outcome *out,
+			    struct error *err)
 {
 	const struct forwarding_sysctl *sysctls[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
 	struct live_table before = { 0 };
+	json_t *restored_list = json_array();
 	char *text = NULL;
-	size_t len = 0;
+	size_t len = 0, conntrack_removed;
+	bool any_restored = false;
 	FILE *mem;
 	enum exit_code rc = live_read(k, false, &before, err);
 
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK) {
+		json_decref(restored_list);
 		return rc;
+	}
 	if (!(mem = open_memstream(&text, &len)) || !render_flush(mem) || fclose(mem) != 0) {
 		live_free(&before);
+		json_decref(restored_list);
 		free(text);
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
@@ -32,42 +39,55 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	free(text);
 	if (rc != EXIT_OK) {
 		live_free(&before);
+		json_decref(restored_list);
 		return rc;
 	}
 	state_remove(opts->state_dir, APPLIED_TEXT_FILE);
 	state_remove(opts->state_dir, APPLIED_LIVE_FILE);
-	printf("nft-portfwd: %s\n", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
-						   : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
+	outcome_say(out, "%s", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
+					      : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
 	/* Every binding the table made is stale now. */
-	conntrack_forget_stale(&before.entries, &(struct entry_list){ 0 });
-	live_free(&before);
-	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+	conntrack_removed = conntrack_forget_stale(&before.entries, &(struct entry_list){ 0 });
+	if (conntrack_removed)
+		outcome_say(out, "removed %zu conntrack entr%s of the forwards", conntrack_removed,
+			    conntrack_removed == 1 ? "y" : "ies");
+	for (size_t i = 0; rc == EXIT_OK && i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
 		char value[16];
 		bool restored;
 
 		rc = sysctl_restore(opts->state_dir, sysctls[i], &restored, value, err);
-		if (rc != EXIT_OK)
-			return rc;
-		if (restored)
-			printf("nft-portfwd: %s put back to %s\n", sysctls[i]->name, value);
+		if (rc != EXIT_OK || !restored)
+			continue;
+		any_restored = true;
+		outcome_say(out, "%s put back to %s", sysctls[i]->name, value);
+		json_array_append_new(restored_list, json_pack("{s:s, s:s}", "name", sysctls[i]->name,
+							       "value", value));
 	}
-	return EXIT_OK;
+	outcome_set(out, "changed", json_boolean(before.present || any_restored));
+	outcome_set(out, "table_deleted", json_boolean(before.present));
+	outcome_set(out, "sysctls_restored", restored_list);
+	outcome_set(out, "conntrack_removed", json_integer((json_int_t)conntrack_removed));
+	live_free(&before);
+	return rc;
 }
 
 static enum exit_code run_flush(const struct options *opts)
 {
 	struct error err;
 	struct kernel *k = NULL;
+	struct outcome out;
 	int lock_fd = -1;
-	enum exit_code rc = kernel_open(&k, &err);
+	enum exit_code rc;
 
+	outcome_init(&out, opts, "flush");
+	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
-		rc = flush(opts, k, &err);
+		rc = flush(opts, k, &out, &err);
 	state_unlock(lock_fd);
 	kernel_close(k);
-	return rc == EXIT_OK ? rc : report_error(rc, &err);
+	return outcome_finish(&out, rc, &err);
 }
 
 const struct command command_flush = {
@@ -76,6 +96,6 @@ const struct command command_flush = {
 	.help = "Deletes the whole table in one transaction (succeeding when there is none) and\n"
 		"puts net.ipv4.ip_forward (and IPv6 forwarding) back to the value they had before\n"
 		"the first apply. The config is not read.\n",
-	.accepts = OPT_CONFIG | OPT_STATE_DIR,
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_flush,
 };

@@ -489,7 +489,9 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 	if (rc != EXIT_OK)
 		return rc;
 	read_sysctls(r);
-	if (opts->json)
+	if (opts->quiet) /* the exit code says it all */
+		rc = EXIT_OK;
+	else if (opts->json)
 		rc = print_json(r, err);
 	else if ((rc = print_text(r, opts->config_path)) != EXIT_OK)
 		error_set(err, "out of memory");
@@ -529,6 +531,6 @@ const struct command command_status = {
 		"and a config changed since that apply. Packets and bytes are the counters of the\n"
 		"forward's guest endpoints. Prints the forwarding sysctls too. Changes nothing;\n"
 		"needs CAP_NET_ADMIN. Exit 0 when in sync, 1 when anything differs.\n",
-	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON,
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_status,
 };

@@ -241,7 +241,7 @@ enum exit_code conntrack_forget(const struct entry_list *stale, const struct ent
 	return rc;
 }
 
-void conntrack_forget_stale(const struct entry_list *before, const struct entry_list *after)
+size_t conntrack_forget_stale(const struct entry_list *before, const struct entry_list *after)
 {
 	struct entry_list stale = { 0 }, fresh = { 0 };
 	struct error err;
@@ -253,9 +253,7 @@ void conntrack_forget_stale(const struct entry_list *before, const struct entry_
 	else if (conntrack_forget(&stale, &fresh, &removed, &err) != EXIT_OK)
 		fprintf(stderr, "nft-portfwd: warning: %s; connections of changed or removed "
 				"forwards keep their old mapping until they time out\n", err.msg);
-	else if (removed > 0)
-		printf("nft-portfwd: removed %zu conntrack entr%s of changed, new or removed "
-		       "forwards\n", removed, removed == 1 ? "y" : "ies");
 	entries_free(&stale);
 	entries_free(&fresh);
+	return removed;
 }

@@ -25,9 +25,10 @@ enum exit_code conntrack_forget(const struct entry_list *stale, const struct ent
 
 /*
  * The step apply and flush share: forget the bindings of entries that `before` mapped and
- * `after` maps differently or not at all. Prints what it removed; a failure is only a
- * warning, since the ruleset is already committed.
+ * `after` maps differently or not at all, and untranslated UDP flows to ports `after` newly
+ * forwards. Returns how many entries it removed; a failure is only a warning on stderr,
+ * since the ruleset is already committed.
  */
-void conntrack_forget_stale(const struct entry_list *before, const struct entry_list *after);
+size_t conntrack_forget_stale(const struct entry_list *before, const struct entry_list *after);
 
 #endif

@@ -60,7 +60,7 @@ struct foreign_block {
 	 * cannot be written in nft syntax: then nothing is inserted and placement says so.
 	 */
 	char insert_chain[FOREIGN_NAME_SIZE];
-	char placement[256];
+	char placement[768]; /* room for two names */
 	bool iptables_owned; /* written by iptables-nft: insert only rules iptables can read back */
 	/* Per report endpoint: the foreign_dir bits this chain drops (0: it passes both). */
 	unsigned *needs;

@@ -55,7 +55,8 @@ static void print_usage(FILE *out)
 		     "  -o, --output FILE    render: write the ruleset to FILE\n"
 		     "  --state-dir DIR      apply, flush, status: lock, saved sysctls, last apply\n"
 		     "                       (default /run/nft-portfwd)\n"
-		     "  --json               status: print one JSON object (docs/status-json.md)\n\n"
+		     "  --json               check, apply, flush, status: print one JSON object\n"
+		     "  -q, --quiet          check, apply, flush, status: print only errors\n\n"
 		     FORWARD_OPTIONS
 		     "\nExit codes: 0 ok, 1 status: the live table differs from the config, 2 usage,\n"
 		     "3 invalid config, 4 no permission (CAP_NET_ADMIN), 5 rejected by nftables,\n"
@@ -73,6 +74,8 @@ static void print_command_help(const struct command *cmd)
 		printf("  --state-dir DIR      lock, saved sysctls, last apply (default /run/nft-portfwd)\n");
 	if (cmd->accepts & OPT_JSON)
 		printf("  --json               print one JSON object instead of text\n");
+	if (cmd->accepts & OPT_QUIET)
+		printf("  -q, --quiet          print only errors; the exit code tells the result\n");
 	if (cmd->accepts & OPT_FORWARD)
 		printf("\n" FORWARD_OPTIONS);
 }

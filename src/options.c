@@ -34,6 +34,7 @@ static const struct option long_options[] = {
 	{ "vm-port", required_argument, NULL, LONG_VM_PORT },
 	{ "proto", required_argument, NULL, LONG_PROTO },
 	{ "json", no_argument, NULL, LONG_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -64,7 +65,7 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 				  .state_dir = STATE_DIR_DEFAULT };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":hVc:o:", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hVqc:o:", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'h': opts->help = true; break;
 		case 'V': opts->version = true; break;
@@ -119,6 +120,10 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 		case LONG_JSON:
 			opts->json = true;
 			note_given(opts, OPT_JSON, "--json");
+			break;
+		case 'q':
+			opts->quiet = true;
+			note_given(opts, OPT_QUIET, "--quiet");
 			break;
 		case ':':
 			error_set(err, "option %s needs a value; see 'nft-portfwd --help'",

@@ -17,8 +17,9 @@ enum option_bit {
 	OPT_OUTPUT = 1 << 2,
 	OPT_FORWARD = 1 << 3, /* --public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto */
 	OPT_JSON = 1 << 4,
+	OPT_QUIET = 1 << 5,
 };
-#define OPTION_BITS 5 /* how many option_bit values there are */
+#define OPTION_BITS 6 /* how many option_bit values there are */
 
 struct options {
 	const char *command;
@@ -29,7 +30,7 @@ struct options {
 	const char *public_ip, *host_ip, *host_iface, *host_port, *vm_ip, *vm_port, *proto;
 	unsigned given;         /* option_bit of every option on the command line */
 	const char *first_given[OPTION_BITS]; /* the spelling of the first option of each bit */
-	bool json;
+	bool json, quiet;
 	bool help, version;
 };
 

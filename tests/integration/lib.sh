@@ -189,13 +189,13 @@ pf_state_args() {
     local a
     PF_STATE_ARGS=()
     for a in "$@"; do
-        case "$a" in apply|flush) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
+        case "$a" in apply|flush|check|status) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
     done
 }
 
 pf_run() {
     local o="$PF_TMP/run.out" e="$PF_TMP/run.err"
-    # --state-dir is an option of apply and flush only
+    # render is the one command without --state-dir
     pf_state_args "$@"
     ip netns exec "$HOST" timeout 20 "$NFT_PORTFWD" "${PF_STATE_ARGS[@]}" "$@" >"$o" 2>"$e"
     PF_RC=$?
