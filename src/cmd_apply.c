@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coexist.h"
 #include "commands.h"
 #include "conntrack.h"
 #include "entries.h"
@@ -13,20 +14,21 @@
 #include "state.h"
 #include "sysctl.h"
 
-/* After a commit: remove conntrack entries whose NAT binding the new table no longer makes. */
-static size_t forget_stale_bindings(const struct model *m, const struct live_table *before)
-{
-	struct entry_list wanted = { 0 };
-	size_t removed = 0;
-
-	if (entries_from_model(m, &wanted))
-		removed = conntrack_forget_stale(&before->entries, &wanted);
-	else
-		fprintf(stderr, "nft-portfwd: warning: out of memory; stale conntrack entries were "
-				"not removed\n");
-	entries_free(&wanted);
-	return removed;
-}
+/* Everything one apply reads, decides and changes. */
+struct apply_run {
+	const struct options *opts;
+	const struct model *m;
+	const char *table_text;          /* the rendered table */
+	struct entry_list entries;       /* the config's map entries */
+	struct live_table before, after;
+	struct foreign_report foreign;   /* other firewalls on the forward hook */
+	bool *pending;                   /* per foreign block: our accepts need adding */
+	char *foreign_text;              /* the nft commands for our rules in their chains */
+	struct sysctl_change changes[2];
+	size_t n_changes;
+	bool table_changed, foreign_changed;
+	size_t conntrack_removed;
+};
 
 /*
  * What the last apply committed, kept in the state dir: when the config renders the same
@@ -45,84 +47,165 @@ static bool already_applied(const char *state_dir, const char *text, const struc
 	return same;
 }
 
+/* Read the other firewalls and decide what our rules in their chains must become. */
+static enum exit_code plan_foreign(struct apply_run *run, struct kernel *k, struct error *err)
+{
+	size_t len = 0;
+	FILE *mem;
+	enum exit_code rc;
+
+	foreign_report_free(&run->foreign);
+	free(run->pending);
+	free(run->foreign_text);
+	run->pending = NULL;
+	run->foreign_text = NULL;
+	rc = coexist_read(k, &run->entries, &run->foreign, err);
+	if (rc != EXIT_OK)
+		return rc;
+	mem = open_memstream(&run->foreign_text, &len);
+	if (!mem || !coexist_render(&run->foreign, !run->m->no_integrate, mem) || fclose(mem) != 0 ||
+	    !coexist_pending(&run->foreign, &run->pending)) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * One transaction: the table (unless already applied) and our rules in other tables. Rules
+ * there are deleted by handle, so a firewall that rebuilt its chains since we read them
+ * fails the transaction; then read them again and retry once.
+ */
+static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table_needed,
+			     struct error *err)
+{
+	enum exit_code rc = EXIT_OK;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *text = NULL;
+
+		if (attempt > 0 && (rc = plan_foreign(run, k, err)) != EXIT_OK)
+			return rc;
+		if (!table_needed && !run->foreign_text[0])
+			return EXIT_OK;
+		if (asprintf(&text, "%s%s", table_needed ? run->table_text : "", run->foreign_text) < 0) {
+			error_set(err, "out of memory");
+			return EXIT_SYSTEM;
+		}
+		rc = kernel_run(k, text, false, err);
+		free(text);
+		if (rc == EXIT_OK || !run->foreign_text[0])
+			break;
+	}
+	if (rc == EXIT_OK)
+		run->foreign_changed = run->foreign_text[0] != '\0';
+	return rc;
+}
+
+/* After a commit: what the table now is, for the next apply and for status. */
+static void remember(struct apply_run *run)
+{
+	struct error warning;
+
+	run->table_changed = !run->before.present ||
+			     strcmp(run->before.canonical, run->after.canonical) != 0;
+	if (state_write_file(run->opts->state_dir, APPLIED_TEXT_FILE, run->table_text, &warning) !=
+		    EXIT_OK ||
+	    state_write_file(run->opts->state_dir, APPLIED_LIVE_FILE, run->after.canonical,
+			     &warning) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; status cannot tell hand-made changes "
+				"from this apply\n", warning.msg);
+}
+
 /* Say what apply did: in lines for people, or as JSON fields. */
-static void tell(struct outcome *out, const struct model *m, bool table_changed,
-		 const struct sysctl_change *changes, size_t n_changes, size_t conntrack_removed)
+static void tell(struct apply_run *run, struct outcome *out)
 {
 	json_t *sysctls = json_array();
 	bool sysctl_written = false;
 
 	outcome_say(out, "applied %zu forward%s; table " TABLE_FAMILY " " TABLE_NAME " %s",
-		    m->forward_count, m->forward_count == 1 ? "" : "s",
-		    table_changed ? "changed" : "unchanged");
-	for (size_t i = 0; i < n_changes; i++) {
-		if (!changes[i].written)
+		    run->m->forward_count, run->m->forward_count == 1 ? "" : "s",
+		    run->table_changed ? "changed" : "unchanged");
+	for (size_t i = 0; i < run->n_changes; i++) {
+		const struct sysctl_change *c = &run->changes[i];
+
+		if (!c->written)
 			continue;
 		sysctl_written = true;
-		outcome_say(out, "%s set to 1 (was %s; flush puts it back)", changes[i].sysctl->name,
-			    changes[i].before);
-		json_array_append_new(sysctls, json_pack("{s:s, s:s, s:s}", "name",
-							  changes[i].sysctl->name, "before",
-							  changes[i].before, "after", "1"));
+		outcome_say(out, "%s set to 1 (was %s; flush puts it back)", c->sysctl->name,
+			    c->before);
+		json_array_append_new(sysctls, json_pack("{s:s, s:s, s:s}", "name", c->sysctl->name,
+							  "before", c->before, "after", "1"));
 	}
-	if (conntrack_removed)
+	coexist_tell(out, &run->foreign, !run->m->no_integrate, run->pending, true);
+	if (run->conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
-			    conntrack_removed, conntrack_removed == 1 ? "y" : "ies");
-	outcome_set(out, "changed", json_boolean(table_changed || sysctl_written));
-	outcome_set(out, "table_changed", json_boolean(table_changed));
-	outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
+			    run->conntrack_removed, run->conntrack_removed == 1 ? "y" : "ies");
+	outcome_set(out, "changed",
+		    json_boolean(run->table_changed || run->foreign_changed || sysctl_written));
+	outcome_set(out, "table_changed", json_boolean(run->table_changed));
+	outcome_set(out, "foreign_changed", json_boolean(run->foreign_changed));
+	outcome_set(out, "forwards", json_integer((json_int_t)run->m->forward_count));
 	outcome_set(out, "sysctls_set", sysctls);
-	outcome_set(out, "conntrack_removed", json_integer((json_int_t)conntrack_removed));
+	outcome_set(out, "conntrack_removed", json_integer((json_int_t)run->conntrack_removed));
 }
 
 /*
- * Forwarding on for each family that has forwards, then the table replaced in one
- * transaction. When the transaction fails, the sysctls go back too: nothing half-applied.
+ * Forwarding on for each family that has forwards, then the table and our accepts in other
+ * firewalls' chains in one transaction. When the transaction fails, the sysctls go back
+ * too: nothing half-applied.
  */
-static enum exit_code apply(const struct options *opts, const struct model *m,
-			    const char *text, struct kernel *k, struct outcome *out,
-			    struct error *err)
+static enum exit_code apply(struct apply_run *run, struct kernel *k, struct error *err)
 {
 	const struct forwarding_sysctl *wanted[2];
-	struct sysctl_change changes[2];
-	struct live_table before = { 0 }, after = { 0 };
-	size_t n_wanted = 0, n_changed = 0, conntrack_removed = 0;
-	bool changed = false;
+	size_t n_wanted = 0;
 	enum exit_code rc;
 
-	if (model_has_family(m, AF_INET))
+	if (model_has_family(run->m, AF_INET))
 		wanted[n_wanted++] = &sysctl_ipv4_forward;
-	if (model_has_family(m, AF_INET6))
+	if (model_has_family(run->m, AF_INET6))
 		wanted[n_wanted++] = &sysctl_ipv6_forward;
 
-	rc = live_read(k, false, &before, err);
-	for (size_t i = 0; rc == EXIT_OK && i < n_wanted; i++) {
-		rc = sysctl_enable(opts->state_dir, wanted[i], &changes[i], err);
-		if (rc == EXIT_OK)
-			n_changed++;
+	if (!entries_from_model(run->m, &run->entries)) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
 	}
-	if (rc == EXIT_OK && !already_applied(opts->state_dir, text, &before)) {
-		rc = kernel_run(k, text, false, err);
-		if (rc != EXIT_OK) {
-			while (n_changed > 0)
-				sysctl_undo(opts->state_dir, &changes[--n_changed]);
-		} else if ((rc = live_read(k, false, &after, err)) == EXIT_OK) {
-			struct error warning;
-
-			changed = !before.present || strcmp(before.canonical, after.canonical) != 0;
-			if (state_write_file(opts->state_dir, APPLIED_TEXT_FILE, text, &warning) != EXIT_OK ||
-			    state_write_file(opts->state_dir, APPLIED_LIVE_FILE, after.canonical,
-					     &warning) != EXIT_OK)
-				fprintf(stderr, "nft-portfwd: warning: %s; status cannot tell hand-made "
-						"changes from this apply\n", warning.msg);
-			conntrack_removed = forget_stale_bindings(m, &before);
-		}
-	}
+	rc = live_read(k, false, &run->before, err);
 	if (rc == EXIT_OK)
-		tell(out, m, changed, changes, n_changed, conntrack_removed);
-	live_free(&before);
-	live_free(&after);
-	return rc;
+		rc = plan_foreign(run, k, err);
+	for (size_t i = 0; rc == EXIT_OK && i < n_wanted; i++) {
+		rc = sysctl_enable(run->opts->state_dir, wanted[i], &run->changes[i], err);
+		if (rc == EXIT_OK)
+			run->n_changes++;
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	bool table_needed = !already_applied(run->opts->state_dir, run->table_text, &run->before);
+
+	rc = commit(run, k, table_needed, err);
+	if (rc != EXIT_OK) {
+		while (run->n_changes > 0)
+			sysctl_undo(run->opts->state_dir, &run->changes[--run->n_changes]);
+		return rc;
+	}
+	if (table_needed) {
+		rc = live_read(k, false, &run->after, err);
+		if (rc != EXIT_OK)
+			return rc;
+		remember(run);
+		run->conntrack_removed = conntrack_forget_stale(&run->before.entries, &run->entries);
+	}
+	return EXIT_OK;
+}
+
+static void apply_run_free(struct apply_run *run)
+{
+	entries_free(&run->entries);
+	live_free(&run->before);
+	live_free(&run->after);
+	foreign_report_free(&run->foreign);
+	free(run->pending);
+	free(run->foreign_text);
 }
 
 static enum exit_code run_apply(const struct options *opts)
@@ -133,16 +216,21 @@ static enum exit_code run_apply(const struct options *opts)
 	struct outcome out;
 	char *text = NULL;
 	int lock_fd = -1;
+	struct apply_run run = { .opts = opts, .m = &m };
 	enum exit_code rc;
 
 	outcome_init(&out, opts, "apply");
 	rc = options_load_rendered(opts, &m, &text, &err);
+	run.table_text = text;
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
-		rc = apply(opts, &m, text, k, &out, &err);
+		rc = apply(&run, k, &err);
+	if (rc == EXIT_OK)
+		tell(&run, &out);
+	apply_run_free(&run);
 	state_unlock(lock_fd);
 	kernel_close(k);
 	free(text);
@@ -155,8 +243,11 @@ const struct command command_apply = {
 	.summary = "turn on forwarding and replace table inet portfwd in one transaction",
 	.help = "Validates the config, turns on net.ipv4.ip_forward (and IPv6 forwarding when an\n"
 		"IPv6 forward exists), remembering the old value for flush, then replaces table\n"
-		"inet portfwd in one transaction. On any error the previous table and sysctls stay\n"
-		"as they were. Applying the same config again changes nothing.\n",
+		"inet portfwd in one transaction. Other firewalls whose forward-hook chains would\n"
+		"drop the forwards (libvirt, Docker, ufw, firewalld, any other) get the narrowest\n"
+		"accepts for exactly the configured guest endpoints, in the same transaction,\n"
+		"unless integrate = off. On any error the previous table, rules and sysctls stay as\n"
+		"they were. Applying the same config again changes nothing.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_JSON | OPT_QUIET,
 	.run = run_apply,
 };

@@ -2,10 +2,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "coexist.h"
 #include "commands.h"
+#include "entries.h"
 #include "kernel.h"
 #include "outcome.h"
 #include "render.h"
+
+/* The dry run covers what apply would commit: the table and our rules in other tables. */
+static enum exit_code check(const struct model *m, const char *text, struct kernel *k,
+			    struct outcome *out, struct error *err)
+{
+	struct entry_list entries = { 0 };
+	struct foreign_report foreign = { 0 };
+	bool *pending = NULL;
+	char *all = NULL;
+	size_t len = 0;
+	FILE *mem = NULL;
+	enum exit_code rc = EXIT_OK;
+
+	if (!entries_from_model(m, &entries))
+		rc = EXIT_SYSTEM;
+	if (rc == EXIT_OK && (rc = coexist_read(k, &entries, &foreign, err)) == EXIT_OK &&
+	    (!(mem = open_memstream(&all, &len)) || fputs(text, mem) < 0 ||
+	     !coexist_render(&foreign, !m->no_integrate, mem) || fclose(mem) != 0 ||
+	     !coexist_pending(&foreign, &pending)))
+		rc = EXIT_SYSTEM;
+	if (rc == EXIT_SYSTEM)
+		error_set(err, "out of memory");
+	if (rc == EXIT_OK)
+		rc = kernel_run(k, all, true, err);
+	if (rc == EXIT_OK) {
+		outcome_say(out, "config is valid: %zu forward%s; the kernel accepts the ruleset "
+				 "(dry run, nothing changed)",
+			    m->forward_count, m->forward_count == 1 ? "" : "s");
+		coexist_tell(out, &foreign, !m->no_integrate, pending, false);
+		outcome_set(out, "changed", json_false());
+		outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
+	}
+	free(all);
+	free(pending);
+	foreign_report_free(&foreign);
+	entries_free(&entries);
+	return rc;
+}
 
 static enum exit_code run_check(const struct options *opts)
 {
@@ -21,14 +61,7 @@ static enum exit_code run_check(const struct options *opts)
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
-		rc = kernel_run(k, text, true, &err);
-	if (rc == EXIT_OK) {
-		outcome_say(&out, "config is valid: %zu forward%s; the kernel accepts the ruleset "
-				  "(dry run, nothing changed)",
-			    m.forward_count, m.forward_count == 1 ? "" : "s");
-		outcome_set(&out, "changed", json_false());
-		outcome_set(&out, "forwards", json_integer((json_int_t)m.forward_count));
-	}
+		rc = check(&m, text, k, &out, &err);
 	kernel_close(k);
 	free(text);
 	model_free(&m);
@@ -39,7 +72,8 @@ const struct command command_check = {
 	.name = "check",
 	.summary = "validate the config and have the kernel check the ruleset, committing nothing",
 	.help = "Parses and validates the config, renders the ruleset and sends it to the kernel\n"
-		"as a dry run. Needs CAP_NET_ADMIN; changes nothing.\n",
+		"as a dry run, with the accepts apply would add to other firewalls' chains, and\n"
+		"names those firewalls. Needs CAP_NET_ADMIN; changes nothing.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_JSON | OPT_QUIET,
 	.run = run_check,
 };

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "coexist.h"
 #include "commands.h"
 #include "conntrack.h"
 #include "entries.h"
@@ -17,6 +18,8 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 {
 	const struct forwarding_sysctl *sysctls[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
 	struct live_table before = { 0 };
+	struct foreign_report foreign = { 0 };
+	size_t foreign_removed;
 	json_t *restored_list = json_array();
 	char *text = NULL;
 	size_t len = 0, conntrack_removed;
@@ -28,13 +31,24 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 		json_decref(restored_list);
 		return rc;
 	}
-	if (!(mem = open_memstream(&text, &len)) || !render_flush(mem) || fclose(mem) != 0) {
+	/* Our accepts in other firewalls' chains go in the same transaction as the table. */
+	rc = coexist_read(k, &(struct entry_list){ 0 }, &foreign, err);
+	if (rc != EXIT_OK) {
 		live_free(&before);
+		json_decref(restored_list);
+		return rc;
+	}
+	if (!(mem = open_memstream(&text, &len)) || !render_flush(mem) ||
+	    !foreign_render_removal(&foreign, mem) || fclose(mem) != 0) {
+		live_free(&before);
+		foreign_report_free(&foreign);
 		json_decref(restored_list);
 		free(text);
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
+	foreign_removed = foreign.ours_count;
+	foreign_report_free(&foreign);
 	rc = kernel_run(k, text, false, err);
 	free(text);
 	if (rc != EXIT_OK) {
@@ -46,6 +60,9 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	state_remove(opts->state_dir, APPLIED_LIVE_FILE);
 	outcome_say(out, "%s", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
 					      : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
+	if (foreign_removed)
+		outcome_say(out, "removed %zu accept rule%s of nft-portfwd from other firewalls' chains",
+			    foreign_removed, foreign_removed == 1 ? "" : "s");
 	/* Every binding the table made is stale now. */
 	conntrack_removed = conntrack_forget_stale(&before.entries, &(struct entry_list){ 0 });
 	if (conntrack_removed)
@@ -63,7 +80,8 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 		json_array_append_new(restored_list, json_pack("{s:s, s:s}", "name", sysctls[i]->name,
 							       "value", value));
 	}
-	outcome_set(out, "changed", json_boolean(before.present || any_restored));
+	outcome_set(out, "changed", json_boolean(before.present || any_restored || foreign_removed));
+	outcome_set(out, "foreign_rules_removed", json_integer((json_int_t)foreign_removed));
 	outcome_set(out, "table_deleted", json_boolean(before.present));
 	outcome_set(out, "sysctls_restored", restored_list);
 	outcome_set(out, "conntrack_removed", json_integer((json_int_t)conntrack_removed));
@@ -95,7 +113,8 @@ const struct command command_flush = {
 	.summary = "delete table inet portfwd and put the forwarding sysctls back",
 	.help = "Deletes the whole table in one transaction (succeeding when there is none) and\n"
 		"puts net.ipv4.ip_forward (and IPv6 forwarding) back to the value they had before\n"
-		"the first apply. The config is not read.\n",
+		"the first apply. The accepts apply added to other firewalls' chains (found by\n"
+		"their comment) go in the same transaction. The config is not read.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_flush,
 };

@@ -6,10 +6,12 @@
  */
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coexist.h"
 #include "commands.h"
 #include "entries.h"
 #include "kernel.h"
@@ -49,8 +51,10 @@ struct report {
 	size_t mismatch_count;
 	const struct entry **extra;      /* live entries that no config forward has */
 	size_t extra_count;
-	const char **drift;              /* table-wide differences; strings not owned */
+	char **drift;                    /* table-wide differences */
 	size_t drift_count;
+	struct foreign_report foreign;   /* other firewalls on the forward hook */
+	bool *pending;                   /* per foreign block: our accepts missing or stale */
 	struct {
 		const struct forwarding_sysctl *sysctl;
 		char value[16];
@@ -169,27 +173,66 @@ static bool count_traffic(struct report *r)
 	return true;
 }
 
-/* Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never writes. */
+static bool add_drift(struct report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool add_drift(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&r->drift[r->drift_count], fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	r->drift_count++;
+	return true;
+}
+
+/*
+ * Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never
+ * writes, and our accepts missing from another firewall's chain (libvirt rebuilds its
+ * chains when a network restarts).
+ */
 static bool check_drift(struct report *r, const char *state_dir, const char *rendered)
 {
 	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
 	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
+	bool ok;
 
-	r->drift = calloc(r->live.foreign_count + 3, sizeof(*r->drift));
-	if (r->drift) {
-		if (!r->live.present && r->m->forward_count > 0)
-			r->drift[r->drift_count++] = NO_TABLE;
-		/* Without these files (no apply yet, or flushed since) there is nothing to compare. */
-		if (applied_live && strcmp(applied_live, r->live.canonical) != 0)
-			r->drift[r->drift_count++] = HAND_CHANGED;
-		if (applied_text && strcmp(applied_text, rendered) != 0)
-			r->drift[r->drift_count++] = CONFIG_CHANGED;
-		for (size_t i = 0; i < r->live.foreign_count; i++)
-			r->drift[r->drift_count++] = r->live.foreign[i];
+	r->drift = calloc(r->live.foreign_count + r->foreign.count + 3, sizeof(*r->drift));
+	ok = r->drift != NULL;
+	if (ok && !r->live.present && r->m->forward_count > 0)
+		ok = add_drift(r, "%s", NO_TABLE);
+	/* Without these files (no apply yet, or flushed since) there is nothing to compare. */
+	if (ok && applied_live && strcmp(applied_live, r->live.canonical) != 0)
+		ok = add_drift(r, "%s", HAND_CHANGED);
+	if (ok && applied_text && strcmp(applied_text, rendered) != 0)
+		ok = add_drift(r, "%s", CONFIG_CHANGED);
+	for (size_t i = 0; ok && i < r->live.foreign_count; i++)
+		ok = add_drift(r, "%s", r->live.foreign[i]);
+	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {
+		const struct foreign_block *b = &r->foreign.blocks[i];
+
+		if (r->pending[i])
+			ok = add_drift(r, "the accepts of nft-portfwd are missing or out of date in %s %s "
+					  "%s (%s), which would drop the forwards: %s",
+				       b->family, b->table, b->insert_chain, b->kind, b->reason);
 	}
 	free(applied_text);
 	free(applied_live);
-	return r->drift != NULL;
+	return ok;
+}
+
+/* What our accepts in a blocking chain are: in place, missing, or deliberately none. */
+static const char *accepts_state(const struct report *r, size_t i)
+{
+	if (r->m->no_integrate)
+		return "none (integrate = off)";
+	if (!r->foreign.blocks[i].insert_chain[0])
+		return "none (cannot write there)";
+	return r->pending[i] ? "missing" : "in place";
 }
 
 static void read_sysctls(struct report *r)
@@ -210,7 +253,11 @@ static void report_free(struct report *r)
 	free(r->forwards);
 	free(r->mismatches);
 	free(r->extra);
+	for (size_t i = 0; i < r->drift_count; i++)
+		free(r->drift[i]);
 	free(r->drift);
+	foreign_report_free(&r->foreign);
+	free(r->pending);
 }
 
 /* ---- text ---- */
@@ -354,6 +401,13 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 				printf(" from %s", prefix_text(r->extra[i]->source, false, buf));
 			printf(" (live, in no config forward)\n");
 		}
+		for (size_t i = 0; i < r->foreign.count; i++) {
+			const struct foreign_block *b = &r->foreign.blocks[i];
+
+			printf("  firewall: %s %s %s (%s) would drop the forwards; nft-portfwd's accepts "
+			       "there: %s\n", b->family, b->table, b->base_chain, b->kind,
+			       accepts_state(r, i));
+		}
 		for (size_t i = 0; i < 2; i++) {
 			const struct forwarding_sysctl *s = r->sysctls[i].sysctl;
 			int af = i == 0 ? AF_INET : AF_INET6;
@@ -429,10 +483,20 @@ static json_t *json_sysctl(const struct report *r, size_t i)
 	return r->sysctls[i].read ? json_string(r->sysctls[i].value) : json_null();
 }
 
+static json_t *json_firewall(const struct report *r, size_t i)
+{
+	const struct foreign_block *b = &r->foreign.blocks[i];
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind", b->kind, "family",
+			 b->family, "table", b->table, "chain", b->base_chain, "reason", b->reason,
+			 "insert_chain", b->insert_chain, "accepts", accepts_state(r, i));
+}
+
 static enum exit_code print_json(const struct report *r, struct error *err)
 {
 	json_t *drift = json_array(), *forwards = json_array(), *extra = json_array(), *root;
-	bool ok = drift && forwards && extra;
+	json_t *firewalls = json_array();
+	bool ok = drift && forwards && extra && firewalls;
 
 	for (size_t i = 0; ok && i < r->drift_count; i++)
 		ok = json_array_append_new(drift, json_string(r->drift[i])) == 0;
@@ -440,7 +504,10 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 		ok = json_array_append_new(forwards, json_forward(r, i)) == 0;
 	for (size_t i = 0; ok && i < r->extra_count; i++)
 		ok = json_array_append_new(extra, json_extra(r->extra[i])) == 0;
+	for (size_t i = 0; ok && i < r->foreign.count; i++)
+		ok = json_array_append_new(firewalls, json_firewall(r, i)) == 0;
 	if (!ok) {
+		json_decref(firewalls);
 		json_decref(drift);
 		json_decref(forwards);
 		json_decref(extra);
@@ -448,9 +515,9 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 		return EXIT_SYSTEM;
 	}
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
-	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
+	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
 			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
-			 "forwards", forwards, "extra", extra, "sysctls",
+			 "forwards", forwards, "extra", extra, "firewalls", firewalls, "sysctls",
 			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),
 			 r->sysctls[1].sysctl->name, json_sysctl(r, 1));
 	if (!root) {
@@ -479,6 +546,12 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 		return EXIT_SYSTEM;
 	}
 	rc = live_read(k, true, &r->live, err);
+	if (rc == EXIT_OK)
+		rc = coexist_read(k, &r->wanted, &r->foreign, err);
+	if (rc == EXIT_OK && !coexist_pending(&r->foreign, &r->pending)) {
+		error_set(err, "out of memory");
+		rc = EXIT_SYSTEM;
+	}
 	if (rc == EXIT_OK) {
 		ok = compare_entries(r) && count_traffic(r) && check_drift(r, opts->state_dir, rendered);
 		if (!ok) {

@@ -17,6 +17,15 @@ enum exit_code {
 	EXIT_SYSTEM = 6,     /* anything else the system refused: sysctl, I/O, lock */
 };
 
+/*
+ * libnftables 1.0.6 prints the flags of a table with 'flags owner' (one that another process
+ * holds) from a stray pointer, so its JSON listing can come out invalid. That is the one
+ * way seen here to get invalid JSON from it; say so when it happens.
+ */
+#define INVALID_JSON_HINT                                                               \
+	"libnftables does this when another process owns a table (nft flags owner): "   \
+	"find that process, or look at 'nft list ruleset'"
+
 /* One error message, complete and ready to print: what, where, how to fix. */
 struct error {
 	char msg[1024];

@@ -10,6 +10,7 @@
 #include "validate.h"
 
 #define WHITESPACE " \t\r\v\f"
+#define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate"
 
 static const struct forward_fields config_words = {
 	.protos = "forward protocol",
@@ -127,10 +128,11 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		seen = &m->host_iface_origin;
 	else if (strcmp(key, "masquerade") == 0)
 		seen = &m->masquerade_origin;
+	else if (strcmp(key, "integrate") == 0)
+		seen = &m->integrate_origin;
 	else
 		return field_error(err, where, key, NULL,
-				   "unknown setting; expected public-ip, host-ip, host-iface, "
-				   "masquerade or a 'forward' line");
+				   "unknown setting; expected " SETTING_KEYS " or a 'forward' line");
 
 	if (seen->set && !override) {
 		char here[512], first[512];
@@ -151,6 +153,15 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		if (!ok)
 			field_error(err, where, field, word, "is not yes or no");
 		m->no_masquerade = strcmp(word, "no") == 0;
+	} else if (seen == &m->integrate_origin) {
+		char *word = trim(copy);
+
+		ok = strcmp(word, "auto") == 0 || strcmp(word, "off") == 0;
+		if (!ok)
+			field_error(err, where, field, word,
+				    "is not auto or off (auto: accept forwards in other firewalls' "
+				    "chains that would drop them)");
+		m->no_integrate = strcmp(word, "off") == 0;
 	} else if (seen == &m->host_iface_origin) {
 		const char *reason = check_iface_name(trim(copy));
 
@@ -419,15 +430,14 @@ static bool parse_line(struct model *m, char *line, const struct origin *where,
 	if (!eq) {
 		line[word] = '\0';
 		return field_error(err, where, line, NULL,
-				   "expected 'KEY = VALUE' (public-ip, host-ip, host-iface) or "
+				   "expected 'KEY = VALUE' (" SETTING_KEYS ") or "
 				   "'forward PROTOCOL PORT to ADDRESS[:PORT]'");
 	}
 	*eq = '\0';
 	key = trim(line);
 	if (*key == '\0')
 		return field_error(err, where, "setting", NULL,
-				   "the key before '=' is missing; expected public-ip, host-ip or "
-				   "host-iface");
+				   "the key before '=' is missing; expected one of " SETTING_KEYS);
 	if (*trim(eq + 1) == '\0')
 		return field_error(err, where, key, NULL, "the value after '=' is missing");
 	return config_set(m, key, trim(eq + 1), false, where, key, err);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,7 +94,7 @@ static void *room_for_one(void *items, size_t count, size_t *cap, size_t size)
 struct name {
 	const char *s;
 	size_t len;
-	bool wildcard;
+	bool wildcard; /* s is a prefix: any interface whose name starts with it */
 };
 
 enum key_kind {
@@ -117,11 +116,13 @@ enum key_kind {
 /*
  * A rule that matches an interface together with a network on its side of it (libvirt's
  * `-d 192.0.2.0/24 -o virbr0`, `-s 192.0.2.0/24 -i virbr0`) says the network lies behind
- * that interface: a guest in it is reached through it.
+ * that interface: a guest in it is reached through it. As in routing, the longest prefix
+ * holding the guest wins.
  */
 struct link {
 	struct name name;
 	struct addr lo, hi;
+	unsigned len; /* the network's prefix length, 1 or more */
 };
 
 /* The left side of a match, with the dependency nft adds implicitly (ip saddr: IPv4). */
@@ -137,9 +138,9 @@ enum pat_kind { PAT_UNKNOWN, PAT_ADDR, PAT_NUM, PAT_NAME, PAT_FLAGS };
 struct pat {
 	enum pat_kind kind;
 	struct addr lo, hi; /* PAT_ADDR: a range; a prefix or an address is one too */
+	unsigned len;       /* PAT_ADDR: the prefix length (full for an address); 0 for a range */
 	uint32_t nlo, nhi;  /* PAT_NUM: a range; PAT_FLAGS: the bits in nlo */
 	struct name name;   /* PAT_NAME */
-	bool wildcard;      /* PAT_NAME: name is a prefix */
 };
 
 #define MAX_CONCAT 8
@@ -169,6 +170,7 @@ struct chain {
 	size_t table;
 	bool forward_base; /* a base chain on the forward hook that the analysis walks */
 	bool policy_drop;
+	bool dnat_accept;  /* has a plain 'ct status dnat accept', as firewalld's forward chain */
 	struct rule *rules; /* without ours: the answer must not depend on them */
 	size_t nrules, cap;
 	size_t listed; /* rules listed so far, ours included: the next one's position */
@@ -178,7 +180,6 @@ struct table {
 	const char *family, *name;
 	bool ours;        /* table inet portfwd: not looked at */
 	bool has_xt;      /* has xt expressions: iptables-nft wrote it */
-	bool dnat_accept; /* has a plain 'ct status dnat accept', as firewalld by default */
 	const json_t **sets; /* set and map objects, for "@name" */
 	size_t nsets, sets_cap;
 	struct name *names; /* interface names its rules and sets mention */
@@ -323,8 +324,10 @@ static struct key key_of(const json_t *left)
 			const char *name;
 			enum key_kind kind;
 		} metas[] = {
-			{ "iifname", KEY_IIF }, { "iif", KEY_IIF }, { "oifname", KEY_OIF }, { "oif", KEY_OIF },
-			{ "l4proto", KEY_L4PROTO }, { "nfproto", KEY_NFPROTO }, { "protocol", KEY_NFPROTO },
+			{ "iifname", KEY_IIF }, { "iif", KEY_IIF },
+			{ "oifname", KEY_OIF }, { "oif", KEY_OIF },
+			{ "l4proto", KEY_L4PROTO },
+			{ "nfproto", KEY_NFPROTO }, { "protocol", KEY_NFPROTO },
 		};
 
 		for (size_t i = 0; key && i < sizeof(metas) / sizeof(metas[0]); i++)
@@ -438,14 +441,15 @@ static void addr_pat(const json_t *v, struct pat *p)
 	struct addr a, b;
 
 	if (json_is_string(v) && !parse_addr(json_string_value(v), &a)) {
-		*p = (struct pat){ .kind = PAT_ADDR, .lo = a, .hi = a };
+		*p = (struct pat){ .kind = PAT_ADDR, .lo = a, .hi = a,
+				   .len = a.family == AF_INET ? 32 : 128 };
 	} else if (prefix && jstr(prefix, "addr") && !parse_addr(jstr(prefix, "addr"), &a)) {
 		json_int_t len = json_integer_value(json_object_get(prefix, "len"));
 		struct prefix net = { .addr = a, .len = (uint8_t)len };
 
 		if (len >= 0 && len <= (a.family == AF_INET ? 32 : 128))
 			*p = (struct pat){ .kind = PAT_ADDR, .lo = prefix_network(&net).addr,
-					   .hi = prefix_last(&net) };
+					   .hi = prefix_last(&net), .len = (unsigned)len };
 	} else if (json_array_size(range) == 2 && json_is_string(json_array_get(range, 0)) &&
 		   json_is_string(json_array_get(range, 1)) &&
 		   !parse_addr(json_string_value(json_array_get(range, 0)), &a) &&
@@ -475,8 +479,7 @@ static bool pat_of(struct table *t, enum key_kind kind, const json_t *v, struct 
 
 		if (!s)
 			return true;
-		*p = (struct pat){ .kind = PAT_NAME, .name = { s, len - wildcard, wildcard },
-				   .wildcard = wildcard };
+		*p = (struct pat){ .kind = PAT_NAME, .name = { s, len - wildcard, wildcard } };
 		return add_name(t, p->name);
 	}
 	case KEY_CT_STATE:
@@ -544,8 +547,9 @@ static bool compile_match(struct ruleset *rs, struct table *t, const json_t *lef
 		bool lt = op[0] == '<', eq = op[1] == '=';
 		struct pat bound;
 
-		if (!strchr("<>", op[0]) || (op[1] && strcmp(op + 1, "=")) || m->nkeys != 1 || many ||
-		    !pat_of(t, m->keys[0].kind, elements, &bound) || bound.kind != PAT_NUM) {
+		if (!op[0] || !strchr("<>", op[0]) || (op[1] && strcmp(op + 1, "=")) ||
+		    m->nkeys != 1 || many || !pat_of(t, m->keys[0].kind, elements, &bound) ||
+		    bound.kind != PAT_NUM) {
 			m->unknown = true;
 			return true;
 		}
@@ -701,13 +705,14 @@ static bool note_link(struct table *t, const struct rule *r)
 				dev = single(&r->conds[i], KEY_IIF, PAT_NAME);
 				net = single(&r->conds[j], KEY_SADDR, PAT_ADDR);
 			}
-			if (!dev || !net || dev->wildcard)
+			/* a default route's 0.0.0.0/0 says nothing about where a guest is */
+			if (!dev || !net || dev->name.wildcard || !net->len)
 				continue;
 			links = room_for_one(t->links, t->nlinks, &t->links_cap, sizeof(*links));
 			if (!links)
 				return false;
 			t->links = links;
-			t->links[t->nlinks++] = (struct link){ dev->name, net->lo, net->hi };
+			t->links[t->nlinks++] = (struct link){ dev->name, net->lo, net->hi, net->len };
 		}
 	return true;
 }
@@ -740,7 +745,8 @@ static bool compile_rule(struct ruleset *rs, size_t ci, const json_t *obj)
 					   &r.conds[r.nconds++]))
 				return false;
 		} else if (!strcmp(what, "vmap")) {
-			const json_t *data = json_object_get(v, "data"), *pairs = json_object_get(data, "set");
+			const json_t *data = json_object_get(v, "data");
+			const json_t *pairs = json_object_get(data, "set");
 			bool found = true;
 
 			if (json_is_string(data))
@@ -780,7 +786,7 @@ static bool compile_rule(struct ruleset *rs, size_t ci, const json_t *obj)
 	if (r.verdict == V_ACCEPT && r.nconds == 1 && !r.conds[0].unknown && r.conds[0].nkeys == 1 &&
 	    r.conds[0].keys[0].kind == KEY_CT_STATUS && r.conds[0].nelems == 1 &&
 	    r.conds[0].pats[0].kind == PAT_FLAGS && (r.conds[0].pats[0].nlo & ST_DNAT))
-		t->dnat_accept = true;
+		c->dnat_accept = true;
 	return r.verdict == V_NONE || add_rule(c, &r);
 }
 
@@ -846,7 +852,8 @@ static bool load(struct ruleset *rs, const json_t *items, struct error *err)
 			};
 		} else if (!strcmp(what, "set") || !strcmp(what, "map")) {
 			struct table *tb = &rs->tables[t];
-			const json_t **sets = room_for_one(tb->sets, tb->nsets, &tb->sets_cap, sizeof(*sets));
+			const json_t **sets = room_for_one(tb->sets, tb->nsets, &tb->sets_cap,
+							   sizeof(*sets));
 
 			if (!sets)
 				goto oom;
@@ -857,8 +864,8 @@ static bool load(struct ruleset *rs, const json_t *items, struct error *err)
 	for (size_t i = 0; i < n; i++) {
 		const json_t *v;
 		const char *what = kind_of(json_array_get(items, i), &v);
-		const char *family = jstr(v, "family"), *table = jstr(v, "table"), *chain = jstr(v, "chain");
-		const char *comment = jstr(v, "comment");
+		const char *family = jstr(v, "family"), *table = jstr(v, "table");
+		const char *chain = jstr(v, "chain"), *comment = jstr(v, "comment");
 		size_t t;
 
 		if (strcmp(what, "rule") || !family || !table || !chain)
@@ -918,7 +925,7 @@ static enum tri name_in(const struct pat *p, const struct name *n)
 		return MAYBE;
 	if (!n)
 		return NO;
-	if (p->wildcard)
+	if (p->name.wildcard)
 		return n->len >= p->name.len && !memcmp(n->s, p->name.s, p->name.len) ? YES : NO;
 	return n->len == p->name.len && !memcmp(n->s, p->name.s, n->len) ? YES : NO;
 }
@@ -1043,7 +1050,7 @@ static enum outcome walk_chain(struct walk *w, size_t ci, bool definite, unsigne
 
 	if (ci == w->accept_at && definite)
 		return OUT_ACCEPT;
-	if (depth > 16) /* the kernel's jump stack: a deeper listing cannot be */
+	if (depth > 16) /* the kernel refuses deeper jumps: no listing has them */
 		return OUT_PASS;
 	for (size_t i = 0; i < c->nrules; i++) {
 		const struct rule *r = &c->rules[i];
@@ -1138,15 +1145,23 @@ static bool endpoints_of(const struct entry_list *entries, struct foreign_report
 	return true;
 }
 
+/* "8000" or "5000-5002", as nft and our comments write a port run. */
+static const char *ports_text(const struct foreign_endpoint *ep, char buf[12])
+{
+	if (ep->port == ep->port_last)
+		snprintf(buf, 12, "%u", ep->port);
+	else
+		snprintf(buf, 12, "%u-%u", ep->port, ep->port_last);
+	return buf;
+}
+
+/* "192.0.2.79 tcp 8000" */
 static void endpoint_text(const struct foreign_endpoint *ep, char *buf, size_t size)
 {
-	char addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN], ports[12];
 
-	inet_ntop(ep->guest.family, &ep->guest.v6, addr, sizeof(addr));
-	if (ep->port == ep->port_last)
-		snprintf(buf, size, "%s %s %u", addr, proto_name(ep->proto), ep->port);
-	else
-		snprintf(buf, size, "%s %s %u-%u", addr, proto_name(ep->proto), ep->port, ep->port_last);
+	snprintf(buf, size, "%s %s %s", addr_text(&ep->guest, addr), proto_name(ep->proto),
+		 ports_text(ep, ports));
 }
 
 /* Appends to a fixed buffer, cutting what does not fit. */
@@ -1281,7 +1296,6 @@ static void reason_text(const struct ruleset *rs, size_t base, const struct drop
 {
 	struct text t = { buf, size, 0 };
 	const struct chain *c = &rs->chains[d->chain];
-	const struct table *tb = &rs->tables[c->table];
 	char ep[INET6_ADDRSTRLEN + 32];
 	bool reject = d->rule && d->rule->verdict == V_REJECT;
 
@@ -1304,8 +1318,9 @@ static void reason_text(const struct ruleset *rs, size_t base, const struct drop
 			 pk->oif->wildcard ? "*" : "");
 	if (!d->rule)
 		text_add(&t, " (nothing in it accepts them)");
-	if (!strcmp(kind, "firewalld") && !tb->dnat_accept)
-		text_add(&t, "; this firewalld has no 'ct status dnat accept' (StrictForwardPorts=yes?)");
+	if (!strcmp(kind, "firewalld") && !rs->chains[base].dnat_accept)
+		text_add(&t, "; firewalld accepts DNAT'd connections unless StrictForwardPorts=yes, and "
+			 "%s has no 'ct status dnat accept'", rs->chains[base].name);
 	/* names come from the kernel: keep the reason one printable line */
 	for (char *p = buf; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -1332,7 +1347,8 @@ static const struct {
 	const char *chain;
 	const char *why;
 } preferred[] = {
-	{ "DOCKER-USER", "DOCKER-USER: Docker keeps it for the administrator's rules and never rewrites it" },
+	{ "DOCKER-USER", "DOCKER-USER: Docker keeps it for the administrator's rules and never "
+			 "rewrites it" },
 	{ "LIBVIRT_FWI", "LIBVIRT_FWI: libvirt rebuilds it when a network starts or its firewall "
 			 "reloads; apply again then (libvirt's network hook)" },
 	{ "guest_input", "guest_input: libvirt rebuilds its table when a network starts; apply "
@@ -1359,8 +1375,8 @@ static void base_placement(const char *kind, const char *base, const char *skipp
 /*
  * The interfaces a packet may use, as pointers: every name the table mentions and NULL
  * for one it does not. `guest` gets those on the guest's side: the ones the table pairs
- * with a network holding the guest's address, else all of them too. Both arrays have
- * room for nnames + 1.
+ * with the longest network prefix holding the guest's address, else all of them too.
+ * Both arrays have room for nnames + 1.
  */
 struct sides {
 	const struct name **any, **guest;
@@ -1382,15 +1398,25 @@ static bool sides_init(const struct table *t, struct sides *s)
 	return true;
 }
 
+static bool link_holds(const struct link *l, const struct addr *guest)
+{
+	return l->lo.family == guest->family && addr_cmp(&l->lo, guest) <= 0 &&
+	       addr_cmp(guest, &l->hi) <= 0;
+}
+
 static void sides_for(const struct table *t, const struct addr *guest, struct sides *s)
 {
+	unsigned longest = 0;
+
+	for (size_t i = 0; i < t->nlinks; i++)
+		if (link_holds(&t->links[i], guest) && t->links[i].len > longest)
+			longest = t->links[i].len;
 	s->nguest = 0;
 	for (size_t i = 0; i < t->nlinks; i++) {
 		const struct link *l = &t->links[i];
 		size_t seen = 0;
 
-		if (l->lo.family != guest->family || addr_cmp(&l->lo, guest) > 0 ||
-		    addr_cmp(guest, &l->hi) > 0)
+		if (l->len != longest || !link_holds(l, guest))
 			continue;
 		while (seen < s->nguest && (s->guest[seen]->len != l->name.len ||
 					    memcmp(s->guest[seen]->s, l->name.s, l->name.len)))
@@ -1540,8 +1566,8 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
 
 	*out = (struct foreign_report){ 0 };
 	if (!root)
-		return error_set(err, "cannot read the ruleset libnftables listed: %s (JSON line %d, "
-				 "column %d)", jerr.text, jerr.line, jerr.column);
+		return error_set(err, "libnftables listed the ruleset as invalid JSON (%s, line %d, "
+				 "column %d); " INVALID_JSON_HINT, jerr.text, jerr.line, jerr.column);
 	if (!json_is_array(items)) {
 		json_decref(root);
 		return error_set(err, "cannot read the ruleset libnftables listed: no \"nftables\" "
@@ -1621,13 +1647,12 @@ static bool wanted_plain(const struct foreign_report *r, const unsigned *needs, 
 {
 	for (size_t e = 0; e < r->endpoint_count; e++) {
 		const struct foreign_endpoint *ep = &r->endpoints[e];
-		char addr[INET6_ADDRSTRLEN], ports[16], what[INET6_ADDRSTRLEN + 32], comment[129];
+		char addr[INET6_ADDRSTRLEN], ports[12], what[INET6_ADDRSTRLEN + 32], comment[129];
 
 		if (af && ep->guest.family != af)
 			continue;
-		inet_ntop(ep->guest.family, &ep->guest.v6, addr, sizeof(addr));
-		snprintf(ports, sizeof(ports), ep->port == ep->port_last ? "%u" : "%u-%u", ep->port,
-			 ep->port_last);
+		addr_text(&ep->guest, addr);
+		ports_text(ep, ports);
 		endpoint_text(ep, what, sizeof(what));
 		for (unsigned dir = FOREIGN_TO_GUEST; dir <= FOREIGN_FROM_GUEST; dir <<= 1) {
 			char *body = NULL;
@@ -1671,19 +1696,16 @@ static bool wanted_set(const struct foreign_report *r, const unsigned *needs, in
 
 			if (!s)
 				return false;
-			fprintf(s, "ct status dnat %s %s . meta l4proto . th %s { ", af == AF_INET ? "ip" : "ip6",
-				to ? "daddr" : "saddr", to ? "dport" : "sport");
+			fprintf(s, "ct status dnat %s %s . meta l4proto . th %s { ",
+				af == AF_INET ? "ip" : "ip6", to ? "daddr" : "saddr", to ? "dport" : "sport");
 			for (size_t e = 0; e < r->endpoint_count; e++) {
 				const struct foreign_endpoint *ep = &r->endpoints[e];
-				char addr[INET6_ADDRSTRLEN];
+				char addr[INET6_ADDRSTRLEN], ports[12];
 
 				if (ep->guest.family != af || !(needs[e] & dir))
 					continue;
-				inet_ntop(af, &ep->guest.v6, addr, sizeof(addr));
-				fprintf(s, "%s%s . %s . %u", first ? "" : ", ", addr, proto_name(ep->proto),
-					ep->port);
-				if (ep->port != ep->port_last)
-					fprintf(s, "-%u", ep->port_last);
+				fprintf(s, "%s%s . %s . %s", first ? "" : ", ", addr_text(&ep->guest, addr),
+					proto_name(ep->proto), ports_text(ep, ports));
 				first = false;
 			}
 			fprintf(s, " } counter accept");
@@ -1750,15 +1772,16 @@ static size_t first_with_chain(const struct foreign_report *r, size_t i)
 	return i;
 }
 
-static bool render_chain(const struct foreign_report *r, size_t bi, FILE *out)
+/* The rules the insert chain of block `bi` needs: the union of what its blocks need. */
+static bool chain_wanted(const struct foreign_report *r, size_t bi, struct wanted **w, size_t *n)
 {
 	const struct foreign_block *b = &r->blocks[bi];
 	unsigned *needs = calloc(r->endpoint_count + 1, sizeof(*needs));
-	struct wanted *w = NULL;
-	size_t n = 0;
 	int af;
 	bool ok;
 
+	*w = NULL;
+	*n = 0;
 	if (!needs)
 		return false;
 	for (size_t j = bi; j < r->count; j++)
@@ -1766,8 +1789,31 @@ static bool render_chain(const struct foreign_report *r, size_t bi, FILE *out)
 			for (size_t e = 0; e < r->endpoint_count; e++)
 				needs[e] |= r->blocks[j].needs[e];
 	is_family(b->family, &af);
-	ok = b->iptables_owned ? wanted_plain(r, needs, af, &w, &n) : wanted_set(r, needs, af, &w, &n);
+	ok = b->iptables_owned ? wanted_plain(r, needs, af, w, n) : wanted_set(r, needs, af, w, n);
 	free(needs);
+	return ok;
+}
+
+bool foreign_block_in_place(const struct foreign_report *r, size_t bi, bool *in_place_out)
+{
+	struct wanted *w;
+	size_t n;
+	bool ok;
+
+	bi = first_with_chain(r, bi);
+	ok = chain_wanted(r, bi, &w, &n);
+	*in_place_out = ok && in_place(r, &r->blocks[bi], w, n);
+	free_wanted(w, n);
+	return ok;
+}
+
+static bool render_chain(const struct foreign_report *r, size_t bi, FILE *out)
+{
+	const struct foreign_block *b = &r->blocks[bi];
+	struct wanted *w;
+	size_t n;
+	bool ok = chain_wanted(r, bi, &w, &n);
+
 	if (ok && !in_place(r, b, w, n)) {
 		for (size_t j = bi; j < r->count; j++)
 			if (first_with_chain(r, j) == bi)

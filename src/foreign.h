@@ -108,6 +108,12 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
  */
 bool foreign_render_integration(const struct foreign_report *r, FILE *out);
 
+/*
+ * Are our rules exactly what block `bi`'s insert chain needs, at its top? (Blocks that share
+ * an insert chain share the answer.) false: out of memory.
+ */
+bool foreign_block_in_place(const struct foreign_report *r, size_t bi, bool *in_place);
+
 /* nft commands that delete every rule of ours outside our table (for flush). */
 bool foreign_render_removal(const struct foreign_report *r, FILE *out);
 

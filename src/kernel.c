@@ -91,7 +91,9 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
  * put back afterwards. *out is a copy (reading the output buffer empties it), or NULL when
  * there is no such table.
  */
-static enum exit_code list_table(struct kernel *k, unsigned extra, char **out, struct error *err)
+/* Run a list command with extra output flags; *out is NULL when the table does not exist. */
+static enum exit_code list(struct kernel *k, const char *command, unsigned extra, char **out,
+			   struct error *err)
 {
 	unsigned flags = nft_ctx_output_get_flags(k->nft);
 	const char *text;
@@ -99,7 +101,7 @@ static enum exit_code list_table(struct kernel *k, unsigned extra, char **out, s
 
 	*out = NULL;
 	nft_ctx_output_set_flags(k->nft, flags | extra);
-	rc = nft_run_cmd_from_buffer(k->nft, "list table " TABLE_FAMILY " " TABLE_NAME);
+	rc = nft_run_cmd_from_buffer(k->nft, command);
 	nft_ctx_output_set_flags(k->nft, flags);
 	text = nft_ctx_get_output_buffer(k->nft);
 	if (rc == 0) {
@@ -115,13 +117,26 @@ static enum exit_code list_table(struct kernel *k, unsigned extra, char **out, s
 
 	if (strstr(why, "No such file or directory"))
 		return EXIT_OK;
-	error_set(err, "cannot list table " TABLE_FAMILY " " TABLE_NAME ":\n%s", why);
+	error_set(err, "cannot %s:\n%s", command, why);
 	return strstr(why, "Operation not permitted") ? EXIT_PERMISSION : EXIT_KERNEL;
 }
 
 enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char **json,
 				      struct error *err)
 {
-	return list_table(k, NFT_CTX_OUTPUT_JSON | (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS),
-			  json, err);
+	return list(k, "list table " TABLE_FAMILY " " TABLE_NAME,
+		    NFT_CTX_OUTPUT_JSON | (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS), json, err);
+}
+
+enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct error *err)
+{
+	enum exit_code rc = list(k, "list ruleset",
+				 NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS,
+				 json, err);
+
+	if (rc == EXIT_OK && !*json && !(*json = strdup("{\"nftables\": []}"))) {
+		error_set(err, "out of memory");
+		rc = EXIT_SYSTEM;
+	}
+	return rc;
 }

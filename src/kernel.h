@@ -26,4 +26,10 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
 enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char **json,
 				      struct error *err);
 
+/*
+ * The whole ruleset, every table, as libnftables' JSON with rule handles and without
+ * counters (`nft -j -a -s list ruleset`), as a malloc'd string.
+ */
+enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct error *err);
+
 #endif

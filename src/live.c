@@ -379,12 +379,8 @@ enum exit_code live_read(struct kernel *k, bool with_counters, struct live_table
 	free(text);
 	list = json_object_get(root, "nftables");
 	if (!json_is_array(list)) {
-		/* libnftables 1.0.6 prints a table with 'flags owner' (held by another process)
-		 * from a stray pointer; that is the one way seen here to get invalid JSON. */
 		error_set(err, "libnftables listed table " TABLE_FAMILY " " TABLE_NAME " as invalid "
-			       "JSON (%s); it does so when another process owns the table (nft flags "
-			       "owner): find that process, or check 'nft list table " TABLE_FAMILY " "
-			       TABLE_NAME "'",
+			       "JSON (%s); " INVALID_JSON_HINT,
 			  root ? "no \"nftables\" list" : jerr.text);
 		rc = EXIT_KERNEL;
 	}

@@ -24,7 +24,7 @@ static const struct command *const commands[] = {
 	"Forward flags (override the config's settings and add one forward):\n"          \
 	"  --public-ip ADDR[,ADDR...]  --host-ip ADDR[,ADDR...]  --host-iface NAME\n"     \
 	"  --host-port PORT  --vm-ip ADDR  --vm-port PORT (default: --host-port)\n"      \
-	"  --proto tcp|udp|tcp,udp (default tcp)\n"
+	"  --proto tcp|udp|tcp,udp (default tcp)  --integrate auto|off\n"
 
 enum exit_code report_error(enum exit_code rc, const struct error *err)
 {

@@ -69,12 +69,13 @@ struct model {
 	struct addr_list host_ips;   /* empty: any local address (fib daddr type local) */
 	char host_iface[IF_NAMESIZE]; /* empty: any interface */
 	bool no_masquerade;          /* masquerade = no: every forward keeps the client address */
+	bool no_integrate;           /* integrate = off: add no accepts to other firewalls' chains */
 	struct forward *forwards;
 	size_t forward_count;
 	size_t forward_capacity;
 	/* where each global setting was first given, to report a second one */
 	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin,
-		masquerade_origin;
+		masquerade_origin, integrate_origin;
 };
 
 /* Does the forward keep the client's address (keep-source, or masquerade = no)? */

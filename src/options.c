@@ -17,6 +17,7 @@ enum {
 	LONG_VM_IP,
 	LONG_VM_PORT,
 	LONG_PROTO,
+	LONG_INTEGRATE,
 	LONG_JSON,
 };
 
@@ -33,6 +34,7 @@ static const struct option long_options[] = {
 	{ "vm-ip", required_argument, NULL, LONG_VM_IP },
 	{ "vm-port", required_argument, NULL, LONG_VM_PORT },
 	{ "proto", required_argument, NULL, LONG_PROTO },
+	{ "integrate", required_argument, NULL, LONG_INTEGRATE },
 	{ "json", no_argument, NULL, LONG_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ NULL, 0, NULL, 0 },
@@ -117,6 +119,11 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 				return EXIT_USAGE;
 			note_given(opts, OPT_FORWARD, "--proto");
 			break;
+		case LONG_INTEGRATE:
+			if (!set_once(&opts->integrate, "--integrate", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--integrate");
+			break;
 		case LONG_JSON:
 			opts->json = true;
 			note_given(opts, OPT_JSON, "--json");
@@ -161,6 +168,7 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 		{ "public-ip", opts->public_ip, "--public-ip" },
 		{ "host-ip", opts->host_ip, "--host-ip" },
 		{ "host-iface", opts->host_iface, "--host-iface" },
+		{ "integrate", opts->integrate, "--integrate" },
 	};
 
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)

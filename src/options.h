@@ -15,7 +15,8 @@ enum option_bit {
 	OPT_CONFIG = 1 << 0,
 	OPT_STATE_DIR = 1 << 1,
 	OPT_OUTPUT = 1 << 2,
-	OPT_FORWARD = 1 << 3, /* --public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto */
+	OPT_FORWARD = 1 << 3, /* the config's settings and one forward: --public-ip, --host-ip,
+			       * --host-iface, --integrate, --host-port, --vm-ip, --vm-port, --proto */
 	OPT_JSON = 1 << 4,
 	OPT_QUIET = 1 << 5,
 };
@@ -28,6 +29,7 @@ struct options {
 	const char *state_dir;
 	const char *output_path;
 	const char *public_ip, *host_ip, *host_iface, *host_port, *vm_ip, *vm_port, *proto;
+	const char *integrate;
 	unsigned given;         /* option_bit of every option on the command line */
 	const char *first_given[OPTION_BITS]; /* the spelling of the first option of each bit */
 	bool json, quiet;

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+
+#include "coexist.h"
+
+enum exit_code coexist_read(struct kernel *k, const struct entry_list *entries,
+			    struct foreign_report *r, struct error *err)
+{
+	char *json = NULL;
+	enum exit_code rc = kernel_list_ruleset_json(k, &json, err);
+
+	if (rc == EXIT_OK && !foreign_analyse(json, entries, r, err))
+		rc = EXIT_KERNEL; /* the listing libnftables gave could not be read */
+	free(json);
+	return rc;
+}
+
+bool coexist_render(const struct foreign_report *r, bool integrate, FILE *out)
+{
+	return integrate ? foreign_render_integration(r, out) : foreign_render_removal(r, out);
+}
+
+bool coexist_pending(const struct foreign_report *r, bool **pending)
+{
+	*pending = calloc(r->count + 1, sizeof(**pending));
+	if (!*pending)
+		return false;
+	for (size_t i = 0; i < r->count; i++) {
+		bool in_place = true;
+
+		if (r->blocks[i].insert_chain[0] && !foreign_block_in_place(r, i, &in_place))
+			return false;
+		(*pending)[i] = !in_place;
+	}
+	return true;
+}
+
+void coexist_tell(struct outcome *out, const struct foreign_report *r, bool integrate,
+		  const bool *pending, bool committed)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < r->count; i++) {
+		const struct foreign_block *b = &r->blocks[i];
+		const char *action;
+
+		if (!integrate) {
+			action = "none (integrate = off)";
+			fprintf(stderr, "nft-portfwd: warning: %s %s %s (%s) would drop forwarded "
+					"connections: %s; integrate = auto (the default) accepts them "
+					"there\n", b->family, b->table, b->base_chain, b->kind, b->reason);
+		} else if (!b->insert_chain[0]) {
+			action = "none (cannot write there)";
+			fprintf(stderr, "nft-portfwd: warning: %s %s %s (%s) would drop forwarded "
+					"connections: %s; %s\n", b->family, b->table, b->base_chain,
+				b->kind, b->reason, b->placement);
+		} else if (pending[i]) {
+			action = committed ? "added" : "to add";
+			outcome_say(out, "%s accepts for the forwards at the top of %s %s %s (%s): %s",
+				    committed ? "added" : "apply will add", b->family, b->table,
+				    b->insert_chain, b->kind, b->reason);
+		} else {
+			action = "in place";
+		}
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind",
+						      b->kind, "family", b->family, "table", b->table,
+						      "chain", b->base_chain, "reason", b->reason,
+						      "insert_chain", b->insert_chain, "accepts",
+						      action));
+	}
+	outcome_set(out, "foreign", list);
+}

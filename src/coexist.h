@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Living beside other firewalls, as the commands see it: read the ruleset once, analyse it
+ * for the config's forwards (foreign.c), and tell the user what blocks them and what apply
+ * did about it.
+ */
+#ifndef NFT_PORTFWD_COEXIST_H
+#define NFT_PORTFWD_COEXIST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common.h"
+#include "entries.h"
+#include "foreign.h"
+#include "kernel.h"
+#include "outcome.h"
+
+/* List the whole ruleset and analyse it for `entries` (empty: only find our rules). */
+enum exit_code coexist_read(struct kernel *k, const struct entry_list *entries,
+			    struct foreign_report *r, struct error *err);
+
+/*
+ * The nft commands that bring our rules in other tables to what the config wants: the
+ * needed accepts (integrate = auto) or none of ours at all (integrate = off). Appends to
+ * `out`; writes nothing when all is in place.
+ */
+bool coexist_render(const struct foreign_report *r, bool integrate, FILE *out);
+
+/*
+ * For every block, whether our rules for it are not yet what it needs (pending[i]): apply
+ * would add or replace them. false when out of memory; the caller frees *pending.
+ */
+bool coexist_pending(const struct foreign_report *r, bool **pending);
+
+/*
+ * Tell what blocks the forwards and what was done about it: with integrate on, each pending
+ * block as added ("added", after a commit) or to be added (a dry run); with integrate off,
+ * each block as a warning on stderr. Sets the outcome's "foreign" field.
+ */
+void coexist_tell(struct outcome *out, const struct foreign_report *r, bool integrate,
+		  const bool *pending, bool committed);
+
+#endif
