@@ -1,0 +1,230 @@
+#!/bin/bash
+# 'meson install' into a temporary DESTDIR and check what a system gets: every file in its
+# place, nothing in /etc, the installed binary runs, both man pages render without a
+# warning and cover every command and option, the systemd unit passes systemd-analyze
+# verify, and the bash completion offers every command, option and config file.
+# No privileges needed. Environment (set by tests/install/meson.build): NFT_PORTFWD,
+# SOURCE_ROOT, BUILD_ROOT, MESON, and the install directories SBINDIR, MANDIR, UNITDIR,
+# COMPLETIONSDIR, EXAMPLEDIR.
+set -u
+
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+pass() {
+    echo "ok: $*"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/dest
+
+# --- install --------------------------------------------------------------------------
+if ! DESTDIR=$dest "$MESON" install -C "$BUILD_ROOT" --no-rebuild --quiet >"$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log"
+    echo "FAIL: meson install into $dest failed"
+    exit 1
+fi
+pass "meson install --destdir"
+
+bin=$dest$SBINDIR/nft-portfwd
+man8=$dest$MANDIR/man8/nft-portfwd.8
+man5=$dest$MANDIR/man5/nft-portfwd.conf.5
+unit=$dest$UNITDIR/nft-portfwd.service
+dropin=$dest$UNITDIR/nftables.service.d/nft-portfwd.conf
+completion=$dest$COMPLETIONSDIR/nft-portfwd
+example=$dest$EXAMPLEDIR/nft-portfwd.conf.example
+docdir=$dest${EXAMPLEDIR%/examples}
+guides=("$docdir"/{README,design,migration,troubleshooting,status-json}.md)
+
+# --- layout ---------------------------------------------------------------------------
+check_path() { # WHAT DIR SUFFIX: the configured directory has the shape it must have
+    case $2 in
+        *"$3") pass "$1 directory $2" ;;
+        *) fail "$1 directory is $2; expected one ending in $3" ;;
+    esac
+}
+check_path "binary" "$SBINDIR" /sbin
+check_path "systemd unit" "$UNITDIR" /systemd/system
+check_path "bash completion" "$COMPLETIONSDIR" /bash-completion/completions
+check_path "example" "$EXAMPLEDIR" /share/doc/nft-portfwd/examples
+
+[[ -x $bin && -f $bin ]] && pass "binary $SBINDIR/nft-portfwd" || fail "no executable $SBINDIR/nft-portfwd"
+for f in "$man8" "$man5" "$unit" "$dropin" "$completion" "$example" "${guides[@]}"; do
+    [[ -f $f && -s $f ]] && pass "installed ${f#"$dest"}" || fail "missing or empty: ${f#"$dest"}"
+done
+if [[ -e $dest/etc ]]; then
+    fail "the install writes under /etc (it must never replace /etc/nft-portfwd.conf): $(cd "$dest" && find etc)"
+else
+    pass "nothing installed under /etc"
+fi
+# Nothing installed that this test does not know about (a new file needs a check here).
+expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$dropin" "$completion" "$example" \
+    "${guides[@]}" | sort)
+actual=$(find "$dest" -type f | sort)
+if [[ $expected == "$actual" ]]; then
+    pass "exactly the expected files are installed"
+else
+    fail "installed files differ from the expected list:"
+    diff <(echo "$expected") <(echo "$actual") | sed 's/^/    /'
+fi
+
+# --- the installed binary -------------------------------------------------------------
+if version=$("$bin" --version 2>&1) && [[ $version == "nft-portfwd "* ]]; then
+    pass "installed binary runs: $version"
+else
+    fail "installed binary --version: $version"
+fi
+if "$bin" render --config "$example" >"$tmp/example.nft" 2>"$tmp/example.err"; then
+    pass "the example config renders"
+else
+    fail "the installed example config does not render: $(cat "$tmp/example.err")"
+fi
+
+# Commands and long options, as the binary's own --help lists them.
+help=$("$NFT_PORTFWD" --help)
+commands=$(awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }' <<<"$help")
+options=$(grep -o -- '--[a-z][a-z-]*' <<<"$help" | sort -u)
+[[ -n $commands ]] || fail "no commands found in 'nft-portfwd --help'"
+[[ -n $options ]] || fail "no options found in 'nft-portfwd --help'"
+
+# --- man pages ------------------------------------------------------------------------
+for page in "$man8" "$man5"; do
+    name=${page##*/}
+    warnings=$(man --warnings -l "$page" 2>&1 >/dev/null)
+    [[ -z $warnings ]] && pass "man --warnings -l $name: no warnings" ||
+        fail "man --warnings -l $name:"$'\n'"$warnings"
+    warnings=$(groff -man -ww -z "$page" 2>&1)
+    [[ -z $warnings ]] && pass "groff -man -ww -z $name: no warnings" ||
+        fail "groff -man -ww -z $name:"$'\n'"$warnings"
+done
+text8=$(MANWIDTH=200 man -l "$man8" 2>/dev/null | col -b)
+for c in $commands; do
+    grep -qE "^[[:space:]]+$c( |\$)" <<<"$text8" && pass "nft-portfwd(8) describes command $c" ||
+        fail "nft-portfwd(8) has no entry for command '$c'"
+done
+for o in $options; do
+    grep -qF -- "$o" <<<"$text8" && pass "nft-portfwd(8) describes $o" ||
+        fail "nft-portfwd(8) does not mention option $o"
+done
+for code in 0 1 2 3 4 5 6; do
+    grep -qE "^[[:space:]]+$code[[:space:]]+[A-Za-z]" <<<"$text8" || fail "nft-portfwd(8) does not describe exit status $code"
+done
+text5=$(MANWIDTH=200 man -l "$man5" 2>/dev/null | col -b)
+for key in public-ip host-ip host-iface masquerade integrate forward from keep-source; do
+    grep -qE "^[[:space:]]+$key( |\$)" <<<"$text5" && pass "nft-portfwd.conf(5) describes $key" ||
+        fail "nft-portfwd.conf(5) has no entry for '$key'"
+done
+
+# --- systemd unit ---------------------------------------------------------------------
+grep -qx "ExecStart=$SBINDIR/nft-portfwd apply" "$unit" || fail "unit: ExecStart is not '$SBINDIR/nft-portfwd apply'"
+grep -qx "ExecReload=$SBINDIR/nft-portfwd apply" "$unit" || fail "unit: ExecReload is not '$SBINDIR/nft-portfwd apply'"
+grep -qx "ExecStop=$SBINDIR/nft-portfwd flush" "$unit" || fail "unit: ExecStop is not '$SBINDIR/nft-portfwd flush'"
+grep -q '@' "$unit" && fail "unit: an unsubstituted @VARIABLE@ is left"
+if command -v systemd-analyze >/dev/null; then
+    # verify checks that ExecStart's program exists and that Documentation= man pages
+    # open: point the copy at the installed binary and man to the installed pages.
+    mkdir -p "$tmp/units/nftables.service.d"
+    sed "s|$SBINDIR/nft-portfwd|$bin|" "$unit" >"$tmp/units/nft-portfwd.service"
+    cp "$dropin" "$tmp/units/nftables.service.d/"
+    out=$(MANPATH=$dest$MANDIR systemd-analyze verify "$tmp/units/nft-portfwd.service" 2>&1)
+    rc=$?
+    [[ $rc -eq 0 && -z $out ]] && pass "systemd-analyze verify nft-portfwd.service" ||
+        fail "systemd-analyze verify nft-portfwd.service (exit $rc):"$'\n'"$out"
+    if [[ ! -e /lib/systemd/system/nftables.service && ! -e /usr/lib/systemd/system/nftables.service ]]; then
+        echo "skip: nftables.service is not installed here; its drop-in is checked by syntax only"
+    else
+        out=$(SYSTEMD_UNIT_PATH=$tmp/units: systemd-analyze verify --man=no nftables.service 2>&1)
+        rc=$?
+        [[ $rc -eq 0 && -z $out ]] && pass "systemd-analyze verify nftables.service with our drop-in" ||
+            fail "systemd-analyze verify nftables.service with the drop-in (exit $rc):"$'\n'"$out"
+    fi
+else
+    echo "skip: systemd-analyze is not installed; the unit was not verified"
+fi
+
+# --- bash completion ------------------------------------------------------------------
+mkdir -p "$tmp/cwd/confdir"
+touch "$tmp/cwd/alpha.conf" "$tmp/cwd/beta.conf"
+
+# MODE LINE...: complete each LINE (the cursor at its end) in a fresh bash, one result
+# line per LINE: the candidates separated by spaces.
+complete_lines() {
+    local mode=$1
+    shift
+    (cd "$tmp/cwd" && bash --norc --noprofile -s -- "$mode" "$completion" "$@" <<'EOF'
+mode=$1 completion=$2
+shift 2
+if [[ $mode == bash-completion ]]; then
+    . /usr/share/bash-completion/bash_completion || exit 1
+fi
+. "$completion" || exit 1
+for line in "$@"; do
+    COMP_LINE=$line COMP_POINT=${#line}
+    # Split as readline does: words at blanks, '=' a word of its own (COMP_WORDBREAKS).
+    read -ra COMP_WORDS <<<"${line//=/ = }"
+    [[ $line == *" " ]] && COMP_WORDS+=("")
+    COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+    COMPREPLY=()
+    _nft_portfwd nft-portfwd "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+    echo "${COMPREPLY[*]}"
+done
+EOF
+    )
+}
+
+modes=standalone
+if [[ -f /usr/share/bash-completion/bash_completion ]]; then
+    modes="bash-completion standalone"
+else
+    echo "skip: bash-completion is not installed; the completion is checked on its own only"
+fi
+has() { [[ " $1 " == *" $2 "* ]]; }
+for mode in $modes; do
+    mapfile -t got < <(complete_lines "$mode" \
+        "nft-portfwd " \
+        "nft-portfwd --config " \
+        "nft-portfwd -c " \
+        "nft-portfwd --config=" \
+        "nft-portfwd --" \
+        "nft-portfwd apply --proto " \
+        "nft-portfwd --config alpha.conf st")
+    if [[ ${#got[@]} -ne 7 ]]; then
+        fail "[$mode] the completion did not run (${#got[@]} results)"
+        continue
+    fi
+    for c in $commands; do
+        has "${got[0]}" "$c" || fail "[$mode] 'nft-portfwd <TAB>' does not offer command $c (got: ${got[0]})"
+    done
+    pass "[$mode] 'nft-portfwd <TAB>' offers: ${got[0]}"
+    for i in 1 2 3; do
+        has "${got[i]}" alpha.conf && has "${got[i]}" beta.conf &&
+            pass "[$mode] completing a config path offers files: ${got[i]}" ||
+            fail "[$mode] completing a config path (case $i) does not offer files (got: ${got[i]})"
+    done
+    for o in $options; do
+        has "${got[4]}" "$o" || fail "[$mode] 'nft-portfwd --<TAB>' does not offer $o"
+    done
+    pass "[$mode] 'nft-portfwd --<TAB>' checked against --help"
+    [[ ${got[5]} == "tcp udp tcp,udp" ]] && pass "[$mode] --proto values" ||
+        fail "[$mode] '--proto <TAB>' offers '${got[5]}'; expected 'tcp udp tcp,udp'"
+    [[ ${got[6]} == status ]] && pass "[$mode] a command after an option and its value" ||
+        fail "[$mode] 'nft-portfwd --config alpha.conf st<TAB>' offers '${got[6]}'; expected 'status'"
+done
+
+# Each command's own options, as 'nft-portfwd COMMAND --help' lists them.
+for c in $commands; do
+    mapfile -t got < <(complete_lines standalone "nft-portfwd $c --")
+    for o in $("$NFT_PORTFWD" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        has "${got[0]-}" "$o" || fail "'nft-portfwd $c --<TAB>' does not offer $o (got: ${got[0]-})"
+    done
+done
+pass "each command's options checked against its --help"
+
+if [[ $failures -gt 0 ]]; then
+    echo "$failures check(s) failed"
+    exit 1
+fi
+echo "all install checks passed"
