@@ -11,6 +11,7 @@ static const struct command *const commands[] = {
 	&command_apply,
 	&command_flush,
 	&command_status,
+	&command_diagnose,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -25,10 +25,10 @@ check() {
 }
 
 check "help" 0 "" -- "$bin" --help
-for cmd in render check apply flush status; do
+for cmd in render check apply flush status diagnose; do
 	grep -q "^  $cmd " "$tmp/out" || { echo "FAIL help lists $cmd"; failed=$((failed + 1)); }
 done
-for cmd in render check apply flush status; do
+for cmd in render check apply flush status diagnose; do
 	check "$cmd --help" 0 "" -- "$bin" "$cmd" --help
 	grep -q "^Usage: nft-portfwd $cmd" "$tmp/out" || { echo "FAIL $cmd --help usage line"; failed=$((failed + 1)); }
 done
@@ -36,7 +36,7 @@ check "version" 0 "" -- "$bin" --version
 grep -qx "nft-portfwd [0-9.]*" "$tmp/out" || { echo "FAIL version line: $(cat "$tmp/out")"; failed=$((failed + 1)); }
 check "no command" 2 "Usage: nft-portfwd" -- "$bin"
 check "unknown command" 2 "unknown command 'aply'" -- "$bin" aply
-check "unknown command lists the commands" 2 "commands are render, check, apply, flush and status" \
+check "unknown command lists the commands" 2 "commands are render, check, apply, flush, status and diagnose" \
 	-- "$bin" aply
 check "unknown option" 2 "unknown option '--frobnicate'" -- "$bin" render --frobnicate
 check "option needs value" 2 "option --config needs a value" -- "$bin" render --config

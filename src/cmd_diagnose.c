@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * diagnose: the old debug script, done properly. Checks, for the configured forwards,
+ * everything the host can check itself, each with a pass/fail line and a fix; then a
+ * summary of the core checks and the hints it cannot check (the router, hairpin from the
+ * LAN, a capture command). Changes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coexist.h"
+#include "commands.h"
+#include "entries.h"
+#include "kernel.h"
+#include "live.h"
+#include "render.h"
+#include "sysctl.h"
+#include "validate.h"
+
+/* Guest endpoints probed at most: each costs up to a connect timeout. */
+#define MAX_PROBES 16
+#define PROBE_TIMEOUT_MS 1000
+
+struct tally {
+	unsigned core_passed, core_total, failed;
+};
+
+static void verdict(struct tally *t, bool core, bool pass, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* One check's line: "[PASS] what" or "[FAIL] what" and, indented below, how to fix it. */
+static void verdict(struct tally *t, bool core, bool pass, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("[%s] ", pass ? "PASS" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!pass && fix)
+		printf("       fix: %s\n", fix);
+	t->core_total += core;
+	t->core_passed += core && pass;
+	t->failed += !pass;
+}
+
+/* Our table is there and maps every entry of the config as configured. */
+static void check_table(struct tally *t, const struct entry_list *wanted,
+			const struct live_table *live)
+{
+	struct entry_list off = { 0 };
+
+	if (!live->present) {
+		verdict(t, true, false, "sudo nft-portfwd apply",
+			"table " TABLE_FAMILY " " TABLE_NAME " is not live");
+	} else if (!entries_stale(wanted, &live->entries, &off)) {
+		verdict(t, true, false, NULL, "out of memory while comparing the table");
+	} else {
+		verdict(t, true, off.count == 0,
+			"sudo nft-portfwd apply (and 'nft-portfwd status' shows which forwards)",
+			"table " TABLE_FAMILY " " TABLE_NAME " is live and maps %zu of the config's "
+			"%zu map entries as configured",
+			wanted->count - off.count, wanted->count);
+	}
+	entries_free(&off);
+}
+
+static void check_forwarding(struct tally *t, const struct model *m)
+{
+	const struct forwarding_sysctl *all[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
+
+	for (size_t i = 0; i < 2; i++) {
+		char value[16];
+		char fix[128];
+
+		if (!model_has_family(m, i == 0 ? AF_INET : AF_INET6))
+			continue;
+		snprintf(fix, sizeof(fix), "sudo nft-portfwd apply (or sysctl -w %s=1)", all[i]->name);
+		if (!sysctl_read(all[i], value))
+			verdict(t, true, false, fix, "cannot read %s", all[i]->proc_path);
+		else
+			verdict(t, true, strcmp(value, "1") == 0, fix, "%s = %s", all[i]->name, value);
+	}
+}
+
+static socklen_t sockaddr_of(const struct entry *e, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (e->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = e->guest.v4;
+		sin->sin_port = htons(e->guest_port);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = e->guest.v6;
+	sin6->sin6_port = htons(e->guest_port);
+	return sizeof(*sin6);
+}
+
+/*
+ * Connect straight to the guest (not through the forward), with a short timeout: 0 when it
+ * answers, else the errno (ETIMEDOUT for silence). UDP: a datagram, then a short wait for
+ * the ICMP port unreachable that a closed port sends back (ECONNREFUSED); silence is as
+ * far as UDP can tell.
+ */
+static int probe(const struct entry *e, int timeout_ms)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(e, &ss);
+	bool udp = e->proto == PROTO_UDP;
+	int fd = socket(e->family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct pollfd pfd = { .fd = fd, .events = udp ? POLLIN : POLLOUT };
+	int result = 0;
+	socklen_t size = sizeof(result);
+
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+		result = errno;
+	} else if (udp && send(fd, "", 0, 0) < 0) {
+		result = errno;
+	} else {
+		int ready = poll(&pfd, 1, timeout_ms);
+
+		if (ready == 0)
+			result = udp ? 0 : ETIMEDOUT;
+		else if (ready < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &result, &size) < 0)
+			result = errno;
+	}
+	close(fd);
+	return result;
+}
+
+/* What to do about a failed probe. */
+static const char *probe_fix(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+		return "the guest is down or its firewall drops the port; try 'ping' from the "
+		       "host and check the guest's firewall";
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+		return "the host has no route to the guest: is the guest network up ('virsh "
+		       "net-list', 'ip route')?";
+	default:
+		return "start the service in the guest, listening on 0.0.0.0 (not 127.0.0.1), and "
+		       "check the guest's own firewall";
+	}
+}
+
+static int cmp_guest(const void *a, const void *b)
+{
+	return entry_cmp_guest(a, b);
+}
+
+/* Does each guest answer on its port? Probes at most MAX_PROBES distinct endpoints. */
+static void check_guests(struct tally *t, const struct entry_list *wanted)
+{
+	struct entry *sorted = malloc((wanted->count + 1) * sizeof(*sorted));
+	size_t probed = 0, distinct = 0;
+
+	if (!sorted) {
+		verdict(t, true, false, NULL, "out of memory while listing guests");
+		return;
+	}
+	if (wanted->count)
+		memcpy(sorted, wanted->items, wanted->count * sizeof(*sorted));
+	qsort(sorted, wanted->count, sizeof(*sorted), cmp_guest);
+	for (size_t i = 0; i < wanted->count; i++) {
+		const struct entry *e = &sorted[i];
+		char guest[INET6_ADDRSTRLEN];
+		int err;
+
+		if (i > 0 && entry_cmp_guest(e, &sorted[i - 1]) == 0)
+			continue;
+		if (++distinct > MAX_PROBES)
+			continue;
+		probed++;
+		addr_text(&e->guest, guest);
+		err = probe(e, PROBE_TIMEOUT_MS);
+		if (e->proto == PROTO_UDP && err == 0)
+			verdict(t, true, true, NULL,
+				"guest %s udp %u: no ICMP port unreachable (open, or silent: UDP cannot "
+				"tell more)", guest, e->guest_port);
+		else if (err == 0)
+			verdict(t, true, true, NULL, "guest %s answers on tcp %u", guest, e->guest_port);
+		else
+			verdict(t, true, false, probe_fix(err), "guest %s %s %u: %s", guest,
+				proto_name(e->proto), e->guest_port, strerror(err));
+	}
+	if (distinct > probed)
+		printf("[INFO] probed %zu of %zu guest endpoints\n", probed, distinct);
+	free(sorted);
+}
+
+static bool addr_on(const struct ifaddrs *list, const struct addr *a, const char *iface)
+{
+	for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != a->family ||
+		    (iface && strcmp(ifa->ifa_name, iface) != 0))
+			continue;
+		if (a->family == AF_INET
+			    ? ((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr.s_addr == a->v4.s_addr
+			    : memcmp(&((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr, &a->v6,
+				     sizeof(a->v6)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* host-iface exists and is up, and host-ip is an address of this host (on host-iface). */
+static void check_host_addresses(struct tally *t, const struct model *m)
+{
+	struct ifaddrs *list = NULL;
+	const char *iface = m->host_iface[0] ? m->host_iface : NULL;
+
+	if (getifaddrs(&list) < 0) {
+		verdict(t, false, false, NULL, "cannot list this host's addresses: %s", strerror(errno));
+		return;
+	}
+	if (iface) {
+		unsigned index = if_nametoindex(iface);
+		bool up = false;
+
+		for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
+			if (strcmp(ifa->ifa_name, iface) == 0)
+				up |= (ifa->ifa_flags & IFF_UP) != 0;
+		verdict(t, false, index != 0 && up,
+			"set host-iface to the interface clients arrive on ('ip -br link' lists them)",
+			index == 0 ? "host-iface %s does not exist"
+			: up	   ? "host-iface %s exists and is up"
+				   : "host-iface %s exists but is down",
+			iface);
+	}
+	for (size_t i = 0; i < m->host_ips.count; i++) {
+		const struct addr *a = &m->host_ips.items[i];
+		char text[INET6_ADDRSTRLEN];
+
+		addr_text(a, text);
+		if (addr_on(list, a, iface))
+			verdict(t, false, true, NULL, "host-ip %s is on %s", text, iface ? iface : "this host");
+		else if (iface && addr_on(list, a, NULL))
+			verdict(t, false, false, "set host-iface to the interface that carries host-ip, "
+						 "or leave host-iface out",
+				"host-ip %s is on this host, but not on host-iface %s", text, iface);
+		else
+			verdict(t, false, false, "set host-ip to an address of this host ('ip -br addr'), "
+						 "or leave it out to match any local address",
+				"host-ip %s is not an address of this host", text);
+	}
+	freeifaddrs(list);
+}
+
+/* Other firewalls on the forward hook that would drop the forwards, and our accepts there. */
+static void check_firewalls(struct tally *t, const struct model *m,
+			    const struct foreign_report *r, const bool *pending)
+{
+	size_t blocking = 0;
+
+	for (size_t i = 0; i < r->count; i++) {
+		const struct foreign_block *b = &r->blocks[i];
+		bool handled = !m->no_integrate && b->insert_chain[0] && !pending[i];
+
+		blocking += !handled;
+		verdict(t, false, handled,
+			m->no_integrate	      ? "set integrate = auto (the default), or accept the "
+						"forwards in that chain yourself"
+			: b->insert_chain[0] ? "sudo nft-portfwd apply (it adds the accepts there)"
+					     : b->placement,
+			handled ? "%s %s %s (%s) would drop the forwards; nft-portfwd's accepts are in "
+				  "place in %s"
+				: "%s %s %s (%s) drops the forwards: %s",
+			b->family, b->table, b->base_chain, b->kind,
+			handled ? b->insert_chain : b->reason);
+	}
+	t->core_total++;
+	t->core_passed += blocking == 0;
+	if (r->count == 0)
+		printf("[PASS] no other firewall on the forward hook drops the forwards\n");
+}
+
+/*
+ * keep-source only works when the guest's replies come back through this host: the guest
+ * must be on a network the host is directly attached to (the host is then its gateway, as
+ * on a libvirt NAT network). A guest behind another router answers the client directly.
+ */
+static void check_keep_source(struct tally *t, const struct model *m)
+{
+	struct ifaddrs *list = NULL;
+
+	if (getifaddrs(&list) < 0)
+		return;
+	for (size_t i = 0; i < m->forward_count; i++) {
+		const struct forward *f = &m->forwards[i];
+		char guest[INET6_ADDRSTRLEN], where[512];
+		bool attached = false;
+
+		if (!forward_keeps_source(m, f))
+			continue;
+		for (const struct ifaddrs *ifa = list; ifa && !attached; ifa = ifa->ifa_next) {
+			struct prefix net = { .addr.family = f->guest.family }, host;
+
+			if (!ifa->ifa_addr || !ifa->ifa_netmask || ifa->ifa_addr->sa_family != f->guest.family)
+				continue;
+			if (f->guest.family == AF_INET) {
+				net.addr.v4 = ((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr;
+				net.len = (uint8_t)__builtin_popcount(
+					((struct sockaddr_in *)(void *)ifa->ifa_netmask)->sin_addr.s_addr);
+			} else {
+				const uint8_t *mask =
+					((struct sockaddr_in6 *)(void *)ifa->ifa_netmask)->sin6_addr.s6_addr;
+
+				net.addr.v6 = ((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr;
+				for (size_t b = 0; b < 16; b++)
+					net.len = (uint8_t)(net.len + __builtin_popcount(mask[b]));
+			}
+			net = prefix_network(&net);
+			host = (struct prefix){ .addr = f->guest, .len = net.len };
+			attached = prefixes_overlap(&host, &net);
+		}
+		addr_text(&f->guest, guest);
+		format_origin(&f->where, where, sizeof(where));
+		verdict(t, false, attached,
+			"make this host the guest's default gateway, or drop keep-source so the "
+			"forward is masqueraded",
+			attached ? "keep-source (%s): guest %s is on a network this host is attached "
+				   "to, so it can reply through the host (if the host is its gateway)"
+				 : "keep-source (%s): guest %s is not on a network this host is attached "
+				   "to; its replies will not come back through the host",
+			where, guest);
+	}
+	freeifaddrs(list);
+}
+
+/* What the host cannot check itself. */
+static void print_hints(const struct model *m)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	printf("\nThings this host cannot check:\n");
+	for (size_t i = 0; i < m->public_ips.count; i++)
+		printf("  - the router forwards %s (the public address) to this host for the host "
+		       "ports above; test it from outside, e.g. a phone on mobile data\n",
+		       addr_text(&m->public_ips.items[i], addr));
+	if (m->public_ips.count == 0)
+		printf("  - if a router forwards a public address to this host, it must send the "
+		       "host ports above to this host's address\n");
+	printf("  - from the LAN, the public address works only if the router does hairpin NAT; "
+	       "from this host it works when public-ip is set\n");
+	if (m->forward_count > 0) {
+		const struct forward *f = &m->forwards[0];
+
+		printf("  - watch a connection arrive: tcpdump -ni %s '%s port %u'\n",
+		       m->host_iface[0] ? m->host_iface : "any",
+		       f->protos & PROTO_TCP ? "tcp" : "udp", f->host_port);
+		printf("  - watch it cross every table: sudo nft-portfwd diagnose --trace 10\n");
+	}
+}
+
+static enum exit_code diagnose(const struct model *m, struct kernel *k, struct error *err)
+{
+	struct entry_list wanted = { 0 };
+	struct live_table live = { 0 };
+	struct foreign_report foreign = { 0 };
+	bool *pending = NULL;
+	struct tally t = { 0 };
+	enum exit_code rc = EXIT_OK;
+
+	if (!entries_from_model(m, &wanted)) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	rc = live_read(k, false, &live, err);
+	if (rc == EXIT_OK)
+		rc = coexist_read(k, &wanted, &foreign, err);
+	if (rc == EXIT_OK && !coexist_pending(&foreign, &pending)) {
+		error_set(err, "out of memory");
+		rc = EXIT_SYSTEM;
+	}
+	if (rc == EXIT_OK) {
+		printf("nft-portfwd diagnose: %zu forward%s\n\n", m->forward_count,
+		       m->forward_count == 1 ? "" : "s");
+		check_table(&t, &wanted, &live);
+		check_forwarding(&t, m);
+		check_guests(&t, &wanted);
+		check_host_addresses(&t, m);
+		check_firewalls(&t, m, &foreign, pending);
+		check_keep_source(&t, m);
+		printf("\nSummary: %u of %u core checks pass (table, forwarding, guests, other "
+		       "firewalls); %u check%s failed.\n",
+		       t.core_passed, t.core_total, t.failed, t.failed == 1 ? "" : "s");
+		print_hints(m);
+	}
+	free(pending);
+	foreign_report_free(&foreign);
+	live_free(&live);
+	entries_free(&wanted);
+	if (rc != EXIT_OK)
+		return rc;
+	return t.failed ? EXIT_DRIFT : EXIT_OK;
+}
+
+static enum exit_code run_diagnose(const struct options *opts)
+{
+	struct model m = { 0 };
+	struct error err;
+	struct kernel *k = NULL;
+	enum exit_code rc = options_load_model(opts, &m, &err);
+
+	if (rc == EXIT_OK)
+		rc = kernel_open(&k, &err);
+	if (rc == EXIT_OK)
+		rc = diagnose(&m, k, &err);
+	kernel_close(k);
+	model_free(&m);
+	return rc == EXIT_OK || rc == EXIT_DRIFT ? rc : report_error(rc, &err);
+}
+
+const struct command command_diagnose = {
+	.name = "diagnose",
+	.summary = "check everything the forwards need and name what blocks them",
+	.help = "For the configured forwards, checks with a PASS or FAIL line and a fix: table\n"
+		"inet portfwd is live with every forward; IP forwarding is on; each guest answers\n"
+		"on its port (a TCP connect with a short timeout; UDP best effort); host-iface\n"
+		"exists and carries host-ip; no other firewall's forward-hook chain drops the\n"
+		"forwards without nft-portfwd's accepts in place (named by table and chain);\n"
+		"keep-source guests can reply through the host. Then a summary and what the host\n"
+		"cannot check itself. Changes nothing; needs CAP_NET_ADMIN. Exit 0 when every\n"
+		"check passes, 1 when one fails.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
+	.run = run_diagnose,
+};
