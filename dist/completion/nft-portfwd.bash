@@ -24,7 +24,7 @@ _nft_portfwd_options()
         render) echo "$common --output $fwd" ;;
         check | apply) echo "$common --state-dir --json --quiet $fwd" ;;
         flush | status) echo "$common --state-dir --json --quiet" ;;
-        diagnose) echo "$common --state-dir --trace" ;;
+        diagnose) echo "$common --state-dir --trace $fwd" ;;
         *) echo "$common --output --state-dir --json --quiet --trace $fwd" ;;
     esac
 }
