@@ -34,6 +34,8 @@ man8=$dest$MANDIR/man8/nft-portfwd.8
 man5=$dest$MANDIR/man5/nft-portfwd.conf.5
 unit=$dest$UNITDIR/nft-portfwd.service
 dropin=$dest$UNITDIR/nftables.service.d/nft-portfwd.conf
+libvirtd_dropin=$dest$UNITDIR/libvirtd.service.d/nft-portfwd.conf
+hook=$dest$HOOKDIR/libvirt-network-hook
 completion=$dest$COMPLETIONSDIR/nft-portfwd
 example=$dest$EXAMPLEDIR/nft-portfwd.conf.example
 docdir=$dest${EXAMPLEDIR%/examples}
@@ -61,9 +63,14 @@ else
     pass "nothing installed under /etc"
 fi
 # Nothing installed that this test does not know about (a new file needs a check here).
-expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$dropin" "$completion" "$example" \
+expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$dropin" "$libvirtd_dropin" "$hook" \
+    "$completion" "$example" \
     "${guides[@]}" | sort)
 actual=$(find "$dest" -type f | sort)
+# The hook is executable and calls the installed binary.
+[[ -x $hook ]] && grep -q "^        $SBINDIR/nft-portfwd apply" "$hook" && ! grep -q @SBINDIR@ "$hook" &&
+    pass "libvirt network hook is executable and calls $SBINDIR/nft-portfwd" ||
+    fail "libvirt network hook $hook: not executable, or @SBINDIR@ not substituted"
 if [[ $expected == "$actual" ]]; then
     pass "exactly the expected files are installed"
 else
