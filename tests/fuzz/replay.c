@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 			names[n++] = path;
 		}
 		closedir(dir);
-		qsort(names, n, sizeof(*names), compare);
+		if (n > 0) /* qsort's base must not be NULL, even for no items */
+			qsort(names, n, sizeof(*names), compare);
 		for (size_t j = 0; j < n; j++) {
 			if (stat(names[j], &st) == 0 && S_ISREG(st.st_mode)) {
 				failed += run_file(names[j]);

@@ -27,10 +27,12 @@ config 0 >"$PF_TMP/c0.conf"
 pf_run_ok --config "$PF_TMP/c0.conf" apply
 
 step "traffic through the forward while apply re-runs 100 times"
-ip netns exec "$CLIENT" "$PF_PYTHON" "$LOAD" stream "$HOST_IP" 8000 12 >"$PF_TMP/stream.out" 2>&1 &
+# The load runs until the applies are done (at most 100 s; sanitizer builds are slower).
+stop="$PF_TMP/stop"
+ip netns exec "$CLIENT" "$PF_PYTHON" "$LOAD" stream "$HOST_IP" 8000 100 "$stop" >"$PF_TMP/stream.out" 2>&1 &
 stream_pid=$!
 PF_PIDS+=("$stream_pid")
-ip netns exec "$CLIENT" "$PF_PYTHON" "$LOAD" connect "$HOST_IP" 8000 12 >"$PF_TMP/connect.out" 2>&1 &
+ip netns exec "$CLIENT" "$PF_PYTHON" "$LOAD" connect "$HOST_IP" 8000 100 "$stop" >"$PF_TMP/connect.out" 2>&1 &
 connect_pid=$!
 PF_PIDS+=("$connect_pid")
 sleep 0.5
@@ -41,6 +43,8 @@ for ((n = 1; n <= 100; n++)); do
 done
 pf_log "100 applies done"
 kill -0 "$stream_pid" 2>/dev/null || fail "the stream ended before the 100 applies did; the test proves nothing"
+sleep 0.5
+touch "$stop"
 wait "$stream_pid"
 stream_rc=$?
 wait "$connect_pid"

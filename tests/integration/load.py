@@ -3,11 +3,12 @@
 
   load.py sink ADDR PORT --ready-file F
       Accepts TCP connections; reads and discards everything; runs until killed.
-  load.py stream ADDR PORT SECONDS
-      One TCP connection sending continuously for SECONDS; prints the bytes sent.
-      Exit 1 on any error (reset, timeout): the stream must never break.
-  load.py connect ADDR PORT SECONDS
-      Opens and closes TCP connections one after another for SECONDS; prints
+  load.py stream ADDR PORT SECONDS STOPFILE
+      One TCP connection sending continuously until STOPFILE exists (at most
+      SECONDS); prints the bytes sent. Exit 1 on any error (reset, timeout): the
+      stream must never break.
+  load.py connect ADDR PORT SECONDS STOPFILE
+      Opens and closes TCP connections one after another, likewise; prints
       "N ok, M failed"; exit 1 when any failed.
 """
 import os
@@ -36,21 +37,25 @@ def sink(addr, port, ready_file):
         threading.Thread(target=drain, args=(conn,), daemon=True).start()
 
 
-def stream(addr, port, seconds):
+def running(end, stopfile):
+    return time.monotonic() < end and not os.path.exists(stopfile)
+
+
+def stream(addr, port, seconds, stopfile):
     chunk = b"x" * 16384
     sent = 0
     with socket.create_connection((addr, port), timeout=5) as s:
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while running(end, stopfile):
             s.sendall(chunk)
             sent += len(chunk)
     print(sent)
 
 
-def connect(addr, port, seconds):
+def connect(addr, port, seconds, stopfile):
     ok = failed = 0
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while running(end, stopfile):
         try:
             with socket.create_connection((addr, port), timeout=2):
                 ok += 1
@@ -66,9 +71,9 @@ def main(argv):
     if mode == "sink":
         sink(addr, port, argv[5])
     elif mode == "stream":
-        stream(addr, port, float(argv[4]))
+        stream(addr, port, float(argv[4]), argv[5])
     elif mode == "connect":
-        return connect(addr, port, float(argv[4]))
+        return connect(addr, port, float(argv[4]), argv[5])
     return 0
 
 
