@@ -378,3 +378,315 @@ assert_no_reply_with() {
 
 # pf_ruleset_snapshot FILE: the host namespace's whole ruleset (to prove "no kernel change")
 pf_ruleset_snapshot() { hnft -s list ruleset >"$1" 2>&1 || fail "nft list ruleset in host namespace"; }
+
+# ---------------------------------------------------------------- additions: other firewalls (coexist_*.sh)
+
+# pf_on_exit COMMAND: run COMMAND (eval'd) from the EXIT trap, before pf_cleanup
+# deletes the namespaces and $PF_TMP; the test's exit status is kept. Call after pf_setup.
+PF_EXIT_HOOKS=()
+pf_cleanup_with_hooks() {
+    local rc=$? h
+    trap - EXIT
+    for h in "${PF_EXIT_HOOKS[@]}"; do
+        eval "$h" || echo "[$PF_TEST] warning: exit hook failed: $h" >&2
+    done
+    (exit "$rc")
+    pf_cleanup
+}
+pf_on_exit() {
+    PF_EXIT_HOOKS+=("$1")
+    trap pf_cleanup_with_hooks EXIT
+}
+
+# pf_json FILE EXPR: evaluate a Python expression over d (FILE parsed as JSON), print it
+# (lists, dicts and booleans as JSON).
+pf_json() {
+    "$PF_PYTHON" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2], {"d": d})
+print(json.dumps(v) if isinstance(v, (bool, list, dict)) or v is None else v)
+' "$1" "$2" 2>"$PF_TMP/json.err" || fail "reading $2 from $1: $(cat "$PF_TMP/json.err")"
+}
+
+# pf_cx_tables: every table of the host namespace but inet portfwd, "FAMILY NAME" a line
+pf_cx_tables() {
+    hnft list tables | awk '$1 == "table" && !($2 == "inet" && $3 == "portfwd") { print $2 " " $3 }'
+}
+
+# pf_cx_snapshot SUFFIX: the list of foreign tables and each one's stateless listing
+pf_cx_snapshot() {
+    local t
+    pf_cx_tables >"$PF_TMP/cx-tables.$1" || fail "nft list tables ($1)"
+    while read -r t; do
+        # shellcheck disable=SC2086
+        hnft -s list table $t >"$PF_TMP/cx-${t// /_}.$1" 2>/dev/null || fail "nft -s list table $t ($1)"
+    done <"$PF_TMP/cx-tables.$1"
+}
+
+# pf_cx_compare SUFFIX_A SUFFIX_B DESCRIPTION: same foreign tables, each byte-identical
+pf_cx_compare() {
+    local t
+    assert_same_file "$PF_TMP/cx-tables.$1" "$PF_TMP/cx-tables.$2" "same foreign tables $3"
+    while read -r t; do
+        assert_same_file "$PF_TMP/cx-${t// /_}.$1" "$PF_TMP/cx-${t// /_}.$2" "table $t byte-identical $3"
+    done <"$PF_TMP/cx-tables.$1"
+}
+
+# pf_cx_ours_outside: how many rules with a comment starting "nft-portfwd" the foreign tables hold
+pf_cx_ours_outside() {
+    local t n=0 c
+    while read -r t; do
+        # shellcheck disable=SC2086
+        c=$(hnft list table $t 2>/dev/null | grep -c 'comment "nft-portfwd')
+        n=$((n + c))
+    done < <(pf_cx_tables)
+    echo "$n"
+}
+
+# pf_cx_iptables_readable: iptables -S / ip6tables -S on every table iptables-nft owns in
+# the host namespace must succeed without "incompatible"; PF_CX_IPT gets all their output.
+pf_cx_iptables_readable() {
+    local fam tbl tool out rc
+    PF_CX_IPT=""
+    while read -r fam tbl; do
+        case "$fam" in ip) tool=iptables ;; ip6) tool=ip6tables ;; *) continue ;; esac
+        case "$tbl" in filter|nat|mangle|raw|security) ;; *) continue ;; esac
+        out=$(ip netns exec "$HOST" "$tool" -S -t "$tbl" 2>&1)
+        rc=$?
+        [ "$rc" -eq 0 ] || fail "$tool -S -t $tbl exits $rc: $out"
+        if printf '%s\n' "$out" | grep -qi incompatible; then
+            fail "$tool -S -t $tbl cannot read the table: $(printf '%s\n' "$out" | grep -i incompatible)"
+        fi
+        PF_CX_IPT+="$out"$'\n'
+    done < <(pf_cx_tables)
+    pf_log "ok: iptables -S / ip6tables -S read every iptables-nft table without 'incompatible'"
+}
+
+# pf_cx_delete_first_ours FAMILY TABLE CHAIN [ERE]: delete, by handle, the first rule of ours
+# in CHAIN (matching ERE, if given), as an administrator or libvirt rebuilding its chain would.
+pf_cx_delete_first_ours() {
+    local line handle
+    line=$(hnft -a list chain "$1" "$2" "$3" 2>/dev/null | grep 'comment "nft-portfwd' | grep -E -- "${4:-.}" | head -n1)
+    handle=${line##*# handle }
+    [[ $handle =~ ^[0-9]+$ ]] || fail "no rule of nft-portfwd with a handle in $1 $2 $3: '$line'"
+    hnft delete rule "$1" "$2" "$3" handle "$handle" || fail "nft delete rule $1 $2 $3 handle $handle"
+    pf_log "deleted by hand from $1 $2 $3: ${line#"${line%%[![:space:]]*}"}"
+}
+
+# pf_cx_diagnose CONFIG: run diagnose in the host namespace (PF_RC, PF_OUT, PF_ERR)
+pf_cx_diagnose() {
+    pf_run --config "$1" diagnose --state-dir "$PF_STATE"
+}
+
+# pf_cx_status_json CONFIG NAME: status --json into $PF_TMP/NAME.json (must be JSON)
+pf_cx_status_json() {
+    pf_run --config "$1" status --json
+    printf '%s\n' "$PF_OUT" >"$PF_TMP/$2.json"
+    "$PF_PYTHON" -c 'import json,sys; json.load(open(sys.argv[1]))' "$PF_TMP/$2.json" 2>"$PF_TMP/json.err" \
+        || fail "status --json output is not JSON: $(cat "$PF_TMP/json.err")"
+}
+
+# pf_cx_accepts NAME FAMILY TABLE INSERT_CHAIN: the "accepts" of the firewalls entries of
+# status --json NAME that insert into that chain, '|'-separated ("" when there is none).
+pf_cx_accepts() {
+    pf_json "$PF_TMP/$1.json" "'|'.join(sorted(set(f['accepts'] for f in d.get('firewalls', []) if (f['family'], f['table'], f.get('insert_chain')) == ('$2', '$3', '$4'))))"
+}
+
+# ---- the coexist_*.sh scenario, in phases. A test builds the other firewall in $HOST
+# (firewalls.sh), sets these, then calls pf_cx_prepare and the phases in order:
+#   CX_BLOCKS    EREs, one per chain that drops the forwards, as apply's warning and
+#                diagnose name it: 'ip filter FORWARD \(libvirt-iptables\).*LIBVIRT_FWI'
+#   CX_INSERTS   "FAMILY TABLE CHAIN" where apply puts its accepts, one per firewall
+#   CX_IPTABLES  yes: those chains are iptables-nft's; iptables -S must read and list them
+# The forwards: tcp 8000 -> guest:8000, udp 5000 -> guest:5000, tcp 2222 -> guest:22; the
+# guest's tcp 9000 is not forwarded (the other firewall must still guard it).
+CX_BLOCKS=()
+CX_INSERTS=()
+CX_IPTABLES=no
+
+pf_cx_prepare() {
+    CX_CFG="$PF_TMP/portfwd.conf"
+    CX_CFG_OFF="$PF_TMP/portfwd-off.conf"
+    cat >"$CX_CFG" <<CONF
+host-ip = $HOST_IP
+forward tcp 8000 to $GUEST_IP:8000
+forward udp 5000 to $GUEST_IP:5000
+forward tcp 2222 to $GUEST_IP:22
+CONF
+    { echo "integrate = off"; cat "$CX_CFG"; } >"$CX_CFG_OFF"
+    pf_serve "$GUEST" tcp 0.0.0.0 8000 guest
+    pf_serve "$GUEST" udp 0.0.0.0 5000 guest
+    pf_serve "$GUEST" tcp 0.0.0.0 22 guest22
+    pf_serve "$GUEST" tcp 0.0.0.0 9000 guest9000
+    [ -n "$(pf_cx_tables)" ] || fail "the other firewall left no table in the host namespace"
+    pf_cx_snapshot before
+}
+
+# pf_cx_traffic_blocked DESCRIPTION / pf_cx_traffic_works DESCRIPTION
+pf_cx_traffic_blocked() {
+    assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 $1"
+    assert_no_reply "$CLIENT" udp "$HOST_IP" 5000 "udp 5000 $1"
+    assert_no_reply "$CLIENT" tcp "$HOST_IP" 2222 "tcp 2222 $1"
+}
+pf_cx_traffic_works() {
+    assert_reaches "$CLIENT" tcp "$HOST_IP" 8000 guest "tcp 8000 reaches the guest $1"
+    assert_reaches "$CLIENT" udp "$HOST_IP" 5000 guest "udp 5000 reaches the guest $1"
+    assert_reaches "$CLIENT" tcp "$HOST_IP" 2222 guest22 "tcp 2222 reaches the guest's 22 $1"
+}
+
+# diagnose must FAIL naming every CX_BLOCKS chain, and fail for nothing else
+pf_cx_diagnose_fails() {   # CONFIG WHEN
+    local re line
+    pf_cx_diagnose "$1"
+    pf_expect_rc 1 "diagnose $2"
+    for re in "${CX_BLOCKS[@]}"; do
+        assert_line "$PF_OUT" "^\[FAIL\] .*$re" "diagnose $2: a FAIL line names /$re/"
+    done
+    while IFS= read -r line; do
+        for re in "${CX_BLOCKS[@]}"; do [[ $line =~ $re ]] && continue 2; done
+        fail "diagnose $2: a FAIL line that names no blocking chain: '$line'"
+    done < <(printf '%s\n' "$PF_OUT" | grep '^\[FAIL\]')
+}
+pf_cx_diagnose_passes() {   # WHEN
+    local re
+    pf_cx_diagnose "$CX_CFG"
+    pf_expect_rc 0 "diagnose $1"
+    assert_no_line "$PF_OUT" '^\[FAIL\]' "diagnose $1: no FAIL line"
+    for re in "${CX_BLOCKS[@]}"; do
+        assert_line "$PF_OUT" "^\[PASS\] .*$re" "diagnose $1: a PASS line names /$re/"
+    done
+}
+
+# status (text and --json) in sync with our accepts in place in every CX_INSERTS chain
+pf_cx_status_in_place() {   # WHEN
+    local ins
+    pf_run --config "$CX_CFG" status
+    pf_expect_rc 0 "status $1"
+    pf_cx_status_json "$CX_CFG" "status-$PF_STEP_N"
+    assert_eq "$(pf_json "$PF_TMP/status-$PF_STEP_N.json" 'd["drift"]')" "[]" "status --json $1: no drift"
+    for ins in "${CX_INSERTS[@]}"; do
+        # shellcheck disable=SC2086
+        assert_eq "$(pf_cx_accepts "status-$PF_STEP_N" $ins)" "in place" "status --json $1: accepts in $ins"
+    done
+    PF_STEP_N=$((PF_STEP_N + 1))
+}
+PF_STEP_N=0
+
+# our accepts are the first rules of each CX_INSERTS chain, and (iptables) iptables -S lists them
+pf_cx_accepts_on_top() {
+    local ins first chain
+    for ins in "${CX_INSERTS[@]}"; do
+        # shellcheck disable=SC2086
+        first=$(hnft list chain $ins 2>/dev/null | sed -n '/^[[:space:]]*chain /,$p' | sed -n '2,${/^[[:space:]]*type .* hook /d;p}' | head -n1)
+        assert_match "$first" 'comment "nft-portfwd' "the first rule of $ins is an accept of nft-portfwd"
+        assert_match "$first" 'accept' "the first rule of $ins accepts"
+    done
+    [ "$CX_IPTABLES" = yes ] || return 0
+    pf_cx_iptables_readable
+    for ins in "${CX_INSERTS[@]}"; do
+        chain=${ins##* }
+        assert_line "$PF_CX_IPT" "^-A $chain -d $GUEST_IP/32 -p tcp -m tcp --dport 8000 -m comment --comment \"?nft-portfwd.* -j ACCEPT\$" \
+            "iptables -S lists our accept for tcp 8000 in $chain"
+    done
+}
+
+pf_cx_phase_off() {
+    local re
+    step "integrate = off: table inet portfwd is live, the other firewall still drops the forwards"
+    pf_run --config "$CX_CFG_OFF" apply
+    pf_expect_rc 0 "apply with integrate = off"
+    assert_line "$PF_OUT" '^nft-portfwd: applied 3 forwards' "apply with integrate = off applies the 3 forwards"
+    assert_no_line "$PF_OUT" 'added accepts' "apply with integrate = off adds no accepts"
+    for re in "${CX_BLOCKS[@]}"; do
+        assert_line "$PF_ERR" "^nft-portfwd: warning: .*$re" "apply with integrate = off warns naming /$re/"
+    done
+    assert_table_present "table inet portfwd is live with integrate = off"
+    assert_eq "$(pf_cx_ours_outside)" 0 "integrate = off: no rule of nft-portfwd in the other tables"
+    pf_cx_snapshot off
+    pf_cx_compare before off "after apply with integrate = off"
+    pf_cx_traffic_blocked "with integrate = off (the other firewall drops it)"
+    pf_cx_status_json "$CX_CFG_OFF" off
+    for re in "${CX_INSERTS[@]}"; do
+        # shellcheck disable=SC2086
+        assert_eq "$(pf_cx_accepts off $re)" "none (integrate = off)" "status --json with integrate = off: accepts in $re"
+    done
+    pf_cx_diagnose_fails "$CX_CFG_OFF" "with integrate = off"
+}
+
+pf_cx_phase_auto() {
+    local ins
+    step "integrate = auto (the default): apply adds the accepts and says where"
+    pf_run --config "$CX_CFG" apply
+    pf_expect_rc 0 "apply (integrate = auto)"
+    for ins in "${CX_INSERTS[@]}"; do
+        assert_line "$PF_OUT" "^nft-portfwd: added accepts for the forwards at the top of $ins \(" \
+            "apply says it added accepts at the top of $ins"
+    done
+    assert_no_line "$PF_ERR" 'would drop' "apply (integrate = auto) warns about no blocking chain"
+    pf_cx_traffic_works "with integrate = auto"
+    assert_no_reply "$CLIENT" tcp "$GUEST_IP" 9000 "the guest's tcp 9000 (not forwarded) is still guarded by the other firewall"
+    pf_cx_accepts_on_top
+    pf_cx_status_in_place "after apply"
+    pf_cx_diagnose_passes "after apply"
+
+    step "apply again: nothing changes in the other tables"
+    pf_cx_snapshot auto1
+    pf_run --config "$CX_CFG" apply
+    pf_expect_rc 0 "second apply"
+    assert_no_line "$PF_OUT" 'added accepts' "second apply adds nothing"
+    pf_cx_snapshot auto2
+    pf_cx_compare auto1 auto2 "after a second apply"
+
+    step "--integrate=off removes our accepts"
+    pf_run --config "$CX_CFG" --integrate=off apply
+    pf_expect_rc 0 "apply --integrate=off"
+    for ins in "${CX_BLOCKS[@]}"; do
+        assert_line "$PF_ERR" "^nft-portfwd: warning: .*$ins" "apply --integrate=off warns naming /$ins/"
+    done
+    assert_eq "$(pf_cx_ours_outside)" 0 "--integrate=off: no rule of nft-portfwd left in the other tables"
+    pf_cx_snapshot flagoff
+    pf_cx_compare before flagoff "after apply --integrate=off"
+    assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 after apply --integrate=off"
+    pf_run --config "$CX_CFG" apply
+    pf_expect_rc 0 "apply after --integrate=off"
+    pf_cx_snapshot auto3
+    pf_cx_compare auto1 auto3 "after apply, --integrate=off, apply"
+    assert_reaches "$CLIENT" tcp "$HOST_IP" 8000 guest "tcp 8000 works again after the next apply"
+}
+
+pf_cx_phase_drift() {
+    local ins=${CX_INSERTS[0]} fam tbl chain
+    read -r fam tbl chain <<<"$ins"
+    step "drift: our accept for tcp 8000 deleted by hand from $ins"
+    pf_cx_delete_first_ours "$fam" "$tbl" "$chain" 'daddr.*8000'
+    assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 once our accept is gone"
+    pf_run --config "$CX_CFG" status
+    pf_expect_rc 1 "status with our accept missing"
+    assert_line "$PF_OUT" "^ *drift: .*missing.* $ins \(" "status prints a drift line naming $ins"
+    pf_cx_status_json "$CX_CFG" drift
+    assert_match "$(pf_json "$PF_TMP/drift.json" 'd["drift"]')" " $ins \(" "status --json: a drift line names $ins"
+    assert_eq "$(pf_cx_accepts drift "$fam" "$tbl" "$chain")" "missing" "status --json: accepts in $ins"
+    pf_cx_diagnose_fails "$CX_CFG" "with our accept missing"
+
+    step "the next apply heals it"
+    pf_run --config "$CX_CFG" apply
+    pf_expect_rc 0 "apply after the drift"
+    assert_line "$PF_OUT" "^nft-portfwd: added accepts for the forwards at the top of $ins \(" "apply puts the accepts back in $ins"
+    pf_cx_status_in_place "after healing"
+    pf_cx_traffic_works "after healing"
+    pf_cx_snapshot healed
+    pf_cx_compare auto1 healed "healed as after the first apply"
+}
+
+pf_cx_phase_flush() {
+    step "flush: every other table as before the first apply"
+    pf_run --config "$CX_CFG" flush
+    pf_expect_rc 0 "flush"
+    assert_table_absent "flush deletes table inet portfwd"
+    pf_cx_snapshot flushed
+    pf_cx_compare before flushed "after flush"
+    assert_eq "$(hnft list ruleset 2>/dev/null | grep -c nft-portfwd)" 0 "no rule with comment nft-portfwd anywhere after flush"
+    [ "$CX_IPTABLES" = yes ] && pf_cx_iptables_readable
+    assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 after flush"
+}
