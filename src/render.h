@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * model -> nft text. Pure and deterministic (same model, same bytes), and the only place
- * that writes nft syntax, so quoting lives in one file.
+ * that writes our table's nft syntax (foreign.c writes the few rules we add to other
+ * tables). Every value in it was validated first, so nothing needs escaping.
  */
 #ifndef NFT_PORTFWD_RENDER_H
 #define NFT_PORTFWD_RENDER_H
