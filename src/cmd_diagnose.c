@@ -24,6 +24,7 @@
 #include "live.h"
 #include "render.h"
 #include "sysctl.h"
+#include "trace.h"
 #include "validate.h"
 
 /* Guest endpoints probed at most: each costs up to a connect timeout. */
@@ -424,8 +425,19 @@ static enum exit_code run_diagnose(const struct options *opts)
 
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK && opts->trace_seconds) {
+		struct entry_list entries = { 0 };
+
+		if (!entries_from_model(&m, &entries)) {
+			error_set(&err, "out of memory");
+			rc = EXIT_SYSTEM;
+		} else {
+			rc = trace_run(k, &entries, opts->trace_seconds, stdout, &err);
+		}
+		entries_free(&entries);
+	} else if (rc == EXIT_OK) {
 		rc = diagnose(&m, k, &err);
+	}
 	kernel_close(k);
 	model_free(&m);
 	return rc == EXIT_OK || rc == EXIT_DRIFT ? rc : report_error(rc, &err);
@@ -441,7 +453,12 @@ const struct command command_diagnose = {
 		"forwards without nft-portfwd's accepts in place (named by table and chain);\n"
 		"keep-source guests can reply through the host. Then a summary and what the host\n"
 		"cannot check itself. Changes nothing; needs CAP_NET_ADMIN. Exit 0 when every\n"
-		"check passes, 1 when one fails.\n",
-	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
+		"check passes, 1 when one fails.\n"
+		"\n"
+		"With --trace SECONDS, instead: marks new connections to the forwarded ports for\n"
+		"nftables' packet tracing (from a temporary table inet portfwd-trace, always\n"
+		"deleted afterwards, also on Ctrl-C), prints each packet's path through every\n"
+		"table and chain with its verdict, and names the rule that dropped it.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_TRACE,
 	.run = run_diagnose,
 };

@@ -140,3 +140,23 @@ enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct er
 	}
 	return rc;
 }
+
+enum exit_code kernel_monitor(FILE *out, struct error *err)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	const char *why;
+
+	if (!nft) {
+		error_set(err, "cannot initialise libnftables (out of memory?)");
+		return EXIT_SYSTEM;
+	}
+	/* Counter values would only show what they were when the monitor started. */
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_STATELESS);
+	nft_ctx_set_output(nft, out);
+	nft_ctx_buffer_error(nft);
+	nft_run_cmd_from_buffer(nft, "monitor");
+	why = nft_ctx_get_error_buffer(nft);
+	error_set(err, "nft monitor stopped: %s", why && *why ? why : "(libnftables gave no reason)");
+	nft_ctx_free(nft);
+	return EXIT_KERNEL;
+}

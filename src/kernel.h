@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The only unit that talks to libnftables: run a ruleset (commit or dry run), list a table. */
+/*
+ * The only unit that talks to libnftables: run a ruleset (commit or dry run), list a table,
+ * follow events.
+ */
 #ifndef NFT_PORTFWD_KERNEL_H
 #define NFT_PORTFWD_KERNEL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "common.h"
 
@@ -31,5 +35,13 @@ enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char
  * counters (`nft -j -a -s list ruleset`), as a malloc'd string.
  */
 enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct error *err);
+
+/*
+ * Run `nft monitor` with a libnftables context of its own: every ruleset change and every
+ * packet trace event of this network namespace, one line each, written to `out`; rules
+ * without their counters. It never returns while it works (the process is meant to be
+ * killed: call it in a child); when libnftables gives up, it returns EXIT_KERNEL and why.
+ */
+enum exit_code kernel_monitor(FILE *out, struct error *err);
 
 #endif

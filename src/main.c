@@ -57,7 +57,8 @@ static void print_usage(FILE *out)
 		     "  --state-dir DIR      apply, flush, status: lock, saved sysctls, last apply\n"
 		     "                       (default /run/nft-portfwd)\n"
 		     "  --json               check, apply, flush, status: print one JSON object\n"
-		     "  -q, --quiet          check, apply, flush, status: print only errors\n\n"
+		     "  -q, --quiet          check, apply, flush, status: print only errors\n"
+		     "  --trace SECONDS      diagnose: trace packets to the forwards, name what drops them\n\n"
 		     FORWARD_OPTIONS
 		     "\nExit codes: 0 ok, 1 status: the live table differs from the config, 2 usage,\n"
 		     "3 invalid config, 4 no permission (CAP_NET_ADMIN), 5 rejected by nftables,\n"
@@ -75,6 +76,8 @@ static void print_command_help(const struct command *cmd)
 		printf("  --state-dir DIR      lock, saved sysctls, last apply (default /run/nft-portfwd)\n");
 	if (cmd->accepts & OPT_JSON)
 		printf("  --json               print one JSON object instead of text\n");
+	if (cmd->accepts & OPT_TRACE)
+		printf("  --trace SECONDS      trace new connections to the forwards for SECONDS\n");
 	if (cmd->accepts & OPT_QUIET)
 		printf("  -q, --quiet          print only errors; the exit code tells the result\n");
 	if (cmd->accepts & OPT_FORWARD)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -18,6 +19,7 @@ enum {
 	LONG_VM_PORT,
 	LONG_PROTO,
 	LONG_INTEGRATE,
+	LONG_TRACE,
 	LONG_JSON,
 };
 
@@ -37,6 +39,7 @@ static const struct option long_options[] = {
 	{ "integrate", required_argument, NULL, LONG_INTEGRATE },
 	{ "json", no_argument, NULL, LONG_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "trace", required_argument, NULL, LONG_TRACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -132,6 +135,19 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 			opts->quiet = true;
 			note_given(opts, OPT_QUIET, "--quiet");
 			break;
+		case LONG_TRACE: {
+			char *end;
+			unsigned long seconds = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || optarg[0] == '-' || seconds < 1 || seconds > 3600) {
+				error_set(err, "--trace: '%s' is not a number of seconds from 1 to 3600",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			opts->trace_seconds = (unsigned)seconds;
+			note_given(opts, OPT_TRACE, "--trace");
+			break;
+		}
 		case ':':
 			error_set(err, "option %s needs a value; see 'nft-portfwd --help'",
 				  argv[optind - 1]);

@@ -19,8 +19,9 @@ enum option_bit {
 			       * --host-iface, --integrate, --host-port, --vm-ip, --vm-port, --proto */
 	OPT_JSON = 1 << 4,
 	OPT_QUIET = 1 << 5,
+	OPT_TRACE = 1 << 6,
 };
-#define OPTION_BITS 6 /* how many option_bit values there are */
+#define OPTION_BITS 7 /* how many option_bit values there are */
 
 struct options {
 	const char *command;
@@ -33,6 +34,7 @@ struct options {
 	unsigned given;         /* option_bit of every option on the command line */
 	const char *first_given[OPTION_BITS]; /* the spelling of the first option of each bit */
 	bool json, quiet;
+	unsigned trace_seconds; /* diagnose --trace; 0: no trace */
 	bool help, version;
 };
 
