@@ -26,30 +26,58 @@ struct apply_run {
 	char *foreign_text;              /* the nft commands for our rules in their chains */
 	struct sysctl_change changes[2];
 	size_t n_changes;
+	bool entries_live;               /* before maps exactly the config's entries */
+	bool untouched;                  /* no transaction anywhere since the last apply */
 	bool table_changed, foreign_changed;
 	size_t conntrack_removed;
 };
 
+/* Does the live table map exactly the config's entries? */
+static bool same_entries(const struct entry_list *live, const struct entry_list *wanted)
+{
+	struct entry_list off = { 0 };
+	bool same = entries_stale(live, wanted, &off) && off.count == 0;
+
+	entries_free(&off);
+	same = same && entries_stale(wanted, live, &off) && off.count == 0;
+	entries_free(&off);
+	return same;
+}
+
 /*
  * What the last apply committed, kept in the state dir: when the config renders the same
- * text and the live table is still what that apply left, there is nothing to commit, and
+ * text and the live table is still as that apply left it (no transaction anywhere since,
+ * or the same structure) with the config's entries, there is nothing to commit, and
  * skipping the commit keeps the counters and the conntrack entries as they are.
  */
-static bool already_applied(const char *state_dir, const char *text, const struct live_table *live)
+static bool already_applied(const struct apply_run *run)
 {
-	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
-	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
-	bool same = live->present && applied_text && applied_live &&
-		    strcmp(applied_text, text) == 0 && strcmp(applied_live, live->canonical) == 0;
+	const char *dir = run->opts->state_dir;
+	char *applied_text = state_read_file(dir, APPLIED_TEXT_FILE);
+	char *applied_live = state_read_file(dir, APPLIED_LIVE_FILE);
+	bool same = run->before.present && run->entries_live && applied_text &&
+		    strcmp(applied_text, run->table_text) == 0 &&
+		    (run->untouched ||
+		     (applied_live && strcmp(applied_live, run->before.canonical) == 0));
+	struct error ignored;
 
+	/* Untouched since our commit: this listing is what it left; remember its structure
+	 * for when other firewalls' transactions move the generation on. */
+	if (same && !applied_live)
+		state_write_file(dir, APPLIED_LIVE_FILE, run->before.canonical, &ignored);
 	free(applied_text);
 	free(applied_live);
 	return same;
 }
 
-/* Read the other firewalls and decide what our rules in their chains must become. */
-static enum exit_code plan_foreign(struct apply_run *run, struct kernel *k, struct error *err)
+/*
+ * Read the ruleset once: our table as it is (only the first time: `before`) and the other
+ * firewalls, and decide what our rules in their chains must become.
+ */
+static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool with_before,
+				   struct error *err)
 {
+	char *ruleset = NULL;
 	size_t len = 0;
 	FILE *mem;
 	enum exit_code rc;
@@ -59,7 +87,12 @@ static enum exit_code plan_foreign(struct apply_run *run, struct kernel *k, stru
 	free(run->foreign_text);
 	run->pending = NULL;
 	run->foreign_text = NULL;
-	rc = coexist_read(k, &run->entries, &run->foreign, err);
+	rc = kernel_list_ruleset_json(k, &ruleset, err);
+	if (rc == EXIT_OK && with_before)
+		rc = live_from_ruleset(ruleset, &run->before, err);
+	if (rc == EXIT_OK)
+		rc = coexist_analyse(ruleset, &run->entries, &run->foreign, err);
+	free(ruleset);
 	if (rc != EXIT_OK)
 		return rc;
 	mem = open_memstream(&run->foreign_text, &len);
@@ -84,7 +117,7 @@ static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table
 	for (int attempt = 0; attempt < 2; attempt++) {
 		char *text = NULL;
 
-		if (attempt > 0 && (rc = plan_foreign(run, k, err)) != EXIT_OK)
+		if (attempt > 0 && (rc = read_ruleset(run, k, false, err)) != EXIT_OK)
 			return rc;
 		if (!table_needed && !run->foreign_text[0])
 			return EXIT_OK;
@@ -102,19 +135,41 @@ static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table
 	return rc;
 }
 
-/* After a commit: what the table now is, for the next apply and for status. */
-static void remember(struct apply_run *run)
+/*
+ * After a commit of the table: remember what it is now, for the next apply and status.
+ * Whether it changed is plain unless the old table had the same entries; only then is the
+ * new structure listed (a terse listing, cheap) and compared.
+ */
+static enum exit_code remember(struct apply_run *run, struct kernel *k, struct error *err)
+{
+	const char *dir = run->opts->state_dir;
+	struct error warning;
+	enum exit_code rc = EXIT_OK;
+
+	state_remove(dir, APPLIED_LIVE_FILE);
+	run->table_changed = true;
+	if (run->before.present && run->entries_live) {
+		rc = live_read(k, LIVE_STRUCTURE, &run->after, err);
+		if (rc != EXIT_OK)
+			return rc;
+		run->table_changed = strcmp(run->before.canonical, run->after.canonical) != 0;
+		state_write_file(dir, APPLIED_LIVE_FILE, run->after.canonical, &warning);
+	}
+	if (state_write_file(dir, APPLIED_TEXT_FILE, run->table_text, &warning) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; the next apply commits again, and status "
+				"cannot tell hand-made changes from this apply\n", warning.msg);
+	return EXIT_OK;
+}
+
+/* After any commit: the generation it left, which says "untouched" to the next reader. */
+static void remember_generation(const char *dir)
 {
 	struct error warning;
+	uint32_t gen;
 
-	run->table_changed = !run->before.present ||
-			     strcmp(run->before.canonical, run->after.canonical) != 0;
-	if (state_write_file(run->opts->state_dir, APPLIED_TEXT_FILE, run->table_text, &warning) !=
-		    EXIT_OK ||
-	    state_write_file(run->opts->state_dir, APPLIED_LIVE_FILE, run->after.canonical,
-			     &warning) != EXIT_OK)
-		fprintf(stderr, "nft-portfwd: warning: %s; status cannot tell hand-made changes "
-				"from this apply\n", warning.msg);
+	if (kernel_generation(&gen, &warning) != EXIT_OK ||
+	    state_write_generation(dir, gen, &warning) != EXIT_OK)
+		state_remove(dir, APPLIED_GEN_FILE);
 }
 
 /* Say what apply did: in lines for people, or as JSON fields. */
@@ -170,9 +225,20 @@ static enum exit_code apply(struct apply_run *run, struct kernel *k, struct erro
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
-	rc = live_read(k, false, &run->before, err);
+	/* The generation around the listing: unchanged, and the one our last commit left,
+	 * means the listing shows the table exactly as that apply left it. */
+	uint32_t gen_before, gen_after;
+
+	rc = kernel_generation(&gen_before, err);
 	if (rc == EXIT_OK)
-		rc = plan_foreign(run, k, err);
+		rc = read_ruleset(run, k, true, err);
+	if (rc == EXIT_OK)
+		rc = kernel_generation(&gen_after, err);
+	if (rc == EXIT_OK) {
+		run->entries_live = same_entries(&run->before.entries, &run->entries);
+		run->untouched = gen_before == gen_after &&
+				 state_generation_is(run->opts->state_dir, gen_after);
+	}
 	for (size_t i = 0; rc == EXIT_OK && i < n_wanted; i++) {
 		rc = sysctl_enable(run->opts->state_dir, wanted[i], &run->changes[i], err);
 		if (rc == EXIT_OK)
@@ -180,7 +246,7 @@ static enum exit_code apply(struct apply_run *run, struct kernel *k, struct erro
 	}
 	if (rc != EXIT_OK)
 		return rc;
-	bool table_needed = !already_applied(run->opts->state_dir, run->table_text, &run->before);
+	bool table_needed = !already_applied(run);
 
 	rc = commit(run, k, table_needed, err);
 	if (rc != EXIT_OK) {
@@ -188,11 +254,12 @@ static enum exit_code apply(struct apply_run *run, struct kernel *k, struct erro
 			sysctl_undo(run->opts->state_dir, &run->changes[--run->n_changes]);
 		return rc;
 	}
+	if (table_needed || run->foreign_changed)
+		remember_generation(run->opts->state_dir);
 	if (table_needed) {
-		rc = live_read(k, false, &run->after, err);
+		rc = remember(run, k, err);
 		if (rc != EXIT_OK)
 			return rc;
-		remember(run);
 		run->conntrack_removed = conntrack_forget_stale(&run->before.entries, &run->entries);
 	}
 	return EXIT_OK;

@@ -25,16 +25,19 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	size_t len = 0, conntrack_removed;
 	bool any_restored = false;
 	FILE *mem;
-	enum exit_code rc = live_read(k, false, &before, err);
+	char *ruleset = NULL;
+	enum exit_code rc = kernel_list_ruleset_json(k, &ruleset, err);
 
-	if (rc != EXIT_OK) {
-		json_decref(restored_list);
-		return rc;
-	}
-	/* Our accepts in other firewalls' chains go in the same transaction as the table. */
-	rc = coexist_read(k, &(struct entry_list){ 0 }, &foreign, err);
+	/* One listing: our table's entries (for conntrack) and our accepts in other
+	 * firewalls' chains, which go in the same transaction as the table. */
+	if (rc == EXIT_OK)
+		rc = live_from_ruleset(ruleset, &before, err);
+	if (rc == EXIT_OK)
+		rc = coexist_analyse(ruleset, &(struct entry_list){ 0 }, &foreign, err);
+	free(ruleset);
 	if (rc != EXIT_OK) {
 		live_free(&before);
+		foreign_report_free(&foreign);
 		json_decref(restored_list);
 		return rc;
 	}
@@ -58,6 +61,7 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	}
 	state_remove(opts->state_dir, APPLIED_TEXT_FILE);
 	state_remove(opts->state_dir, APPLIED_LIVE_FILE);
+	state_remove(opts->state_dir, APPLIED_GEN_FILE);
 	outcome_say(out, "%s", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
 					      : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
 	if (foreign_removed)

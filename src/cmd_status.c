@@ -55,6 +55,7 @@ struct report {
 	size_t drift_count;
 	struct foreign_report foreign;   /* other firewalls on the forward hook */
 	bool *pending;                   /* per foreign block: our accepts missing or stale */
+	bool untouched;                  /* no transaction anywhere since the last apply */
 	struct {
 		const struct forwarding_sysctl *sysctl;
 		char value[16];
@@ -205,9 +206,19 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	ok = r->drift != NULL;
 	if (ok && !r->live.present && r->m->forward_count > 0)
 		ok = add_drift(r, "%s", NO_TABLE);
-	/* Without these files (no apply yet, or flushed since) there is nothing to compare. */
-	if (ok && applied_live && strcmp(applied_live, r->live.canonical) != 0)
+	/*
+	 * Without these files (no apply yet, or flushed since) there is nothing to compare. No
+	 * transaction anywhere since the last apply (its generation) means no hand edit either.
+	 */
+	if (ok && applied_live && !r->untouched && strcmp(applied_live, r->live.canonical) != 0)
 		ok = add_drift(r, "%s", HAND_CHANGED);
+	/* Untouched since that apply: remember its structure for later reads (a cache in the
+	 * state dir; the kernel is not changed). */
+	if (ok && !applied_live && r->untouched) {
+		struct error ignored;
+
+		state_write_file(state_dir, APPLIED_LIVE_FILE, r->live.canonical, &ignored);
+	}
 	if (ok && applied_text && strcmp(applied_text, rendered) != 0)
 		ok = add_drift(r, "%s", CONFIG_CHANGED);
 	for (size_t i = 0; ok && i < r->live.foreign_count; i++)
@@ -545,7 +556,16 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
-	rc = live_read(k, true, &r->live, err);
+	uint32_t gen_before, gen_after;
+
+	rc = kernel_generation(&gen_before, err);
+	if (rc == EXIT_OK)
+		rc = live_read(k, LIVE_COUNTERS, &r->live, err);
+	if (rc == EXIT_OK)
+		rc = kernel_generation(&gen_after, err);
+	if (rc == EXIT_OK)
+		r->untouched = gen_before == gen_after &&
+			       state_generation_is(opts->state_dir, gen_after);
 	if (rc == EXIT_OK)
 		rc = coexist_read(k, &r->wanted, &r->foreign, err);
 	if (rc == EXIT_OK && !coexist_pending(&r->foreign, &r->pending)) {

@@ -3,14 +3,21 @@
 
 #include "coexist.h"
 
+enum exit_code coexist_analyse(const char *ruleset_json, const struct entry_list *entries,
+			       struct foreign_report *r, struct error *err)
+{
+	/* The listing libnftables gave could not be read (or memory ran out). */
+	return foreign_analyse(ruleset_json, entries, r, err) ? EXIT_OK : EXIT_KERNEL;
+}
+
 enum exit_code coexist_read(struct kernel *k, const struct entry_list *entries,
 			    struct foreign_report *r, struct error *err)
 {
 	char *json = NULL;
 	enum exit_code rc = kernel_list_ruleset_json(k, &json, err);
 
-	if (rc == EXIT_OK && !foreign_analyse(json, entries, r, err))
-		rc = EXIT_KERNEL; /* the listing libnftables gave could not be read */
+	if (rc == EXIT_OK)
+		rc = coexist_analyse(json, entries, r, err);
 	free(json);
 	return rc;
 }

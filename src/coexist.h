@@ -20,6 +20,10 @@
 enum exit_code coexist_read(struct kernel *k, const struct entry_list *entries,
 			    struct foreign_report *r, struct error *err);
 
+/* The same, for a `list ruleset` listing read already (kernel_list_ruleset_json). */
+enum exit_code coexist_analyse(const char *ruleset_json, const struct entry_list *entries,
+			       struct foreign_report *r, struct error *err);
+
 /*
  * The nft commands that bring our rules in other tables to what the config wants: the
  * needed accepts (integrate = auto) or none of ours at all (integrate = off). Appends to

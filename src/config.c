@@ -53,6 +53,25 @@ static bool field_error(struct error *err, const struct origin *where, const cha
 	return error_set(err, "%s: %s: %s", at, field, reason);
 }
 
+/* "FILE:LINE: " and the message; the origin is formatted only when there is an error. */
+static bool origin_error(struct error *err, const struct origin *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool origin_error(struct error *err, const struct origin *where, const char *fmt, ...)
+{
+	size_t len;
+	va_list ap;
+
+	format_origin(where, err->msg, sizeof(err->msg) - 2);
+	len = strlen(err->msg);
+	err->msg[len++] = ':';
+	err->msg[len++] = ' ';
+	va_start(ap, fmt);
+	vsnprintf(err->msg + len, sizeof(err->msg) - len, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
 static bool addr_list_contains(const struct addr_list *list, const struct addr *a)
 {
 	for (size_t i = 0; i < list->count; i++) {
@@ -350,24 +369,22 @@ static bool parse_forward_line(struct model *m, char *rest, const struct origin 
 	enum { NO_LIST, IN_LIST, AFTER_LIST } list = NO_LIST;
 	char *sources = NULL; /* the words after 'from', joined by spaces */
 	size_t n = 0, used = 0, room = strlen(rest) + 1;
-	char at[512];
 	bool ok;
 
-	format_origin(where, at, sizeof(at));
 	while (n < 4 && (w = strtok_r(n ? NULL : rest, WHITESPACE, &saveptr)))
 		words[n++] = w;
 	if (n < 1)
-		return error_set(err, "%s: forward: the protocol is missing; expected tcp, udp or "
-				      "tcp,udp, %s", at, example);
+		return origin_error(err, where, "forward: the protocol is missing; expected tcp, udp "
+					       "or tcp,udp, %s", example);
 	if (n < 2)
-		return error_set(err, "%s: forward: the host port is missing, %s", at, example);
+		return origin_error(err, where, "forward: the host port is missing, %s", example);
 	if (n < 3 || strcmp(words[2], "to") != 0)
-		return error_set(err, "%s: forward: expected 'to' after the host port%s%s%s; %s", at,
-				 n < 3 ? "" : ", found '", n < 3 ? "" : words[2], n < 3 ? "" : "'",
-				 example);
+		return origin_error(err, where, "forward: expected 'to' after the host port%s%s%s; %s",
+				    n < 3 ? "" : ", found '", n < 3 ? "" : words[2],
+				    n < 3 ? "" : "'", example);
 	if (n < 4)
-		return error_set(err, "%s: forward: the guest address is missing after 'to', %s", at,
-				 example);
+		return origin_error(err, where, "forward: the guest address is missing after 'to', %s",
+				    example);
 
 	while ((w = strtok_r(NULL, WHITESPACE, &saveptr))) {
 		if (strcmp(w, "keep-source") == 0 && !text.keep_source) {
@@ -381,15 +398,15 @@ static bool parse_forward_line(struct model *m, char *rest, const struct origin 
 			used += (size_t)snprintf(sources + used, room - used, "%s%s", used ? " " : "", w);
 		} else {
 			free(sources);
-			return error_set(err, "%s: forward: unexpected '%s' after the guest address; "
-					      "expected 'from NETWORKS' or 'keep-source', %s",
-					 at, w, example);
+			return origin_error(err, where, "forward: unexpected '%s' after the guest "
+					    "address; expected 'from NETWORKS' or 'keep-source', %s",
+					    w, example);
 		}
 	}
 	if (sources && !*sources) {
 		free(sources);
-		return error_set(err, "%s: forward from: no network given; expected 'from "
-				      "198.51.100.0/24' or a comma-separated list", at);
+		return origin_error(err, where, "forward from: no network given; expected 'from "
+					       "198.51.100.0/24' or a comma-separated list");
 	}
 	if (!split_target(words[3], &addr, &port, where, err)) {
 		free(sources);

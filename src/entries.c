@@ -28,7 +28,21 @@ static int prefix_cmp(const struct prefix *a, const struct prefix *b)
 
 const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN])
 {
-	return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
+	const uint8_t *byte = (const uint8_t *)&a->v4;
+	char *p = buf;
+
+	if (a->family != AF_INET)
+		return inet_ntop(a->family, &a->v6, buf, INET6_ADDRSTRLEN);
+	/* inet_ntop formats IPv4 through sprintf, the renderer's hot spot at 10,000 forwards */
+	for (int i = 0; i < 4; i++) {
+		if (byte[i] >= 100)
+			*p++ = (char)('0' + byte[i] / 100);
+		if (byte[i] >= 10)
+			*p++ = (char)('0' + byte[i] / 10 % 10);
+		*p++ = (char)('0' + byte[i] % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+	return buf;
 }
 
 int entry_cmp_key(const struct entry *a, const struct entry *b)

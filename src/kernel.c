@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +126,13 @@ static enum exit_code list(struct kernel *k, const char *command, unsigned extra
 	return strstr(why, "Operation not permitted") ? EXIT_PERMISSION : EXIT_KERNEL;
 }
 
-enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char **json,
-				      struct error *err)
+enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, bool terse,
+				      char **json, struct error *err)
 {
 	return list(k, "list table " TABLE_FAMILY " " TABLE_NAME,
-		    NFT_CTX_OUTPUT_JSON | (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS), json, err);
+		    NFT_CTX_OUTPUT_JSON | (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS) |
+			    (terse ? NFT_CTX_OUTPUT_TERSE : 0),
+		    json, err);
 }
 
 enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct error *err)
@@ -159,4 +166,59 @@ enum exit_code kernel_monitor(FILE *out, struct error *err)
 	error_set(err, "nft monitor stopped: %s", why && *why ? why : "(libnftables gave no reason)");
 	nft_ctx_free(nft);
 	return EXIT_KERNEL;
+}
+
+/* NFTA_GEN_ID of a NFT_MSG_NEWGEN answer. */
+struct generation {
+	uint32_t id;
+	bool found;
+};
+
+static int generation_attr(const struct nlattr *attr, void *data)
+{
+	struct generation *gen = data;
+
+	if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+		gen->id = ntohl(mnl_attr_get_u32(attr));
+		gen->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int generation_msg(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), generation_attr, data);
+}
+
+enum exit_code kernel_generation(uint32_t *id, struct error *err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+	struct generation gen = { 0 };
+	uint32_t seq = 1;
+	ssize_t n;
+	int rc = MNL_CB_ERROR;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0 &&
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) >= 0 &&
+	    (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+		rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), generation_msg, &gen);
+	if (nl)
+		mnl_socket_close(nl);
+	if (rc == MNL_CB_ERROR || !gen.found) {
+		error_set(err, "cannot read the ruleset generation from the kernel: %s",
+			  rc == MNL_CB_ERROR ? strerror(errno) : "no generation in the answer");
+		return EXIT_KERNEL;
+	}
+	*id = gen.id;
+	return EXIT_OK;
 }

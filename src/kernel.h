@@ -7,6 +7,7 @@
 #define NFT_PORTFWD_KERNEL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common.h"
@@ -25,10 +26,11 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
 
 /*
  * table inet portfwd as libnftables' JSON (`nft -j list table inet portfwd`, with `-s` unless
- * with_counters), as a malloc'd string; *json is NULL when there is no such table.
+ * with_counters; `-t`, no set elements, with terse), as a malloc'd string; *json is NULL
+ * when there is no such table.
  */
-enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, char **json,
-				      struct error *err);
+enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, bool terse,
+				      char **json, struct error *err);
 
 /*
  * The whole ruleset, every table, as libnftables' JSON with rule handles and without
@@ -43,5 +45,12 @@ enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct er
  * killed: call it in a child); when libnftables gives up, it returns EXIT_KERNEL and why.
  */
 enum exit_code kernel_monitor(FILE *out, struct error *err);
+
+/*
+ * The ruleset's generation: the kernel counts every committed nftables transaction, in any
+ * table. The same number twice means nothing changed in between. Read with libmnl:
+ * libnftables does not expose it.
+ */
+enum exit_code kernel_generation(uint32_t *id, struct error *err);
 
 #endif

@@ -312,88 +312,138 @@ static void strip_volatile(json_t *value)
 }
 
 /*
- * Sets the packet path fills (hairpin4/6: flags dynamic,timeout), whose elements are
- * traffic, not configuration. nft 1.0.6's JSON lists only the "timeout" flag of such sets.
+ * The table's structure: the listing without metainfo (it names the nft version, not the
+ * table) and without any set or map elements, then stripped. Elements are compared as
+ * entries (live_table.entries), so the canonical form can come from a terse listing, which
+ * costs a fraction of a full one for a table with 10,000 forwards.
  */
-static bool is_traffic_set(json_t *set)
-{
-	json_t *flags = json_object_get(set, "flags"), *flag;
-	size_t i;
-
-	if (json_is_string(flags))
-		return strcmp(json_string_value(flags), "timeout") == 0 ||
-		       strcmp(json_string_value(flags), "dynamic") == 0;
-	json_array_foreach(flags, i, flag)
-		if (json_is_string(flag) && (strcmp(json_string_value(flag), "timeout") == 0 ||
-					     strcmp(json_string_value(flag), "dynamic") == 0))
-			return true;
-	return false;
-}
-
-/*
- * The listing without metainfo (it names the nft version, not the table) and without the
- * elements of traffic sets, then stripped.
- */
-static char *canonical_form(json_t *root, json_t *list)
+static char *canonical_form(json_t *list)
 {
 	size_t i = 0;
+	json_t *wrapper;
+	char *text;
 
 	while (i < json_array_size(list)) {
-		json_t *item = json_array_get(list, i), *set = json_object_get(item, "set");
+		json_t *item = json_array_get(list, i);
+		const char *what;
+		json_t *set = set_of(item, &what);
 
 		if (json_object_get(item, "metainfo")) {
 			json_array_remove(list, i);
 			continue;
 		}
-		if (set && is_traffic_set(set))
+		if (set)
 			json_object_del(set, "elem");
 		i++;
 	}
-	strip_volatile(root);
-	return json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT);
+	strip_volatile(list);
+	wrapper = json_pack("{s:O}", "nftables", list);
+	text = wrapper ? json_dumps(wrapper, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+	json_decref(wrapper);
+	return text;
 }
 
-enum exit_code live_read(struct kernel *k, bool with_counters, struct live_table *t,
-			 struct error *err)
+/* Fill `t` from the JSON list of our table's objects (NULL: there is no table). */
+static enum exit_code parse(json_t *list, bool with_counters, struct live_table *t,
+			    struct error *err)
 {
-	char *text = NULL;
-	json_t *root, *list;
-	json_error_t jerr;
-	enum exit_code rc = kernel_list_table_json(k, with_counters, &text, err);
+	enum exit_code rc;
 
-	*t = (struct live_table){ 0 };
-	if (rc != EXIT_OK)
-		return rc;
-	if (!text) {
+	*t = (struct live_table){ .present = list != NULL };
+	if (!list) {
 		rc = alloc_arrays(t, 0, 0, err);
 		if (rc == EXIT_OK && !(t->canonical = strdup(""))) {
 			error_set(err, "out of memory");
 			rc = EXIT_SYSTEM;
 		}
-		if (rc != EXIT_OK)
-			live_free(t);
-		return rc;
-	}
-	t->present = true;
-	root = json_loads(text, 0, &jerr);
-	free(text);
-	list = json_object_get(root, "nftables");
-	if (!json_is_array(list)) {
-		error_set(err, "libnftables listed table " TABLE_FAMILY " " TABLE_NAME " as invalid "
-			       "JSON (%s); " INVALID_JSON_HINT,
-			  root ? "no \"nftables\" list" : jerr.text);
-		rc = EXIT_KERNEL;
-	}
-	/* Elements first: the canonical form nulls the counters they are read from. */
-	if (rc == EXIT_OK)
+	} else {
+		/* Elements first: the canonical form drops them. */
 		rc = read_elements(list, with_counters, t, err);
-	if (rc == EXIT_OK && !(t->canonical = canonical_form(root, list))) {
-		error_set(err, "out of memory");
-		rc = EXIT_SYSTEM;
+		if (rc == EXIT_OK && !(t->canonical = canonical_form(list))) {
+			error_set(err, "out of memory");
+			rc = EXIT_SYSTEM;
+		}
 	}
-	json_decref(root);
 	if (rc != EXIT_OK)
 		live_free(t);
+	return rc;
+}
+
+static json_t *load_list(const char *text, const char *what, struct error *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr), *list = json_object_get(root, "nftables");
+
+	if (!json_is_array(list)) {
+		error_set(err, "libnftables listed %s as invalid JSON (%s); " INVALID_JSON_HINT, what,
+			  root ? "no \"nftables\" list" : jerr.text);
+		json_decref(root);
+		return NULL;
+	}
+	json_incref(list);
+	json_decref(root);
+	return list;
+}
+
+enum exit_code live_read(struct kernel *k, enum live_listing how, struct live_table *t,
+			 struct error *err)
+{
+	char *text = NULL;
+	json_t *list = NULL;
+	enum exit_code rc = kernel_list_table_json(k, how == LIVE_COUNTERS, how == LIVE_STRUCTURE,
+						   &text, err);
+
+	*t = (struct live_table){ 0 };
+	if (rc != EXIT_OK)
+		return rc;
+	if (text && !(list = load_list(text, "table " TABLE_FAMILY " " TABLE_NAME, err))) {
+		free(text);
+		return EXIT_KERNEL;
+	}
+	free(text);
+	rc = parse(list, how == LIVE_COUNTERS, t, err);
+	json_decref(list);
+	return rc;
+}
+
+/* Is this object of a ruleset listing part of table inet portfwd? */
+static bool ours(json_t *item)
+{
+	const char *key;
+	json_t *obj;
+
+	json_object_foreach(item, key, obj) {
+		const char *family = json_string_value(json_object_get(obj, "family"));
+		const char *table = json_string_value(json_object_get(obj, strcmp(key, "table") == 0
+										   ? "name" : "table"));
+
+		return family && table && strcmp(family, TABLE_FAMILY) == 0 &&
+		       strcmp(table, TABLE_NAME) == 0;
+	}
+	return false;
+}
+
+enum exit_code live_from_ruleset(const char *ruleset_json, struct live_table *t,
+				 struct error *err)
+{
+	json_t *all = load_list(ruleset_json, "the ruleset", err), *list, *item;
+	bool present = false;
+	size_t i;
+	enum exit_code rc;
+
+	*t = (struct live_table){ 0 };
+	if (!all)
+		return EXIT_KERNEL;
+	list = json_array();
+	json_array_foreach(all, i, item) {
+		if (!ours(item))
+			continue;
+		present |= json_object_get(item, "table") != NULL;
+		json_array_append(list, item);
+	}
+	json_decref(all);
+	rc = parse(present ? list : NULL, false, t, err);
+	json_decref(list);
 	return rc;
 }
 

@@ -24,9 +24,10 @@ struct endpoint_stats {
 struct live_table {
 	bool present;            /* false: there is no table inet portfwd */
 	/*
-	 * The table without handles and counters, as JSON with sorted keys: equal strings mean
-	 * an equal table. Empty when the table is absent. The same whether or not it was read
-	 * with counters (their values become null, as a stateless listing prints them).
+	 * The table's structure (chains, rules, set and map definitions) without handles,
+	 * counters or elements, as JSON with sorted keys: equal strings mean the same structure.
+	 * Empty when the table is absent. The same however it was read. Elements are compared
+	 * through `entries`.
 	 */
 	char *canonical;
 	/*
@@ -47,13 +48,28 @@ struct live_table {
 	size_t foreign_count;
 };
 
+/* How much of the table to read. */
+enum live_listing {
+	LIVE_ELEMENTS,  /* entries and the canonical form */
+	LIVE_COUNTERS,  /* the same, and the guest endpoints' counters (stats) */
+	LIVE_STRUCTURE, /* the canonical form only (a terse listing: no elements, cheap) */
+};
+
 /*
- * Read table inet portfwd; with_counters also fills stats (else stats_count is 0). Besides
- * kernel_list_table_json's errors: EXIT_SYSTEM when the listing is not the JSON expected or
- * memory runs out. On error *t holds nothing to free.
+ * Read table inet portfwd. Besides kernel_list_table_json's errors: EXIT_KERNEL when the
+ * listing is not the JSON expected, EXIT_SYSTEM when memory runs out. On error *t holds
+ * nothing to free.
  */
-enum exit_code live_read(struct kernel *k, bool with_counters, struct live_table *t,
+enum exit_code live_read(struct kernel *k, enum live_listing how, struct live_table *t,
 			 struct error *err);
+
+/*
+ * The same as LIVE_ELEMENTS, from a `list ruleset` listing that was read anyway
+ * (kernel_list_ruleset_json): one listing serves this and foreign_analyse.
+ */
+enum exit_code live_from_ruleset(const char *ruleset_json, struct live_table *t,
+				 struct error *err);
+
 void live_free(struct live_table *t);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,4 +122,21 @@ void state_remove(const char *dir, const char *name)
 
 	state_path(dir, name, path, sizeof(path));
 	unlink(path);
+}
+
+bool state_generation_is(const char *dir, uint32_t gen)
+{
+	char recorded[16], now[16];
+
+	snprintf(now, sizeof(now), "%" PRIu32, gen);
+	return state_read(dir, APPLIED_GEN_FILE, recorded, sizeof(recorded)) &&
+	       strcmp(recorded, now) == 0;
+}
+
+enum exit_code state_write_generation(const char *dir, uint32_t gen, struct error *err)
+{
+	char value[16];
+
+	snprintf(value, sizeof(value), "%" PRIu32, gen);
+	return state_write(dir, APPLIED_GEN_FILE, value, err);
 }

@@ -8,14 +8,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
 #define STATE_DIR_DEFAULT "/run/nft-portfwd"
 
-/* What the last successful apply committed: the rendered text, and the live table's
- * canonical form (live.h) right after it. status compares against both. */
+/*
+ * What the last successful apply committed: the rendered text; the ruleset generation
+ * right after its transaction (kernel_generation); and, once known, the live table's
+ * canonical form (live.h) as that apply left it. apply and status compare against them.
+ */
 #define APPLIED_TEXT_FILE "applied.nft"
+#define APPLIED_GEN_FILE "applied.gen"
 #define APPLIED_LIVE_FILE "applied.live"
 
 /* How long a command that changes the ruleset waits for another one to finish. */
@@ -31,6 +36,10 @@ bool state_read(const char *dir, const char *name, char *value, size_t size);
 enum exit_code state_write(const char *dir, const char *name, const char *value,
 			   struct error *err);
 void state_remove(const char *dir, const char *name);
+
+/* Is `gen` the generation the last apply recorded? (No transaction anywhere since then.) */
+bool state_generation_is(const char *dir, uint32_t gen);
+enum exit_code state_write_generation(const char *dir, uint32_t gen, struct error *err);
 
 /* A whole file: malloc'd content, or NULL when it does not exist or cannot be read. */
 char *state_read_file(const char *dir, const char *name);
