@@ -247,7 +247,15 @@ size_t conntrack_forget_stale(const struct entry_list *before, const struct entr
 	struct error err;
 	size_t removed = 0;
 
-	if (!entries_stale(before, after, &stale) || !entries_stale(after, before, &fresh))
+	bool ok = entries_stale(before, after, &stale) && entries_stale(after, before, &fresh);
+	size_t udp = 0;
+
+	/* Only UDP flows to the host are followed onto new forwards (see collect). */
+	for (size_t i = 0; ok && i < fresh.count; i++)
+		if (fresh.items[i].proto == PROTO_UDP)
+			fresh.items[udp++] = fresh.items[i];
+	fresh.count = udp;
+	if (!ok)
 		fprintf(stderr, "nft-portfwd: warning: out of memory; stale conntrack entries were "
 				"not removed\n");
 	else if (conntrack_forget(&stale, &fresh, &removed, &err) != EXIT_OK)
