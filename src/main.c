@@ -60,9 +60,9 @@ static void print_usage(FILE *out)
 		     "  -q, --quiet          check, apply, flush, status: print only errors\n"
 		     "  --trace SECONDS      diagnose: trace packets to the forwards, name what drops them\n\n"
 		     FORWARD_OPTIONS
-		     "\nExit codes: 0 ok, 1 status: the live table differs from the config, 2 usage,\n"
-		     "3 invalid config, 4 no permission (CAP_NET_ADMIN), 5 rejected by nftables,\n"
-		     "6 other system error.\n"
+		     "\nExit codes: 0 ok, 1 status: the live table differs from the config (diagnose:\n"
+		     "a check failed), 2 usage, 3 invalid config, 4 no permission (CAP_NET_ADMIN),\n"
+		     "5 rejected by nftables, 6 other system error.\n"
 		     "See 'nft-portfwd COMMAND --help', nft-portfwd(8) and nft-portfwd.conf(5).\n");
 }
 
