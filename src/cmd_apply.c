@@ -244,22 +244,25 @@ static enum exit_code apply(struct apply_run *run, struct kernel *k, struct erro
 		if (rc == EXIT_OK)
 			run->n_changes++;
 	}
-	if (rc != EXIT_OK)
-		return rc;
-	bool table_needed = !already_applied(run);
+	bool table_needed = rc == EXIT_OK && !already_applied(run);
 
-	rc = commit(run, k, table_needed, err);
+	if (rc == EXIT_OK)
+		rc = commit(run, k, table_needed, err);
 	if (rc != EXIT_OK) {
+		/* A later sysctl or the transaction failed: put back the sysctls this run set. */
 		while (run->n_changes > 0)
 			sysctl_undo(run->opts->state_dir, &run->changes[--run->n_changes]);
 		return rc;
 	}
+	/* Committed: from here on, a failure is only a warning; the forwards are in place. */
 	if (table_needed || run->foreign_changed)
 		remember_generation(run->opts->state_dir);
 	if (table_needed) {
-		rc = remember(run, k, err);
-		if (rc != EXIT_OK)
-			return rc;
+		struct error warning;
+
+		if (remember(run, k, &warning) != EXIT_OK)
+			fprintf(stderr, "nft-portfwd: warning: the table is applied, but %s; the next "
+					"apply commits again\n", warning.msg);
 		run->conntrack_removed = conntrack_forget_stale(&run->before.entries, &run->entries);
 	}
 	return EXIT_OK;

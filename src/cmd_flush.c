@@ -72,12 +72,19 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	if (conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of the forwards", conntrack_removed,
 			    conntrack_removed == 1 ? "y" : "ies");
-	for (size_t i = 0; rc == EXIT_OK && i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+	/* Each sysctl on its own: one that cannot be put back must not keep the other. */
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+		struct error this_err;
 		char value[16];
 		bool restored;
+		enum exit_code this_rc = sysctl_restore(opts->state_dir, sysctls[i], &restored, value,
+							&this_err);
 
-		rc = sysctl_restore(opts->state_dir, sysctls[i], &restored, value, err);
-		if (rc != EXIT_OK || !restored)
+		if (this_rc != EXIT_OK && rc == EXIT_OK) {
+			rc = this_rc;
+			*err = this_err;
+		}
+		if (this_rc != EXIT_OK || !restored)
 			continue;
 		any_restored = true;
 		outcome_say(out, "%s put back to %s", sysctls[i]->name, value);

@@ -80,6 +80,22 @@ wait "$applier" || fail "the applies in the background failed"
 pf_log "$reads reads during 30 applies, each saw a whole table"
 [ "$reads" -gt 0 ] || fail "no read happened during the applies"
 
+step "a sysctl that cannot be set: apply fails and puts back the one it already set"
+pf_run_ok flush
+printf 'forward tcp 80 to %s\nforward tcp 8443 to [2001:db8::79]:443\n' "$GUEST_IP" >"$PF_TMP/v46.conf"
+before=$(hnft -s list ruleset)
+v6=/proc/sys/net/ipv6/conf/all/forwarding
+ip netns exec "$HOST" unshare -m sh -c "mount --bind $v6 $v6 && mount -o remount,bind,ro $v6 &&
+    exec '$NFT_PORTFWD' --state-dir '$PF_STATE' --config '$PF_TMP/v46.conf' apply" \
+    >"$PF_TMP/ro.out" 2>&1
+rc=$?
+pf_log "apply with a read-only IPv6 forwarding sysctl -> rc $rc: $(cat "$PF_TMP/ro.out")"
+[ "$rc" -eq 4 ] || fail "apply with a read-only sysctl: expected exit 4, got $rc"
+assert_match "$(cat "$PF_TMP/ro.out")" "cannot set net.ipv6.conf.all.forwarding to 1" "the message names the sysctl"
+assert_eq "$(pf_ip_forward "$HOST")" 0 "ip_forward put back to 0"
+[ -e "$PF_STATE/ipv4-forward.before" ] && fail "a failed apply left a saved sysctl value"
+assert_eq "$(hnft -s list ruleset)" "$before" "ruleset unchanged"
+
 step "a config that vanishes between check and apply"
 config 1 8080 80 >"$PF_TMP/v.conf"
 pf_run_ok --config "$PF_TMP/v.conf" apply
