@@ -39,7 +39,7 @@ pf_serve "$GUEST" tcp 0.0.0.0 16589 guestA
 # flow SPORT: prints the name of the server that answered, or "nobody"
 flow() {
     local reply
-    if reply=$(pf_send_with "$CLIENT" udp "$HOST_IP" 5000 1 --sport "$1"); then
+    if reply=$(pf_send "$CLIENT" udp "$HOST_IP" 5000 1 --sport "$1"); then
         echo "${reply%% *}"
     else
         echo nobody

@@ -236,33 +236,36 @@ pf_serve() {
 }
 
 # pf_send NS PROTO ADDR PORT [TIMEOUT]: prints the reply; non-zero on no reply.
-pf_send() {
+pf_send() {   # NS PROTO ADDR PORT [TIMEOUT [peer.py send options: --source ADDR, --sport PORT]]
     local ns=$1 proto=$2 addr=$3 port=$4 t=${5:-2}
-    ip netns exec "$ns" timeout 5 "$PF_PYTHON" "$PF_PEER" send "$proto" "$addr" "$port" --timeout "$t" 2>"$PF_TMP/send.err"
+    shift $(($# < 5 ? $# : 5))
+    ip netns exec "$ns" timeout 5 "$PF_PYTHON" "$PF_PEER" send "$proto" "$addr" "$port" --timeout "$t" "$@" 2>"$PF_TMP/send.err"
 }
 
-# assert_reaches NS PROTO ADDR PORT EXPECTED_NAME DESCRIPTION
+# assert_reaches NS PROTO ADDR PORT EXPECTED_NAME DESCRIPTION [peer.py send options...]
 # The reply must come from the server named EXPECTED_NAME; PF_SEEN is then set
 # to the source address that server saw.
 assert_reaches() {
     local ns=$1 proto=$2 addr=$3 port=$4 want=$5 desc=$6 reply
-    reply=$(pf_send "$ns" "$proto" "$addr" "$port") \
-        || fail "$desc: $proto $addr:$port from ${ns##*-} got no reply ($(cat "$PF_TMP/send.err")), expected '$want'"
+    shift 6
+    reply=$(pf_send "$ns" "$proto" "$addr" "$port" 2 "$@") \
+        || fail "$desc: $proto $addr:$port from ${ns##*-}${*:+ ($*)} got no reply ($(cat "$PF_TMP/send.err")), expected '$want'"
     case "$reply" in
         "$want "*) ;;
-        *) fail "$desc: $proto $addr:$port from ${ns##*-} answered by '$reply', expected '$want'" ;;
+        *) fail "$desc: $proto $addr:$port from ${ns##*-}${*:+ ($*)} answered by '$reply', expected '$want'" ;;
     esac
     PF_SEEN=${reply#"$want "}
-    pf_log "ok: $desc ($proto $addr:$port -> '$reply')"
+    pf_log "ok: $desc ($proto $addr:$port${*:+ $*} -> '$reply')"
 }
 
-# assert_no_reply NS PROTO ADDR PORT DESCRIPTION
+# assert_no_reply NS PROTO ADDR PORT DESCRIPTION [peer.py send options...]
 assert_no_reply() {
     local ns=$1 proto=$2 addr=$3 port=$4 desc=$5 reply
-    if reply=$(pf_send "$ns" "$proto" "$addr" "$port" 1); then
-        fail "$desc: $proto $addr:$port from ${ns##*-} unexpectedly answered '$reply'"
+    shift 5
+    if reply=$(pf_send "$ns" "$proto" "$addr" "$port" 1 "$@"); then
+        fail "$desc: $proto $addr:$port from ${ns##*-}${*:+ ($*)} unexpectedly answered '$reply'"
     fi
-    pf_log "ok: $desc ($proto $addr:$port: no answer)"
+    pf_log "ok: $desc ($proto $addr:$port${*:+ $*}: no answer)"
 }
 
 # ---------------------------------------------------------------- assertions
@@ -341,39 +344,6 @@ pf_setup_guest_bridge() {
     ip -n "$GUEST2" route add default via "$HOST_GW_IP" || fail "default route in $GUEST2"
     # the guest keeps its default route via 192.0.2.1 (now the bridge); make sure it is there
     ip -n "$GUEST" route replace default via "$HOST_GW_IP" || fail "default route in $GUEST"
-}
-
-# pf_send_with NS PROTO ADDR PORT TIMEOUT [peer.py send options...]
-# Like pf_send, with extra options such as --source ADDR or --sport PORT.
-pf_send_with() {
-    local ns=$1 proto=$2 addr=$3 port=$4 t=$5
-    shift 5
-    ip netns exec "$ns" timeout 5 "$PF_PYTHON" "$PF_PEER" send "$proto" "$addr" "$port" --timeout "$t" "$@" 2>"$PF_TMP/send.err"
-}
-
-# assert_reaches_with NS PROTO ADDR PORT EXPECTED_NAME DESCRIPTION [peer.py send options...]
-# Like assert_reaches (sets PF_SEEN), with extra send options.
-assert_reaches_with() {
-    local ns=$1 proto=$2 addr=$3 port=$4 want=$5 desc=$6 reply
-    shift 6
-    reply=$(pf_send_with "$ns" "$proto" "$addr" "$port" 2 "$@") \
-        || fail "$desc: $proto $addr:$port from ${ns##*-} ($*) got no reply ($(cat "$PF_TMP/send.err")), expected '$want'"
-    case "$reply" in
-        "$want "*) ;;
-        *) fail "$desc: $proto $addr:$port from ${ns##*-} ($*) answered by '$reply', expected '$want'" ;;
-    esac
-    PF_SEEN=${reply#"$want "}
-    pf_log "ok: $desc ($proto $addr:$port $* -> '$reply')"
-}
-
-# assert_no_reply_with NS PROTO ADDR PORT DESCRIPTION [peer.py send options...]
-assert_no_reply_with() {
-    local ns=$1 proto=$2 addr=$3 port=$4 desc=$5 reply
-    shift 5
-    if reply=$(pf_send_with "$ns" "$proto" "$addr" "$port" 1 "$@"); then
-        fail "$desc: $proto $addr:$port from ${ns##*-} ($*) unexpectedly answered '$reply'"
-    fi
-    pf_log "ok: $desc ($proto $addr:$port $*: no answer: $(cat "$PF_TMP/send.err"))"
 }
 
 # pf_ruleset_snapshot FILE: the host namespace's whole ruleset (to prove "no kernel change")
