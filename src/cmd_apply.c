@@ -77,7 +77,6 @@ static bool already_applied(const struct apply_run *run)
 static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool with_before,
 				   struct error *err)
 {
-	char *ruleset = NULL;
 	size_t len = 0;
 	FILE *mem;
 	enum exit_code rc;
@@ -87,12 +86,8 @@ static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool
 	free(run->foreign_text);
 	run->pending = NULL;
 	run->foreign_text = NULL;
-	rc = kernel_list_ruleset_json(k, &ruleset, err);
-	if (rc == EXIT_OK && with_before)
-		rc = live_from_ruleset(ruleset, &run->before, err);
-	if (rc == EXIT_OK)
-		rc = coexist_analyse(ruleset, &run->entries, &run->foreign, err);
-	free(ruleset);
+	rc = coexist_read(k, false, &run->entries, with_before ? &run->before : NULL,
+			  &run->foreign, err);
 	if (rc != EXIT_OK)
 		return rc;
 	mem = open_memstream(&run->foreign_text, &len);
@@ -149,7 +144,7 @@ static enum exit_code remember(struct apply_run *run, struct kernel *k, struct e
 	state_remove(dir, APPLIED_LIVE_FILE);
 	run->table_changed = true;
 	if (run->before.present && run->entries_live) {
-		rc = live_read(k, LIVE_STRUCTURE, &run->after, err);
+		rc = live_read_structure(k, &run->after, err);
 		if (rc != EXIT_OK)
 			return rc;
 		run->table_changed = strcmp(run->before.canonical, run->after.canonical) != 0;

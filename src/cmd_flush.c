@@ -25,16 +25,10 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	size_t len = 0, conntrack_removed;
 	bool any_restored = false;
 	FILE *mem;
-	char *ruleset = NULL;
-	enum exit_code rc = kernel_list_ruleset_json(k, &ruleset, err);
+	/* Our table's entries (for conntrack) and our accepts in other firewalls' chains,
+	 * which go in the same transaction as the table. */
+	enum exit_code rc = coexist_read(k, false, &(struct entry_list){ 0 }, &before, &foreign, err);
 
-	/* One listing: our table's entries (for conntrack) and our accepts in other
-	 * firewalls' chains, which go in the same transaction as the table. */
-	if (rc == EXIT_OK)
-		rc = live_from_ruleset(ruleset, &before, err);
-	if (rc == EXIT_OK)
-		rc = coexist_analyse(ruleset, &(struct entry_list){ 0 }, &foreign, err);
-	free(ruleset);
 	if (rc != EXIT_OK) {
 		live_free(&before);
 		foreign_report_free(&foreign);

@@ -560,14 +560,12 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 
 	rc = kernel_generation(&gen_before, err);
 	if (rc == EXIT_OK)
-		rc = live_read(k, LIVE_COUNTERS, &r->live, err);
+		rc = coexist_read(k, true, &r->wanted, &r->live, &r->foreign, err);
 	if (rc == EXIT_OK)
 		rc = kernel_generation(&gen_after, err);
 	if (rc == EXIT_OK)
 		r->untouched = gen_before == gen_after &&
 			       state_generation_is(opts->state_dir, gen_after);
-	if (rc == EXIT_OK)
-		rc = coexist_read(k, &r->wanted, &r->foreign, err);
 	if (rc == EXIT_OK && !coexist_pending(&r->foreign, &r->pending)) {
 		error_set(err, "out of memory");
 		rc = EXIT_SYSTEM;

@@ -2,22 +2,19 @@
 #include <stdlib.h>
 
 #include "coexist.h"
+#include "live.h"
 
-enum exit_code coexist_analyse(const char *ruleset_json, const struct entry_list *entries,
-			       struct foreign_report *r, struct error *err)
-{
-	/* The listing libnftables gave could not be read (or memory ran out). */
-	return foreign_analyse(ruleset_json, entries, r, err) ? EXIT_OK : EXIT_KERNEL;
-}
-
-enum exit_code coexist_read(struct kernel *k, const struct entry_list *entries,
-			    struct foreign_report *r, struct error *err)
+enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct entry_list *entries,
+			    struct live_table *live, struct foreign_report *r, struct error *err)
 {
 	char *json = NULL;
-	enum exit_code rc = kernel_list_ruleset_json(k, &json, err);
+	enum exit_code rc = kernel_list_ruleset_json(k, with_counters, &json, err);
 
-	if (rc == EXIT_OK)
-		rc = coexist_analyse(json, entries, r, err);
+	if (rc == EXIT_OK && live)
+		rc = live_from_ruleset(json, with_counters, live, err);
+	/* The listing libnftables gave could not be read (or memory ran out). */
+	if (rc == EXIT_OK && !foreign_analyse(json, entries, r, err))
+		rc = EXIT_KERNEL;
 	free(json);
 	return rc;
 }

@@ -14,15 +14,16 @@
 #include "entries.h"
 #include "foreign.h"
 #include "kernel.h"
+#include "live.h"
 #include "outcome.h"
 
-/* List the whole ruleset and analyse it for `entries` (empty: only find our rules). */
-enum exit_code coexist_read(struct kernel *k, const struct entry_list *entries,
-			    struct foreign_report *r, struct error *err);
-
-/* The same, for a `list ruleset` listing read already (kernel_list_ruleset_json). */
-enum exit_code coexist_analyse(const char *ruleset_json, const struct entry_list *entries,
-			       struct foreign_report *r, struct error *err);
+/*
+ * One `list ruleset` for what a command needs of the kernel's tables: our table (into
+ * `live`, unless NULL; its counters with with_counters) and the other firewalls,
+ * analysed for `entries` (empty: only find our rules in their chains).
+ */
+enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct entry_list *entries,
+			    struct live_table *live, struct foreign_report *r, struct error *err);
 
 /*
  * The nft commands that bring our rules in other tables to what the config wants: the

@@ -126,19 +126,18 @@ static enum exit_code list(struct kernel *k, const char *command, unsigned extra
 	return strstr(why, "Operation not permitted") ? EXIT_PERMISSION : EXIT_KERNEL;
 }
 
-enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, bool terse,
-				      char **json, struct error *err)
+enum exit_code kernel_list_table_json(struct kernel *k, char **json, struct error *err)
 {
 	return list(k, "list table " TABLE_FAMILY " " TABLE_NAME,
-		    NFT_CTX_OUTPUT_JSON | (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS) |
-			    (terse ? NFT_CTX_OUTPUT_TERSE : 0),
-		    json, err);
+		    NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_TERSE, json, err);
 }
 
-enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct error *err)
+enum exit_code kernel_list_ruleset_json(struct kernel *k, bool with_counters, char **json,
+					struct error *err)
 {
 	enum exit_code rc = list(k, "list ruleset",
-				 NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS,
+				 NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE |
+					 (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS),
 				 json, err);
 
 	if (rc == EXIT_OK && !*json && !(*json = strdup("{\"nftables\": []}"))) {

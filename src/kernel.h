@@ -25,18 +25,18 @@ void kernel_close(struct kernel *k);
 enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, struct error *err);
 
 /*
- * table inet portfwd as libnftables' JSON (`nft -j list table inet portfwd`, with `-s` unless
- * with_counters; `-t`, no set elements, with terse), as a malloc'd string; *json is NULL
- * when there is no such table.
+ * table inet portfwd as libnftables' JSON, without counters or set elements
+ * (`nft -j -s -t list table inet portfwd`), as a malloc'd string; *json is NULL when there
+ * is no such table.
  */
-enum exit_code kernel_list_table_json(struct kernel *k, bool with_counters, bool terse,
-				      char **json, struct error *err);
+enum exit_code kernel_list_table_json(struct kernel *k, char **json, struct error *err);
 
 /*
  * The whole ruleset, every table, as libnftables' JSON with rule handles and without
- * counters (`nft -j -a -s list ruleset`), as a malloc'd string.
+ * counters unless with_counters (`nft -j -a [-s] list ruleset`), as a malloc'd string.
  */
-enum exit_code kernel_list_ruleset_json(struct kernel *k, char **json, struct error *err);
+enum exit_code kernel_list_ruleset_json(struct kernel *k, bool with_counters, char **json,
+					struct error *err);
 
 /*
  * Run `nft monitor` with a libnftables context of its own: every ruleset change and every

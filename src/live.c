@@ -385,13 +385,11 @@ static json_t *load_list(const char *text, const char *what, struct error *err)
 	return list;
 }
 
-enum exit_code live_read(struct kernel *k, enum live_listing how, struct live_table *t,
-			 struct error *err)
+enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
 {
 	char *text = NULL;
 	json_t *list = NULL;
-	enum exit_code rc = kernel_list_table_json(k, how == LIVE_COUNTERS, how == LIVE_STRUCTURE,
-						   &text, err);
+	enum exit_code rc = kernel_list_table_json(k, &text, err);
 
 	*t = (struct live_table){ 0 };
 	if (rc != EXIT_OK)
@@ -401,7 +399,7 @@ enum exit_code live_read(struct kernel *k, enum live_listing how, struct live_ta
 		return EXIT_KERNEL;
 	}
 	free(text);
-	rc = parse(list, how == LIVE_COUNTERS, t, err);
+	rc = parse(list, false, t, err);
 	json_decref(list);
 	return rc;
 }
@@ -423,8 +421,8 @@ static bool ours(json_t *item)
 	return false;
 }
 
-enum exit_code live_from_ruleset(const char *ruleset_json, struct live_table *t,
-				 struct error *err)
+enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
+				 struct live_table *t, struct error *err)
 {
 	json_t *all = load_list(ruleset_json, "the ruleset", err), *list, *item;
 	bool present = false;
@@ -442,7 +440,7 @@ enum exit_code live_from_ruleset(const char *ruleset_json, struct live_table *t,
 		json_array_append(list, item);
 	}
 	json_decref(all);
-	rc = parse(present ? list : NULL, false, t, err);
+	rc = parse(present ? list : NULL, with_counters, t, err);
 	json_decref(list);
 	return rc;
 }

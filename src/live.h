@@ -48,27 +48,21 @@ struct live_table {
 	size_t foreign_count;
 };
 
-/* How much of the table to read. */
-enum live_listing {
-	LIVE_ELEMENTS,  /* entries and the canonical form */
-	LIVE_COUNTERS,  /* the same, and the guest endpoints' counters (stats) */
-	LIVE_STRUCTURE, /* the canonical form only (a terse listing: no elements, cheap) */
-};
+/*
+ * Table inet portfwd's structure only (`present` and `canonical`; no entries): a terse
+ * listing, which skips the elements. Besides kernel_list_table_json's errors: EXIT_KERNEL
+ * when the listing is not the JSON expected, EXIT_SYSTEM when memory runs out. On error
+ * *t holds nothing to free.
+ */
+enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err);
 
 /*
- * Read table inet portfwd. Besides kernel_list_table_json's errors: EXIT_KERNEL when the
- * listing is not the JSON expected, EXIT_SYSTEM when memory runs out. On error *t holds
- * nothing to free.
+ * Everything about table inet portfwd (entries, canonical form and, with with_counters,
+ * stats) from a `list ruleset` listing (kernel_list_ruleset_json): one listing serves this
+ * and foreign_analyse.
  */
-enum exit_code live_read(struct kernel *k, enum live_listing how, struct live_table *t,
-			 struct error *err);
-
-/*
- * The same as LIVE_ELEMENTS, from a `list ruleset` listing that was read anyway
- * (kernel_list_ruleset_json): one listing serves this and foreign_analyse.
- */
-enum exit_code live_from_ruleset(const char *ruleset_json, struct live_table *t,
-				 struct error *err);
+enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
+				 struct live_table *t, struct error *err);
 
 void live_free(struct live_table *t);
 
