@@ -86,7 +86,7 @@ static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool
 	free(run->foreign_text);
 	run->pending = NULL;
 	run->foreign_text = NULL;
-	rc = coexist_read(k, false, &run->entries, with_before ? &run->before : NULL,
+	rc = coexist_read(k, false, &run->entries, model_mark(run->m), with_before ? &run->before : NULL,
 			  &run->foreign, err);
 	if (rc != EXIT_OK)
 		return rc;

@@ -27,7 +27,7 @@ static enum exit_code flush(const struct options *opts, struct kernel *k, struct
 	FILE *mem;
 	/* Our table's entries (for conntrack) and our accepts in other firewalls' chains,
 	 * which go in the same transaction as the table. */
-	enum exit_code rc = coexist_read(k, false, &(struct entry_list){ 0 }, &before, &foreign, err);
+	enum exit_code rc = coexist_read(k, false, &(struct entry_list){ 0 }, INTEGRATE_MARK_DEFAULT, &before, &foreign, err);
 
 	if (rc != EXIT_OK) {
 		live_free(&before);

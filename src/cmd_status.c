@@ -242,7 +242,7 @@ static const char *accepts_state(const struct report *r, size_t i)
 	if (r->m->no_integrate)
 		return "none (integrate = off)";
 	if (!r->foreign.blocks[i].insert_chain[0])
-		return "none (cannot write there)";
+		return "none (no safe place)";
 	return r->pending[i] ? "missing" : "in place";
 }
 
@@ -498,9 +498,10 @@ static json_t *json_firewall(const struct report *r, size_t i)
 {
 	const struct foreign_block *b = &r->foreign.blocks[i];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind", b->kind, "family",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind", b->kind, "family",
 			 b->family, "table", b->table, "chain", b->base_chain, "reason", b->reason,
-			 "insert_chain", b->insert_chain, "accepts", accepts_state(r, i));
+			 "insert_chain", b->insert_chain, "placement", b->placement, "accepts",
+			 accepts_state(r, i));
 }
 
 static enum exit_code print_json(const struct report *r, struct error *err)
@@ -560,7 +561,7 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 
 	rc = kernel_generation(&gen_before, err);
 	if (rc == EXIT_OK)
-		rc = coexist_read(k, true, &r->wanted, &r->live, &r->foreign, err);
+		rc = coexist_read(k, true, &r->wanted, model_mark(r->m), &r->live, &r->foreign, err);
 	if (rc == EXIT_OK)
 		rc = kernel_generation(&gen_after, err);
 	if (rc == EXIT_OK)

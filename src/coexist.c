@@ -5,7 +5,7 @@
 #include "live.h"
 
 enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct entry_list *entries,
-			    struct live_table *live, struct foreign_report *r, struct error *err)
+			    uint32_t mark, struct live_table *live, struct foreign_report *r, struct error *err)
 {
 	char *json = NULL;
 	enum exit_code rc = kernel_list_ruleset_json(k, with_counters, &json, err);
@@ -13,7 +13,7 @@ enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct e
 	if (rc == EXIT_OK && live)
 		rc = live_from_ruleset(json, with_counters, live, err);
 	/* The listing libnftables gave could not be read (or memory ran out). */
-	if (rc == EXIT_OK && !foreign_analyse(json, entries, r, err))
+	if (rc == EXIT_OK && !foreign_analyse(json, entries, mark, r, err))
 		rc = EXIT_KERNEL;
 	free(json);
 	return rc;
@@ -29,13 +29,8 @@ bool coexist_pending(const struct foreign_report *r, bool **pending)
 	*pending = calloc(r->count + 1, sizeof(**pending));
 	if (!*pending)
 		return false;
-	for (size_t i = 0; i < r->count; i++) {
-		bool in_place = true;
-
-		if (r->blocks[i].insert_chain[0] && !foreign_block_in_place(r, i, &in_place))
-			return false;
-		(*pending)[i] = !in_place;
-	}
+	for (size_t i = 0; i < r->count; i++)
+		(*pending)[i] = r->blocks[i].insert_chain[0] && !r->blocks[i].in_place;
 	return true;
 }
 
@@ -54,23 +49,23 @@ void coexist_tell(struct outcome *out, const struct foreign_report *r, bool inte
 					"connections: %s; integrate = auto (the default) accepts them "
 					"there\n", b->family, b->table, b->base_chain, b->kind, b->reason);
 		} else if (!b->insert_chain[0]) {
-			action = "none (cannot write there)";
+			action = "none (no safe place)";
 			fprintf(stderr, "nft-portfwd: warning: %s %s %s (%s) would drop forwarded "
 					"connections: %s; %s\n", b->family, b->table, b->base_chain,
 				b->kind, b->reason, b->placement);
 		} else if (pending[i]) {
 			action = committed ? "added" : "to add";
-			outcome_say(out, "%s accepts for the forwards at the top of %s %s %s (%s): %s",
-				    committed ? "added" : "apply will add", b->family, b->table,
-				    b->insert_chain, b->kind, b->reason);
+			outcome_say(out, "%s the accept for the forwards to %s %s %s (%s), %s; it would "
+				    "drop them: %s", committed ? "added" : "apply will add", b->family,
+				    b->table, b->insert_chain, b->kind, b->placement, b->reason);
 		} else {
 			action = "in place";
 		}
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind",
-						      b->kind, "family", b->family, "table", b->table,
-						      "chain", b->base_chain, "reason", b->reason,
-						      "insert_chain", b->insert_chain, "accepts",
-						      action));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+						      "kind", b->kind, "family", b->family, "table",
+						      b->table, "chain", b->base_chain, "reason", b->reason,
+						      "insert_chain", b->insert_chain, "placement",
+						      b->placement, "accepts", action));
 	}
 	outcome_set(out, "foreign", list);
 }

@@ -20,10 +20,11 @@
 /*
  * One `list ruleset` for what a command needs of the kernel's tables: our table (into
  * `live`, unless NULL; its counters with with_counters) and the other firewalls,
- * analysed for `entries` (empty: only find our rules in their chains).
+ * analysed for `entries` with accepts of `mark` (empty entries: only find our rules in
+ * their chains).
  */
 enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct entry_list *entries,
-			    struct live_table *live, struct foreign_report *r, struct error *err);
+			    uint32_t mark, struct live_table *live, struct foreign_report *r, struct error *err);
 
 /*
  * The nft commands that bring our rules in other tables to what the config wants: the

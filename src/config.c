@@ -10,7 +10,7 @@
 #include "validate.h"
 
 #define WHITESPACE " \t\r\v\f"
-#define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate"
+#define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate, integrate-mark"
 
 static const struct forward_fields config_words = {
 	.protos = "forward protocol",
@@ -149,6 +149,8 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		seen = &m->masquerade_origin;
 	else if (strcmp(key, "integrate") == 0)
 		seen = &m->integrate_origin;
+	else if (strcmp(key, "integrate-mark") == 0)
+		seen = &m->integrate_mark_origin;
 	else
 		return field_error(err, where, key, NULL,
 				   "unknown setting; expected " SETTING_KEYS " or a 'forward' line");
@@ -181,6 +183,19 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 				    "is not auto or off (auto: accept forwards in other firewalls' "
 				    "chains that would drop them)");
 		m->no_integrate = strcmp(word, "off") == 0;
+	} else if (seen == &m->integrate_mark_origin) {
+		char *word = trim(copy), *end;
+		unsigned long bit;
+
+		errno = 0;
+		bit = strtoul(word, &end, 0);
+		ok = *word && *word != '-' && !*end && !errno && bit <= UINT32_MAX && bit &&
+		     !(bit & (bit - 1));
+		if (!ok)
+			field_error(err, where, field, word,
+				    "is not one bit of the packet mark; expected a power of two such "
+				    "as 0x01000000, a bit no other program on the host uses");
+		m->integrate_mark = ok ? (uint32_t)bit : 0;
 	} else if (seen == &m->host_iface_origin) {
 		const char *reason = check_iface_name(trim(copy));
 

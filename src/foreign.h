@@ -6,13 +6,13 @@
  * LIBVIRT_FWI reject, Docker's and ufw's FORWARD policy drop and the like block forwards
  * to guests that our own table accepts.
  *
- * foreign_analyse reads the whole ruleset, as libnftables lists it in JSON with handles,
- * walks every base chain on the forward hook (families ip, ip6, inet; never our own
- * table) for the two kinds of packet a forward needs: a new DNAT'd connection to a guest
- * endpoint and the guest's replies. A chain that could drop either is a block, and gets
- * the narrowest accepts that let exactly those packets through, at the top of the chain
- * its owner expects others to use. foreign_render_* write the nft commands. Pure: JSON
- * text in, nft text out; no kernel access.
+ * foreign_analyse reads the whole ruleset (libnftables' JSON listing with handles) and
+ * follows the packets a forward needs, a new DNAT'd connection to a guest endpoint and the
+ * guest's replies, through every base chain on the forward hook (ruleset.c, walk.c). A
+ * chain whose blanket block (walk.h) stops them gets one accept of the packets that table
+ * inet portfwd marks (accept.h), placed after every drop that is its owner's decision and
+ * before the block (placement.c); where no such place exists, none, and the report says
+ * why. foreign_render_* write the nft commands. Pure: JSON text in, nft text out.
  */
 #ifndef NFT_PORTFWD_FOREIGN_H
 #define NFT_PORTFWD_FOREIGN_H
@@ -25,9 +25,6 @@
 #include "common.h"
 #include "entries.h"
 #include "model.h"
-
-/* Every rule nft-portfwd puts into another table has a comment starting with this. */
-#define FOREIGN_COMMENT_PREFIX "nft-portfwd"
 
 #define FOREIGN_NAME_SIZE 257 /* nftables table and chain names: up to 256 bytes */
 
@@ -46,7 +43,7 @@ struct foreign_endpoint {
 	uint16_t port, port_last;
 };
 
-/* One base chain on the forward hook, outside our table, that could drop our traffic. */
+/* One base chain on the forward hook, outside our table, that drops our traffic. */
 struct foreign_block {
 	char family[8];                       /* "ip", "ip6" or "inet" */
 	char table[FOREIGN_NAME_SIZE];
@@ -56,12 +53,15 @@ struct foreign_block {
 	const char *kind; /* "libvirt-iptables", "libvirt-nftables", "docker", "ufw", "firewalld", "other" */
 	char reason[512]; /* e.g. "rule 'oifname \"virbr0\" counter xt target REJECT' (handle 25) ..." */
 	/*
-	 * Where our accepts go (at the top), and why there. Empty when the table or chain name
-	 * cannot be written in nft syntax: then nothing is inserted and placement says so.
+	 * Where our accept goes: in insert_chain, before the rule with handle insert_before
+	 * (-1: at the end), and why there. Empty insert_chain: nowhere safe, and placement says
+	 * why (a drop of the owner's in the way, a name nft cannot write, a priority before our
+	 * mark is set); then nothing is inserted.
 	 */
 	char insert_chain[FOREIGN_NAME_SIZE];
-	char placement[768]; /* room for two names */
-	bool iptables_owned; /* written by iptables-nft: insert only rules iptables can read back */
+	long insert_before;
+	char placement[1024];
+	bool in_place; /* our accept is there already, in a place that works */
 	/* Per report endpoint: the foreign_dir bits this chain drops (0: it passes both). */
 	unsigned *needs;
 };
@@ -74,9 +74,11 @@ struct foreign_rule {
 	long handle;
 	char comment[129];
 	size_t position; /* among all the chain's rules; 0 is the first */
+	bool legacy;     /* written by an earlier release: always replaced */
 };
 
 struct foreign_report {
+	uint32_t mark;                /* the mark bit our accepts match */
 	struct foreign_endpoint *endpoints;
 	size_t endpoint_count;
 	struct foreign_block *blocks; /* in the order the ruleset lists the base chains */
@@ -87,32 +89,23 @@ struct foreign_report {
 
 /*
  * Analyse `ruleset_json` (libnftables `list ruleset` with NFT_CTX_OUTPUT_JSON |
- * NFT_CTX_OUTPUT_HANDLE) for the guest endpoints in `entries`. Our own rules (comment
- * FOREIGN_COMMENT_PREFIX) are ignored while deciding what blocks, so the answer is the
- * same before and after they are in place. Anything the analysis cannot evaluate
- * (iptables' xt matches, limits, marks, the client's address) is taken to match both
- * ways: a drop it might reach is a block; an accept it might not reach is ignored.
- * false with err set when the text is not such JSON, or out of memory.
+ * NFT_CTX_OUTPUT_HANDLE) for the guest endpoints in `entries`, with accepts that match
+ * `mark`. Our own rules (accept.h) are ignored while deciding what blocks, so the answer
+ * is the same before and after they are in place. false with err set when the text is not
+ * such JSON, or out of memory.
  */
-bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
+bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries, uint32_t mark,
 		     struct foreign_report *out, struct error *err);
 
 /*
- * nft commands to append to the apply transaction: for each chain whose rules of ours are
- * not exactly what the analysis needs at its top, delete ours there (by handle) and insert
- * the needed accepts; delete ours from chains that no longer need any. Writes nothing when
- * everything is in place, so an unchanged apply commits nothing. In iptables-owned tables
- * one rule per endpoint and direction, plain matches only (iptables -S reads them back);
- * in nft-native ones one rule per family and direction with an anonymous set, limited to
- * DNAT'd connections. false: out of memory or a write error.
+ * nft commands to append to the apply transaction: for each chain whose accept of ours is
+ * not in a place that works, delete ours there (by handle) and insert one where it does;
+ * delete ours from chains that need none, and every rule of an earlier release. Writes
+ * nothing when everything is in place, so an unchanged apply commits nothing. A rule of
+ * ours in a table or chain whose name nft cannot write is left, with a warning on stderr.
+ * false: a write error.
  */
 bool foreign_render_integration(const struct foreign_report *r, FILE *out);
-
-/*
- * Are our rules exactly what block `bi`'s insert chain needs, at its top? (Blocks that share
- * an insert chain share the answer.) false: out of memory.
- */
-bool foreign_block_in_place(const struct foreign_report *r, size_t bi, bool *in_place);
 
 /* nft commands that delete every rule of ours outside our table (for flush). */
 bool foreign_render_removal(const struct foreign_report *r, FILE *out);

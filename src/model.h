@@ -70,13 +70,27 @@ struct model {
 	char host_iface[IF_NAMESIZE]; /* empty: any interface */
 	bool no_masquerade;          /* masquerade = no: every forward keeps the client address */
 	bool no_integrate;           /* integrate = off: add no accepts to other firewalls' chains */
+	uint32_t integrate_mark;     /* integrate-mark: the one packet mark bit; 0 for the default */
 	struct forward *forwards;
 	size_t forward_count;
 	size_t forward_capacity;
 	/* where each global setting was first given, to report a second one */
 	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin,
-		masquerade_origin, integrate_origin;
+		masquerade_origin, integrate_origin, integrate_mark_origin;
 };
+
+/*
+ * The packet mark bit that table inet portfwd sets on the packets of its DNAT'd
+ * connections (and clears on every other forwarded packet) before other firewalls' filter
+ * chains run; the accepts in their chains match it. Outside the bits Kubernetes (0xc000),
+ * Tailscale (0xff0000), wg-quick (0xca6c) and Cilium (0x0f00) use.
+ */
+#define INTEGRATE_MARK_DEFAULT 0x01000000u
+
+static inline uint32_t model_mark(const struct model *m)
+{
+	return m->integrate_mark ? m->integrate_mark : INTEGRATE_MARK_DEFAULT;
+}
 
 /* Does the forward keep the client's address (keep-source, or masquerade = no)? */
 static inline bool forward_keeps_source(const struct model *m, const struct forward *f)

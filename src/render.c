@@ -273,6 +273,7 @@ static void print_dnat_rules(FILE *out, const struct model *m, const struct half
 static void print_chains(FILE *out, const struct model *m, const struct half halves[2])
 {
 	char tail[512];
+	uint32_t mark;
 
 	fprintf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
 	for (size_t i = 0; i < 2; i++)
@@ -305,16 +306,28 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 					 "4 output: DNAT the host's own connections to forwarded ports");
 	fprintf(out, "\t}\n\n");
 
-	fprintf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	/*
+	 * Before every filter chain of other tables (priority filter): only the packets of
+	 * connections we DNAT'd to a guest endpoint, and their replies, carry the mark bit when
+	 * those chains run; their accepts (foreign.c) match it. Other bits are kept.
+	 */
+	mark = model_mark(m);
+	fprintf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter - 10; "
+		     "policy accept;\n");
+	if (halves[0].count || halves[1].count)
+		fprintf(out, "\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x comment "
+			     "\"5 forward: only the forwards carry mark 0x%08x\"\n", mark, mark, ~mark, mark);
 	for (size_t i = 0; i < 2; i++) {
 		const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
 
 		if (!halves[i].count)
 			continue;
-		fprintf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @guest%s counter "
-			     "accept comment \"5 forward: DNAT'd connections to guests\"\n", l3, sfx);
-		fprintf(out, "\t\tct status dnat %s saddr . meta l4proto . th sport @guest%s counter "
-			     "accept comment \"5 forward: guests' replies\"\n", l3, sfx);
+		fprintf(out, "\t\tct direction original ct status dnat %s daddr . meta l4proto . th dport "
+			     "@guest%s counter meta mark set meta mark | 0x%08x comment \"5 forward: DNAT'd "
+			     "connections to guests\"\n", l3, sfx, mark);
+		fprintf(out, "\t\tct direction reply ct status dnat %s saddr . meta l4proto . th sport "
+			     "@guest%s counter meta mark set meta mark | 0x%08x comment \"5 forward: guests' "
+			     "replies\"\n", l3, sfx, mark);
 	}
 	fprintf(out, "\t}\n\n");
 

@@ -31,7 +31,7 @@ assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 before apply"
 step "apply: firewalld passes DNAT'd connections, nothing to add"
 pf_run --config "$CX_CFG" apply
 pf_expect_rc 0 "apply beside firewalld"
-assert_no_line "$PF_OUT" 'added accepts' "apply adds no accepts beside firewalld"
+assert_no_line "$PF_OUT" 'added the accept' "apply adds no accepts beside firewalld"
 assert_no_line "$PF_ERR" 'would drop' "apply names no blocking chain beside firewalld"
 assert_eq "$(pf_cx_ours_outside)" 0 "no rule of nft-portfwd in firewalld's table"
 pf_cx_snapshot applied

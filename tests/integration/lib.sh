@@ -556,8 +556,9 @@ pf_cx_accepts_on_top() {
     pf_cx_iptables_readable
     for ins in "${CX_INSERTS[@]}"; do
         chain=${ins##* }
-        assert_line "$PF_CX_IPT" "^-A $chain -d $GUEST_IP/32 -p tcp -m tcp --dport 8000 -m comment --comment \"?nft-portfwd.* -j ACCEPT\$" \
-            "iptables -S lists our accept for tcp 8000 in $chain"
+        assert_line "$PF_CX_IPT" "^-A $chain -m mark --mark 0x1000000/0x1000000 -m comment --comment \"nft-portfwd: accept the forwards marked 0x01000000 by table inet portfwd\" -j ACCEPT\$" \
+            "iptables -S lists our accept of the mark in $chain"
+        assert_eq "$(printf '%s\n' "$PF_CX_IPT" | grep -c "^-A $chain .*nft-portfwd")" 1 "one accept of ours in $chain"
     done
 }
 
@@ -567,7 +568,7 @@ pf_cx_phase_off() {
     pf_run --config "$CX_CFG_OFF" apply
     pf_expect_rc 0 "apply with integrate = off"
     assert_line "$PF_OUT" '^nft-portfwd: applied 3 forwards' "apply with integrate = off applies the 3 forwards"
-    assert_no_line "$PF_OUT" 'added accepts' "apply with integrate = off adds no accepts"
+    assert_no_line "$PF_OUT" 'added the accept' "apply with integrate = off adds no accepts"
     for re in "${CX_BLOCKS[@]}"; do
         assert_line "$PF_ERR" "^nft-portfwd: warning: .*$re" "apply with integrate = off warns naming /$re/"
     done
@@ -590,8 +591,8 @@ pf_cx_phase_auto() {
     pf_run --config "$CX_CFG" apply
     pf_expect_rc 0 "apply (integrate = auto)"
     for ins in "${CX_INSERTS[@]}"; do
-        assert_line "$PF_OUT" "^nft-portfwd: added accepts for the forwards at the top of $ins \(" \
-            "apply says it added accepts at the top of $ins"
+        assert_line "$PF_OUT" "^nft-portfwd: added the accept for the forwards to $ins \(.*\), top of " \
+            "apply says it added the accept at the top of $ins"
     done
     assert_no_line "$PF_ERR" 'would drop' "apply (integrate = auto) warns about no blocking chain"
     pf_cx_traffic_works "with integrate = auto"
@@ -604,7 +605,7 @@ pf_cx_phase_auto() {
     pf_cx_snapshot auto1
     pf_run --config "$CX_CFG" apply
     pf_expect_rc 0 "second apply"
-    assert_no_line "$PF_OUT" 'added accepts' "second apply adds nothing"
+    assert_no_line "$PF_OUT" 'added the accept' "second apply adds nothing"
     pf_cx_snapshot auto2
     pf_cx_compare auto1 auto2 "after a second apply"
 
@@ -628,8 +629,8 @@ pf_cx_phase_auto() {
 pf_cx_phase_drift() {
     local ins=${CX_INSERTS[0]} fam tbl chain
     read -r fam tbl chain <<<"$ins"
-    step "drift: our accept for tcp 8000 deleted by hand from $ins"
-    pf_cx_delete_first_ours "$fam" "$tbl" "$chain" 'daddr.*8000'
+    step "drift: our accept deleted by hand from $ins"
+    pf_cx_delete_first_ours "$fam" "$tbl" "$chain" 'meta mark'
     assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 once our accept is gone"
     pf_run --config "$CX_CFG" status
     pf_expect_rc 1 "status with our accept missing"
@@ -642,7 +643,7 @@ pf_cx_phase_drift() {
     step "the next apply heals it"
     pf_run --config "$CX_CFG" apply
     pf_expect_rc 0 "apply after the drift"
-    assert_line "$PF_OUT" "^nft-portfwd: added accepts for the forwards at the top of $ins \(" "apply puts the accepts back in $ins"
+    assert_line "$PF_OUT" "^nft-portfwd: added the accept for the forwards to $ins \(" "apply puts the accept back in $ins"
     pf_cx_status_in_place "after healing"
     pf_cx_traffic_works "after healing"
     pf_cx_snapshot healed

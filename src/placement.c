@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "accept.h"
+#include "nftsyntax.h"
+#include "placement.h"
+#include "reason.h"
+#include "validate.h"
+#include "walk.h"
+
+/* The chains their owners leave for rules like ours, best first. */
+static const struct {
+	const char *chain;
+	const char *why;
+} preferred[] = {
+	{ "DOCKER-USER", "Docker keeps it for the administrator's rules and never rewrites it" },
+	{ "LIBVIRT_FWI", "libvirt rebuilds it when a network starts or its firewall reloads; apply "
+			 "again then (libvirt's network hook)" },
+	{ "guest_input", "libvirt rebuilds its table when a network starts; apply again then "
+			 "(libvirt's network hook)" },
+};
+
+#define MAX_CANDIDATES (sizeof(preferred) / sizeof(preferred[0]) + 1)
+
+/* What is known of one position of a candidate chain, over every packet walked. */
+struct spot {
+	bool unsafe;   /* some packet may reach it and meet a drop of the owner's after it */
+	size_t opens;  /* blocked packets it would open: reached for sure before their block */
+	/* the current walk's first visit */
+	size_t seen, done, drops, blankets;
+	bool definite; /* reached for sure before the first blanket block */
+};
+
+struct candidate {
+	size_t chain;
+	const char *why; /* NULL: the base chain */
+	struct spot *spots; /* nrules + 1 */
+};
+
+/* The names a table's rules compare an interface with, tried one after another. */
+struct side {
+	const struct name **names; /* NULL: an interface no rule names */
+	size_t count;
+	unsigned char *listed;     /* per table name */
+	bool grows;                /* discovered names join */
+};
+
+struct analysis {
+	const struct ruleset *rs;
+	size_t base;
+	struct foreign_report *r;
+	struct candidate cand[MAX_CANDIDATES];
+	size_t ncand;
+	bool *watched;
+	struct walk w;
+	size_t walks;   /* a stamp per walk */
+	size_t blocked; /* packets that meet a blanket block */
+	struct foreign_block b;
+	struct packet worst;       /* the first blocked packet, for the reason */
+	struct drop worst_drop;
+	struct packet kept_pk;     /* the first packet a drop of the owner's ends, if any */
+	struct drop kept_drop;
+	bool kept_ended;
+	struct drop shadow_drop;   /* a drop of the owner's that a blocked packet also meets */
+	bool shadowed;
+};
+
+static bool link_holds(const struct link *l, const struct addr *guest)
+{
+	return l->lo.family == guest->family && addr_cmp(&l->lo, guest) <= 0 &&
+	       addr_cmp(guest, &l->hi) <= 0;
+}
+
+static void side_add(struct side *s, const struct table *t, size_t name)
+{
+	if (s->listed[name])
+		return;
+	s->listed[name] = 1;
+	s->names[s->count++] = &t->names[name];
+}
+
+/* The guest's side: the interfaces paired with the longest prefix holding it, else unknown. */
+static void guest_side(const struct table *t, const struct addr *guest, struct side *s)
+{
+	unsigned longest = 0;
+
+	for (size_t i = 0; i < t->nlinks; i++)
+		if (link_holds(&t->links[i], guest) && t->links[i].len > longest)
+			longest = t->links[i].len;
+	s->count = 0;
+	memset(s->listed, 0, t->nnames + 1);
+	for (size_t i = 0; longest && i < t->nlinks; i++)
+		if (t->links[i].len == longest && link_holds(&t->links[i], guest))
+			side_add(s, t, t->links[i].name);
+	s->grows = !s->count;
+	if (!s->count)
+		s->names[s->count++] = NULL;
+}
+
+/* Names the last walk compared on this side join it, when it grows; the marks are reset. */
+static void side_learn(struct side *s, const struct table *t, unsigned char *tested)
+{
+	for (size_t i = 0; i < t->nnames; i++)
+		if (tested[i]) {
+			tested[i] = 0;
+			if (s->grows)
+				side_add(s, t, i);
+		}
+}
+
+static size_t candidate_of(const struct analysis *a, size_t chain)
+{
+	for (size_t c = 0; c < a->ncand; c++)
+		if (a->cand[c].chain == chain)
+			return c;
+	return SIZE_MAX;
+}
+
+static struct spot *spot_of(const struct analysis *a, const struct visit *v)
+{
+	return &a->cand[candidate_of(a, v->chain)].spots[v->index];
+}
+
+/* Fold the last walk into the candidates' positions. */
+static void record(struct analysis *a, const struct packet *pk)
+{
+	const struct walk *w = &a->w;
+	bool blocked = w->blankets > 0;
+
+	a->walks++;
+	for (size_t i = 0; i < w->nvisits; i++) {
+		struct spot *s = spot_of(a, &w->visits[i]);
+
+		if (s->seen != a->walks) {
+			s->seen = a->walks;
+			s->drops = w->visits[i].drops;
+			s->blankets = w->visits[i].blankets;
+			s->definite = false;
+		}
+		s->definite |= w->visits[i].definite && !w->visits[i].blankets;
+	}
+	for (size_t i = 0; i < w->nvisits; i++) {
+		struct spot *s = spot_of(a, &w->visits[i]);
+
+		if (s->done == a->walks)
+			continue;
+		s->done = a->walks;
+		/* an accept here would pass over a drop of the owner's that comes later */
+		if (s->drops < w->drops)
+			s->unsafe = true;
+		else if (blocked && !s->blankets && s->definite)
+			s->opens++;
+	}
+	if (blocked) {
+		if (!a->blocked++) {
+			a->worst = *pk;
+			a->worst_drop = w->blanket;
+		}
+		if (w->drops && !a->shadowed) {
+			a->shadowed = true;
+			a->shadow_drop = w->kept;
+		}
+	} else if (w->ended && !a->kept_ended) {
+		a->kept_ended = true;
+		a->kept_pk = *pk;
+		a->kept_drop = w->kept;
+	}
+}
+
+/*
+ * Every packet of this endpoint and direction: the guest's side as the table's links say,
+ * the other side first an interface no rule names (the uplink, usually), then each name a
+ * rule compared on the way. Returns the foreign_dir bit when one was blocked.
+ */
+static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint *ep, unsigned dir,
+			      struct side *guest, struct side *other)
+{
+	const struct table *t = &a->rs->tables[a->rs->chains[a->base].table];
+	bool reply = dir == FOREIGN_FROM_GUEST;
+	size_t blocked = a->blocked, gdone = 0, odone = 0;
+
+	guest_side(t, &ep->guest, guest);
+	other->count = 0;
+	memset(other->listed, 0, t->nnames + 1);
+	other->names[other->count++] = NULL;
+	other->grows = true;
+	while (gdone < guest->count || odone < other->count) {
+		size_t gn = guest->count, on = other->count;
+
+		for (size_t g = 0; g < gn; g++)
+			for (size_t o = 0; o < on; o++) {
+				struct packet pk = { ep, reply, reply ? guest->names[g] : other->names[o],
+						     reply ? other->names[o] : guest->names[g] };
+
+				if (g < gdone && o < odone)
+					continue;
+				a->w.pk = &pk;
+				walk_packet(&a->w, a->base);
+				if (a->w.oom)
+					return 0;
+				record(a, &pk);
+				side_learn(reply ? guest : other, t, a->w.tested_iif);
+				side_learn(reply ? other : guest, t, a->w.tested_oif);
+			}
+		gdone = gn;
+		odone = on;
+	}
+	return a->blocked > blocked ? dir : 0;
+}
+
+static void rule_words(const struct ruleset *rs, const struct drop *d, char *buf, size_t size)
+{
+	struct text t = { buf, size, 0 };
+
+	buf[0] = '\0';
+	if (!d->rule) {
+		text_add(&t, "the policy drop of %s", rs->chains[d->chain].name);
+		return;
+	}
+	text_add(&t, "rule '");
+	rule_text(&t, d->rule->expr);
+	text_add(&t, "' (handle %ld) in %s", d->rule->handle, rs->chains[d->chain].name);
+}
+
+/* The first safe position of a candidate, or SIZE_MAX. */
+static size_t first_safe(const struct analysis *a, const struct candidate *c)
+{
+	const struct chain *ch = &a->rs->chains[c->chain];
+
+	for (size_t i = 0; i <= ch->nrules; i++)
+		if ((i == ch->nrules || ch->rules[i].first) && !c->spots[i].unsafe &&
+		    c->spots[i].opens == a->blocked)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Is our accept in the chain, alone, current, and at a safe position? */
+static bool ours_in_place(const struct analysis *a, const struct candidate *c, uint32_t mark)
+{
+	const struct ruleset *rs = a->rs;
+	const struct chain *ch = &rs->chains[c->chain];
+	const struct table *t = &rs->tables[ch->table];
+	char comment[129];
+	size_t found = 0, index = 0;
+
+	accept_comment(mark, comment);
+	for (size_t i = 0; i < rs->nours; i++) {
+		const struct foreign_rule *o = &rs->ours[i];
+
+		if (strcmp(o->family, t->family) || strcmp(o->table, t->name) || strcmp(o->chain, ch->name))
+			continue;
+		if (found++ || o->legacy || strcmp(o->comment, comment))
+			return false;
+		while (index < ch->nrules && ch->rules[index].listed < o->position)
+			index++;
+	}
+	return found == 1 && (index == ch->nrules || ch->rules[index].first) &&
+	       !c->spots[index].unsafe && c->spots[index].opens == a->blocked;
+}
+
+/* Why the base chain itself. */
+static const char *base_why(const struct analysis *a)
+{
+	if (!strcmp(a->b.kind, "ufw"))
+		return "ufw rewrites only its own ufw-* chains on reload (this one too with "
+		       "MANAGE_BUILTINS=yes)";
+	if (!strcmp(a->b.kind, "firewalld"))
+		return "firewalld rewrites its table on reload; apply again after 'firewall-cmd "
+		       "--reload'";
+	return "the base chain itself, after the drops its owner keeps and before its blanket "
+	       "block";
+}
+
+static void place(struct analysis *a)
+{
+	const struct ruleset *rs = a->rs;
+	const struct chain *base = &rs->chains[a->base];
+	struct foreign_block *b = &a->b;
+	char blanket[300], kept[300];
+
+	if (!nft_name_ok(b->family) || !nft_name_ok(b->table) || !nft_name_ok(b->base_chain)) {
+		snprintf(b->placement, sizeof(b->placement),
+			 "nowhere: the name of %s %s %s cannot be written in nft syntax; add an accept "
+			 "there by hand", b->family, b->table, b->base_chain);
+		return;
+	}
+	if (base->prio <= MARK_PRIORITY) {
+		snprintf(b->placement, sizeof(b->placement),
+			 "nowhere: %s runs at priority %ld, before table inet portfwd marks the "
+			 "forwards (priority filter - 10); accept them there by hand", b->base_chain,
+			 base->prio);
+		return;
+	}
+	for (size_t c = 0; c < a->ncand; c++) {
+		const struct candidate *cd = &a->cand[c];
+		const struct chain *ch = &rs->chains[cd->chain];
+		size_t at = first_safe(a, cd);
+
+		if (at == SIZE_MAX)
+			continue;
+		snprintf(b->insert_chain, sizeof(b->insert_chain), "%s", ch->name);
+		b->insert_before = at < ch->nrules ? ch->rules[at].handle : -1;
+		b->in_place = ours_in_place(a, cd, a->r->mark);
+		if (at == 0 || at == ch->nrules) {
+			snprintf(b->placement, sizeof(b->placement), "%s %s: %s",
+				 at == 0 ? "top of" : "end of", ch->name, cd->why ? cd->why : base_why(a));
+		} else {
+			struct drop d = { cd->chain, &ch->rules[at], true };
+
+			rule_words(rs, &d, blanket, sizeof(blanket));
+			snprintf(b->placement, sizeof(b->placement), "above %s: %s", blanket,
+				 cd->why ? cd->why : base_why(a));
+		}
+		return;
+	}
+	rule_words(rs, &a->worst_drop, blanket, sizeof(blanket));
+	rule_words(rs, &a->shadow_drop, kept, sizeof(kept));
+	snprintf(b->placement, sizeof(b->placement),
+		 "nowhere: an accept early enough to pass %s would also pass over %s, which may drop "
+		 "them on purpose; nft-portfwd leaves that rule to its owner: accept the forwards "
+		 "by hand where they belong", blanket, a->shadowed ? kept : "a rule of its owner's");
+}
+
+static bool fill_block(struct analysis *a)
+{
+	const struct ruleset *rs = a->rs;
+	const struct chain *c = &rs->chains[a->base];
+	const struct table *t = &rs->tables[c->table];
+	struct foreign_block *b = &a->b;
+	const struct drop *d = a->blocked ? &a->worst_drop : &a->kept_drop;
+	const struct packet *pk = a->blocked ? &a->worst : &a->kept_pk;
+	char rule[300];
+	void *grown;
+
+	snprintf(b->family, sizeof(b->family), "%s", t->family);
+	snprintf(b->table, sizeof(b->table), "%s", t->name);
+	snprintf(b->base_chain, sizeof(b->base_chain), "%s", c->name);
+	snprintf(b->chain, sizeof(b->chain), "%s", rs->chains[d->chain].name);
+	b->rule_handle = d->rule ? d->rule->handle : -1;
+	b->kind = block_kind(rs, a->base, d);
+	reason_text(rs, a->base, d, pk, b->kind, b->reason, sizeof(b->reason));
+	if (a->blocked) {
+		place(a);
+	} else {
+		rule_words(rs, d, rule, sizeof(rule));
+		snprintf(b->placement, sizeof(b->placement),
+			 "nowhere: %s drops these connections on purpose (it names their address, "
+			 "protocol or port), and nft-portfwd does not open such a rule; change it if "
+			 "the forward should pass", rule);
+	}
+	grown = realloc(a->r->blocks, (a->r->count + 1) * sizeof(*a->r->blocks));
+	if (!grown)
+		return false;
+	a->r->blocks = grown;
+	a->r->blocks[a->r->count++] = *b;
+	b->needs = NULL;
+	return true;
+}
+
+bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_report *r)
+{
+	const struct table *t = &rs->tables[rs->chains[base].table];
+	struct analysis a = { .rs = rs, .base = base, .r = r };
+	struct side guest = { 0 }, other = { 0 };
+	bool ok = false;
+	int af;
+
+	family_af(t->family, &af);
+	a.b = (struct foreign_block){ .rule_handle = -1, .insert_before = -1 };
+	a.b.needs = calloc(r->endpoint_count + 1, sizeof(*a.b.needs));
+	a.watched = calloc(rs->nchains + 1, sizeof(*a.watched));
+	a.w = (struct walk){ .rs = rs, .watched = a.watched };
+	a.w.tested_iif = calloc(t->nnames + 1, 1);
+	a.w.tested_oif = calloc(t->nnames + 1, 1);
+	guest.names = calloc(t->nnames + 1, sizeof(*guest.names));
+	other.names = calloc(t->nnames + 1, sizeof(*other.names));
+	guest.listed = calloc(t->nnames + 1, 1);
+	other.listed = calloc(t->nnames + 1, 1);
+	if (!a.b.needs || !a.watched || !a.w.tested_iif || !a.w.tested_oif || !guest.names ||
+	    !other.names || !guest.listed || !other.listed)
+		goto done;
+	for (size_t i = 0; i <= sizeof(preferred) / sizeof(preferred[0]); i++) {
+		bool is_base = i == sizeof(preferred) / sizeof(preferred[0]);
+		size_t at = is_base ? base : ruleset_find_chain(rs, rs->chains[base].table,
+								preferred[i].chain);
+
+		if (at == SIZE_MAX || (!is_base && at == base))
+			continue;
+		a.cand[a.ncand] = (struct candidate){ at, is_base ? NULL : preferred[i].why,
+						      calloc(rs->chains[at].nrules + 1, sizeof(struct spot)) };
+		if (!a.cand[a.ncand].spots)
+			goto done;
+		a.watched[at] = true;
+		a.ncand++;
+	}
+	for (size_t e = 0; e < r->endpoint_count; e++)
+		for (unsigned dir = FOREIGN_TO_GUEST; dir <= FOREIGN_FROM_GUEST; dir <<= 1) {
+			if (af && r->endpoints[e].guest.family != af)
+				continue;
+			a.b.needs[e] |= walk_endpoint(&a, &r->endpoints[e], dir, &guest, &other);
+			if (a.w.oom)
+				goto done;
+		}
+	ok = a.blocked || a.kept_ended ? fill_block(&a) : true;
+done:
+	for (size_t c = 0; c < a.ncand; c++)
+		free(a.cand[c].spots);
+	free(a.b.needs);
+	free(a.watched);
+	free(a.w.visits);
+	free(a.w.tested_iif);
+	free(a.w.tested_oif);
+	free(guest.names);
+	free(other.names);
+	free(guest.listed);
+	free(other.listed);
+	return ok;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where an accept of ours goes in a base chain that blocks the forwards, or why nowhere.
+ *
+ * Every packet a forward needs (each endpoint, both ways, each interface a rule tells
+ * apart) is walked through the chain (walk.h). A position is safe when every packet that
+ * meets a blanket block reaches it for sure before its first one, and no packet that may
+ * reach it meets a drop of the owner's after it: the accept opens the blanket blocks and
+ * nothing else. The chains owners leave for such rules come first (DOCKER-USER,
+ * LIBVIRT_FWI, libvirt's guest_input), then the base chain itself; in a chain, the first
+ * safe position.
+ */
+#ifndef NFT_PORTFWD_PLACEMENT_H
+#define NFT_PORTFWD_PLACEMENT_H
+
+#include "ruleset.h"
+
+/* The priority of table inet portfwd's forward chain, which sets the mark (render.c). */
+#define MARK_PRIORITY (-10)
+
+/*
+ * Walk base chain `base` for the report's endpoints; when some packet is blocked, append a
+ * block (what blocks, where the accept goes or why nowhere, whether ours is in place).
+ * false when out of memory.
+ */
+bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_report *r);
+
+#endif
