@@ -152,9 +152,12 @@ bool foreign_render_integration(const struct foreign_report *r, FILE *out)
 			continue;
 		fprintf(out, "# %s: %s %s %s: %s\n", b->kind, b->family, b->table, b->base_chain,
 			b->reason);
-		if (b->insert_before >= 0) {
+		if (b->insert_before > 0) {
 			nft_put_rule_ref(out, "insert", b->family, b->table, b->insert_chain);
 			fprintf(out, " handle %ld ", b->insert_before);
+		} else if (b->insert_before == 0) {
+			nft_put_rule_ref(out, "insert", b->family, b->table, b->insert_chain);
+			fputc(' ', out);
 		} else {
 			nft_put_rule_ref(out, "add", b->family, b->table, b->insert_chain);
 			fputc(' ', out);

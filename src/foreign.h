@@ -54,7 +54,7 @@ struct foreign_block {
 	char reason[512]; /* e.g. "rule 'oifname \"virbr0\" counter xt target REJECT' (handle 25) ..." */
 	/*
 	 * Where our accept goes: in insert_chain, before the rule with handle insert_before
-	 * (-1: at the end), and why there. Empty insert_chain: nowhere safe, and placement says
+	 * (0: at the top, -1: at the end), and why there. Empty insert_chain: nowhere safe, and placement says
 	 * why (a drop of the owner's in the way, a name nft cannot write, a priority before our
 	 * mark is set); then nothing is inserted.
 	 */

@@ -171,7 +171,8 @@ static void record(struct analysis *a, const struct packet *pk)
 /*
  * Every packet of this endpoint and direction: the guest's side as the table's links say,
  * the other side first an interface no rule names (the uplink, usually), then each name a
- * rule compared on the way. Returns the foreign_dir bit when one was blocked.
+ * rule compared on the way. Returns the foreign_dir bit when one was blocked, or dropped
+ * for sure by a rule of the owner's.
  */
 static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint *ep, unsigned dir,
 			      struct side *guest, struct side *other)
@@ -179,6 +180,7 @@ static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint 
 	const struct table *t = &a->rs->tables[a->rs->chains[a->base].table];
 	bool reply = dir == FOREIGN_FROM_GUEST;
 	size_t blocked = a->blocked, gdone = 0, odone = 0;
+	bool ended = false;
 
 	guest_side(t, &ep->guest, guest);
 	other->count = 0;
@@ -200,13 +202,14 @@ static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint 
 				if (a->w.oom)
 					return 0;
 				record(a, &pk);
+				ended |= a->w.ended && !a->w.blankets;
 				side_learn(reply ? guest : other, t, a->w.tested_iif);
 				side_learn(reply ? other : guest, t, a->w.tested_oif);
 			}
 		gdone = gn;
 		odone = on;
 	}
-	return a->blocked > blocked ? dir : 0;
+	return a->blocked > blocked || ended ? dir : 0;
 }
 
 static void rule_words(const struct ruleset *rs, const struct drop *d, char *buf, size_t size)
@@ -300,7 +303,7 @@ static void place(struct analysis *a)
 		if (at == SIZE_MAX)
 			continue;
 		snprintf(b->insert_chain, sizeof(b->insert_chain), "%s", ch->name);
-		b->insert_before = at < ch->nrules ? ch->rules[at].handle : -1;
+		b->insert_before = at == 0 ? 0 : at < ch->nrules ? ch->rules[at].handle : -1;
 		b->in_place = ours_in_place(a, cd, a->r->mark);
 		if (at == 0 || at == ch->nrules) {
 			snprintf(b->placement, sizeof(b->placement), "%s %s: %s",
@@ -342,6 +345,13 @@ static bool fill_block(struct analysis *a)
 	reason_text(rs, a->base, d, pk, b->kind, b->reason, sizeof(b->reason));
 	if (a->blocked) {
 		place(a);
+		if (a->kept_ended) {
+			size_t len = strlen(b->reason);
+
+			rule_words(rs, &a->kept_drop, rule, sizeof(rule));
+			snprintf(b->reason + len, sizeof(b->reason) - len, "; and %s drops some of them on "
+				 "purpose, which nft-portfwd does not open", rule);
+		}
 	} else {
 		rule_words(rs, d, rule, sizeof(rule));
 		snprintf(b->placement, sizeof(b->placement),

@@ -120,19 +120,31 @@ static const struct bad_case bad_cases[] = {
 	  "test.conf:1: forward protocol: 'TCP' is not a protocol; expected tcp, udp or tcp,udp" },
 	{ "unknown key", "# comment\nlisten-ip = 192.0.2.1\n",
 	  "test.conf:2: listen-ip: unknown setting; expected public-ip, host-ip, host-iface, "
-	  "masquerade, integrate or a 'forward' line" },
+	  "masquerade, integrate, integrate-mark or a 'forward' line" },
 	{ "integrate bad", "integrate = yes\n",
 	  "test.conf:1: integrate: 'yes' is not auto or off (auto: accept forwards in other "
 	  "firewalls' chains that would drop them)" },
+	{ "integrate-mark two bits", "\nintegrate-mark = 0x3\n",
+	  "test.conf:2: integrate-mark: '0x3' is not one bit of the packet mark; expected a power "
+	  "of two such as 0x01000000, a bit no other program on the host uses" },
+	{ "integrate-mark zero", "integrate-mark = 0\n",
+	  "test.conf:1: integrate-mark: '0' is not one bit of the packet mark; expected a power "
+	  "of two such as 0x01000000, a bit no other program on the host uses" },
+	{ "integrate-mark too big", "integrate-mark = 0x100000000\n",
+	  "test.conf:1: integrate-mark: '0x100000000' is not one bit of the packet mark; expected a "
+	  "power of two such as 0x01000000, a bit no other program on the host uses" },
+	{ "integrate-mark word", "integrate-mark = high\n",
+	  "test.conf:1: integrate-mark: 'high' is not one bit of the packet mark; expected a power "
+	  "of two such as 0x01000000, a bit no other program on the host uses" },
 	{ "not a setting", "forwrd tcp 80 to 192.0.2.10\n",
 	  "test.conf:1: forwrd: expected 'KEY = VALUE' (public-ip, host-ip, host-iface, "
-	  "masquerade, integrate) or "
+	  "masquerade, integrate, integrate-mark) or "
 	  "'forward PROTOCOL PORT to ADDRESS[:PORT]'" },
 	{ "missing value", "host-ip =\n",
 	  "test.conf:1: host-ip: the value after '=' is missing" },
 	{ "missing key", "= 192.0.2.1\n",
 	  "test.conf:1: setting: the key before '=' is missing; expected one of public-ip, "
-	  "host-ip, host-iface, masquerade, integrate" },
+	  "host-ip, host-iface, masquerade, integrate, integrate-mark" },
 	{ "missing to", "forward tcp 80 192.0.2.10\n",
 	  "test.conf:1: forward: expected 'to' after the host port, found '192.0.2.10'; as in "
 	  "'forward tcp 8080 to 192.0.2.10:80'" },
