@@ -20,6 +20,7 @@
 #include "coexist.h"
 #include "commands.h"
 #include "entries.h"
+#include "hostcheck.h"
 #include "kernel.h"
 #include "live.h"
 #include "render.h"
@@ -295,6 +296,28 @@ static void check_firewalls(struct tally *t, const struct model *m,
 		printf("[PASS] no other firewall on the forward hook drops the forwards\n");
 }
 
+/* What the host does beside us: iptables-legacy tables, ports the host itself serves. */
+static void check_host_side(struct tally *t, const struct model *m)
+{
+	char tables[256], advice[768];
+	size_t count;
+	char **served = hostcheck_served_ports(m, &count);
+
+	if (hostcheck_legacy(tables, sizeof(tables))) {
+		hostcheck_legacy_advice(tables, model_mark(m), advice, sizeof(advice));
+		verdict(t, false, false, "look at those rules; accept the forwards there as shown",
+			"%s", advice);
+	} else {
+		printf("[PASS] no iptables-legacy table is loaded (nothing nft-portfwd cannot see)\n");
+	}
+	for (size_t i = 0; i < count; i++) {
+		verdict(t, false, false, "set host-ip (the addresses clients reach the host at)",
+			"%s", served[i]);
+		free(served[i]);
+	}
+	free(served);
+}
+
 /*
  * keep-source only works when the guest's replies come back through this host: the guest
  * must be on a network the host is directly attached to (the host is then its gateway, as
@@ -399,6 +422,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		check_guests(&t, &wanted);
 		check_host_addresses(&t, m);
 		check_firewalls(&t, m, &foreign, pending);
+		check_host_side(&t, m);
 		check_keep_source(&t, m);
 		printf("\nSummary: %u of %u core checks pass (table, forwarding, guests, other "
 		       "firewalls); %u check%s failed.\n",

@@ -14,6 +14,7 @@
 #include "coexist.h"
 #include "commands.h"
 #include "entries.h"
+#include "hostcheck.h"
 #include "kernel.h"
 #include "live.h"
 #include "render.h"
@@ -227,7 +228,7 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 		const struct foreign_block *b = &r->foreign.blocks[i];
 
 		if (r->pending[i])
-			ok = add_drift(r, "the accepts of nft-portfwd are missing or out of date in %s %s "
+			ok = add_drift(r, "the accept of nft-portfwd is missing or out of place in %s %s "
 					  "%s (%s), which would drop the forwards: %s",
 				       b->family, b->table, b->insert_chain, b->kind, b->reason);
 	}
@@ -364,6 +365,7 @@ static void widen(int *width, int n)
 
 static enum exit_code print_text(const struct report *r, const char *config_path)
 {
+	char tables[256], advice[768];
 	const struct model *m = r->m;
 	char **origins = calloc(m->forward_count + 1, sizeof(*origins));
 	char **texts = calloc(m->forward_count + 1, sizeof(*texts));
@@ -418,6 +420,10 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			printf("  firewall: %s %s %s (%s) would drop the forwards; nft-portfwd's accepts "
 			       "there: %s\n", b->family, b->table, b->base_chain, b->kind,
 			       accepts_state(r, i));
+		}
+		if (hostcheck_legacy(tables, sizeof(tables))) {
+			hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));
+			printf("  firewall: %s\n", advice);
 		}
 		for (size_t i = 0; i < 2; i++) {
 			const struct forwarding_sysctl *s = r->sysctls[i].sysctl;
@@ -509,6 +515,7 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	json_t *drift = json_array(), *forwards = json_array(), *extra = json_array(), *root;
 	json_t *firewalls = json_array();
 	bool ok = drift && forwards && extra && firewalls;
+	char tables[256], advice[768];
 
 	for (size_t i = 0; ok && i < r->drift_count; i++)
 		ok = json_array_append_new(drift, json_string(r->drift[i])) == 0;
@@ -527,9 +534,12 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 		return EXIT_SYSTEM;
 	}
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
-	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
+	if (hostcheck_legacy(tables, sizeof(tables)))
+		hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));
+	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
 			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
-			 "forwards", forwards, "extra", extra, "firewalls", firewalls, "sysctls",
+			 "forwards", forwards, "extra", extra, "firewalls", firewalls,
+			 "legacy_iptables", tables[0] ? json_string(advice) : json_null(), "sysctls",
 			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),
 			 r->sysctls[1].sysctl->name, json_sysctl(r, 1));
 	if (!root) {

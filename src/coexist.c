@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "coexist.h"
+#include "hostcheck.h"
 #include "live.h"
 
 enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct entry_list *entries,
@@ -68,4 +69,25 @@ void coexist_tell(struct outcome *out, const struct foreign_report *r, bool inte
 						      b->placement, "accepts", action));
 	}
 	outcome_set(out, "foreign", list);
+}
+
+void coexist_tell_host(struct outcome *out, const struct model *m)
+{
+	json_t *list = json_array();
+	char tables[256], advice[768];
+	size_t count;
+	char **served = hostcheck_served_ports(m, &count);
+
+	if (hostcheck_legacy(tables, sizeof(tables))) {
+		hostcheck_legacy_advice(tables, model_mark(m), advice, sizeof(advice));
+		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
+		json_array_append_new(list, json_string(advice));
+	}
+	for (size_t i = 0; i < count; i++) {
+		fprintf(stderr, "nft-portfwd: warning: %s\n", served[i]);
+		json_array_append_new(list, json_string(served[i]));
+		free(served[i]);
+	}
+	free(served);
+	outcome_set(out, "host_warnings", list);
 }

@@ -15,6 +15,7 @@
 #include "foreign.h"
 #include "kernel.h"
 #include "live.h"
+#include "model.h"
 #include "outcome.h"
 
 /*
@@ -46,5 +47,12 @@ bool coexist_pending(const struct foreign_report *r, bool **pending);
  */
 void coexist_tell(struct outcome *out, const struct foreign_report *r, bool integrate,
 		  const bool *pending, bool committed);
+
+/*
+ * Warn about what the host does beside us (hostcheck.h): iptables-legacy tables that
+ * forwarded traffic also crosses, and forwarded ports the host itself serves while no
+ * host-ip narrows the forward. On stderr, and as the outcome's "host_warnings".
+ */
+void coexist_tell_host(struct outcome *out, const struct model *m);
 
 #endif

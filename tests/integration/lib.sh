@@ -597,6 +597,12 @@ pf_cx_phase_auto() {
     assert_no_line "$PF_ERR" 'would drop' "apply (integrate = auto) warns about no blocking chain"
     pf_cx_traffic_works "with integrate = auto"
     assert_no_reply "$CLIENT" tcp "$GUEST_IP" 9000 "the guest's tcp 9000 (not forwarded) is still guarded by the other firewall"
+    # The client routes to the guest network through the host: addressed straight to the
+    # guest, the forwarded ports are not DNAT'd, carry no mark, and stay the other
+    # firewall's to refuse.
+    assert_no_reply "$CLIENT" tcp "$GUEST_IP" 22 "a routed client straight to the guest's forwarded tcp 22 is still refused"
+    assert_no_reply "$CLIENT" tcp "$GUEST_IP" 8000 "a routed client straight to the guest's forwarded tcp 8000 is still refused"
+    assert_no_reply "$CLIENT" udp "$GUEST_IP" 5000 "a routed client straight to the guest's forwarded udp 5000 is still refused"
     pf_cx_accepts_on_top
     pf_cx_status_in_place "after apply"
     pf_cx_diagnose_passes "after apply"

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the host does beside nft-portfwd that decides whether a forward works or what it
+ * takes over, read from /proc of the current network namespace:
+ *  - iptables-legacy tables: the kernel lists them in /proc/net/ip_tables_names and
+ *    ip6_tables_names. Their FORWARD chain sees forwarded traffic too, and nothing in the
+ *    nftables listing shows it.
+ *  - sockets the host itself listens on: without host-ip a forward takes its port on every
+ *    local address, the guests' gateway address too (libvirt's dnsmasq on 53, sshd on 22).
+ * The parsers are pure (text in); hostcheck_* read the files.
+ */
+#ifndef NFT_PORTFWD_HOSTCHECK_H
+#define NFT_PORTFWD_HOSTCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/*
+ * The legacy tables loaded, "ip filter, ip6 filter", into buf; false when there are none.
+ * `names4` and `names6` are the two files' contents (NULL: not readable).
+ */
+bool legacy_tables_text(const char *names4, const char *names6, char *buf, size_t size);
+
+/* The same, read from /proc/net. */
+bool hostcheck_legacy(char *buf, size_t size);
+
+/* What to tell about legacy tables: one line, with the commands to look and to fix. */
+void hostcheck_legacy_advice(const char *tables, uint32_t mark, char *buf, size_t size);
+
+/*
+ * Does /proc/net/{tcp,udp}{,6} text `table` list a socket that listens (tcp LISTEN, any
+ * unconnected udp socket) on `port` at an address that is not loopback? `v6`: the
+ * IPv6 file's address format. On true, `where` gets the address:port as text.
+ */
+bool proc_net_listens(const char *table, bool v6, bool tcp, uint16_t port, char *where,
+		      size_t size);
+
+/*
+ * For every forwarded host port (of a family without host-ip) that a host socket listens
+ * on, one warning line (malloc'd, the caller frees each and the array). NULL with *count 0
+ * when there are none or memory ran out.
+ */
+char **hostcheck_served_ports(const struct model *m, size_t *count);
+
+#endif
