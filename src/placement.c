@@ -38,12 +38,22 @@ struct candidate {
 	struct spot *spots; /* nrules + 1 */
 };
 
-/* The names a table's rules compare an interface with, tried one after another. */
+/*
+ * The interfaces tried on the guest's side: the ones the table's links put it behind, or,
+ * when none does, every name a walk found compared there (`grows`).
+ */
 struct side {
-	const struct name **names; /* NULL: an interface no rule names */
+	size_t *names; /* index + 1 into the table's names; 0: an interface no rule names */
 	size_t count;
-	unsigned char *listed;     /* per table name */
-	bool grows;                /* discovered names join */
+	bool grows;
+};
+
+/* Interface pairs still to walk, and every pair seen: index + 1, 0 for unnamed. */
+struct pairs {
+	size_t (*queue)[2];
+	size_t head, count, cap;
+	size_t *seen; /* an open-addressing set of g * (nnames + 1) + o + 1; 0 is empty */
+	size_t seen_cap;
 };
 
 struct analysis {
@@ -72,14 +82,6 @@ static bool link_holds(const struct link *l, const struct addr *guest)
 	       addr_cmp(guest, &l->hi) <= 0;
 }
 
-static void side_add(struct side *s, const struct table *t, size_t name)
-{
-	if (s->listed[name])
-		return;
-	s->listed[name] = 1;
-	s->names[s->count++] = &t->names[name];
-}
-
 /* The guest's side: the interfaces paired with the longest prefix holding it, else unknown. */
 static void guest_side(const struct table *t, const struct addr *guest, struct side *s)
 {
@@ -89,24 +91,58 @@ static void guest_side(const struct table *t, const struct addr *guest, struct s
 		if (link_holds(&t->links[i], guest) && t->links[i].len > longest)
 			longest = t->links[i].len;
 	s->count = 0;
-	memset(s->listed, 0, t->nnames + 1);
-	for (size_t i = 0; longest && i < t->nlinks; i++)
-		if (t->links[i].len == longest && link_holds(&t->links[i], guest))
-			side_add(s, t, t->links[i].name);
+	for (size_t i = 0; longest && i < t->nlinks; i++) {
+		size_t seen = 0;
+
+		if (t->links[i].len != longest || !link_holds(&t->links[i], guest))
+			continue;
+		while (seen < s->count && s->names[seen] != t->links[i].name + 1)
+			seen++;
+		if (seen == s->count)
+			s->names[s->count++] = t->links[i].name + 1;
+	}
 	s->grows = !s->count;
 	if (!s->count)
-		s->names[s->count++] = NULL;
+		s->names[s->count++] = 0;
 }
 
-/* Names the last walk compared on this side join it, when it grows; the marks are reset. */
-static void side_learn(struct side *s, const struct table *t, unsigned char *tested)
+/* Queue pair (g, o) unless it was seen; false when out of memory. */
+static bool pairs_push(struct pairs *p, size_t nnames, size_t g, size_t o)
 {
-	for (size_t i = 0; i < t->nnames; i++)
-		if (tested[i]) {
-			tested[i] = 0;
-			if (s->grows)
-				side_add(s, t, i);
-		}
+	size_t key = g * (nnames + 1) + o + 1, i;
+
+	if (p->count * 2 >= p->seen_cap) {
+		size_t cap = p->seen_cap ? p->seen_cap * 2 : 64;
+		size_t *grown = calloc(cap, sizeof(*grown));
+
+		if (!grown)
+			return false;
+		for (size_t j = 0; j < p->seen_cap; j++)
+			if (p->seen[j]) {
+				for (i = p->seen[j] * 2654435761u % cap; grown[i]; i = (i + 1) % cap)
+					;
+				grown[i] = p->seen[j];
+			}
+		free(p->seen);
+		p->seen = grown;
+		p->seen_cap = cap;
+	}
+	for (i = key * 2654435761u % p->seen_cap; p->seen[i]; i = (i + 1) % p->seen_cap)
+		if (p->seen[i] == key)
+			return true;
+	p->seen[i] = key;
+	if (p->count == p->cap) {
+		size_t (*grown)[2] = realloc(p->queue, (p->cap ? p->cap * 2 : 16) * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		p->queue = grown;
+		p->cap = p->cap ? p->cap * 2 : 16;
+	}
+	p->queue[p->count][0] = g;
+	p->queue[p->count][1] = o;
+	p->count++;
+	return true;
 }
 
 static size_t candidate_of(const struct analysis *a, size_t chain)
@@ -169,45 +205,50 @@ static void record(struct analysis *a, const struct packet *pk)
 }
 
 /*
- * Every packet of this endpoint and direction: the guest's side as the table's links say,
- * the other side first an interface no rule names (the uplink, usually), then each name a
- * rule compared on the way. Returns the foreign_dir bit when one was blocked, or dropped
- * for sure by a rule of the owner's.
+ * Every packet of this endpoint and direction that the chains tell apart: the guest's side
+ * as the table's links say, the other side first an interface no rule names (the uplink,
+ * usually). A walk that compared a name in a rule that could turn on it (walk.h) is
+ * followed by one with that name on that side, the other side kept: each pair of
+ * interfaces the rules can tell apart is reached this way, and no other, so the work
+ * grows with the rules, not with the square of the names. Returns the foreign_dir bit
+ * when a packet was blocked, or dropped for sure by a rule of the owner's.
  */
 static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint *ep, unsigned dir,
-			      struct side *guest, struct side *other)
+			      struct side *guest, struct pairs *p)
 {
 	const struct table *t = &a->rs->tables[a->rs->chains[a->base].table];
 	bool reply = dir == FOREIGN_FROM_GUEST;
-	size_t blocked = a->blocked, gdone = 0, odone = 0;
+	size_t blocked = a->blocked;
 	bool ended = false;
 
 	guest_side(t, &ep->guest, guest);
-	other->count = 0;
-	memset(other->listed, 0, t->nnames + 1);
-	other->names[other->count++] = NULL;
-	other->grows = true;
-	while (gdone < guest->count || odone < other->count) {
-		size_t gn = guest->count, on = other->count;
+	p->head = p->count = 0;
+	if (p->seen)
+		memset(p->seen, 0, p->seen_cap * sizeof(*p->seen));
+	for (size_t g = 0; g < guest->count; g++)
+		if (!pairs_push(p, t->nnames, guest->names[g], 0))
+			return a->w.oom = true, 0;
+	while (p->head < p->count) {
+		size_t g = p->queue[p->head][0], o = p->queue[p->head][1];
+		const struct name *gn = g ? &t->names[g - 1] : NULL, *on = o ? &t->names[o - 1] : NULL;
+		struct packet pk = { ep, reply, reply ? gn : on, reply ? on : gn };
+		unsigned char *tested_guest = reply ? a->w.tested_iif : a->w.tested_oif;
+		unsigned char *tested_other = reply ? a->w.tested_oif : a->w.tested_iif;
 
-		for (size_t g = 0; g < gn; g++)
-			for (size_t o = 0; o < on; o++) {
-				struct packet pk = { ep, reply, reply ? guest->names[g] : other->names[o],
-						     reply ? other->names[o] : guest->names[g] };
-
-				if (g < gdone && o < odone)
-					continue;
-				a->w.pk = &pk;
-				walk_packet(&a->w, a->base);
-				if (a->w.oom)
-					return 0;
-				record(a, &pk);
-				ended |= a->w.ended && !a->w.blankets;
-				side_learn(reply ? guest : other, t, a->w.tested_iif);
-				side_learn(reply ? other : guest, t, a->w.tested_oif);
-			}
-		gdone = gn;
-		odone = on;
+		p->head++;
+		a->w.pk = &pk;
+		walk_packet(&a->w, a->base);
+		if (a->w.oom)
+			return 0;
+		record(a, &pk);
+		ended |= a->w.ended && !a->w.blankets;
+		for (size_t i = 0; i < t->nnames; i++) {
+			if (tested_guest[i] && guest->grows && !pairs_push(p, t->nnames, i + 1, o))
+				return a->w.oom = true, 0;
+			if (tested_other[i] && !pairs_push(p, t->nnames, g, i + 1))
+				return a->w.oom = true, 0;
+			tested_guest[i] = tested_other[i] = 0;
+		}
 	}
 	return a->blocked > blocked || ended ? dir : 0;
 }
@@ -372,7 +413,8 @@ bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_rep
 {
 	const struct table *t = &rs->tables[rs->chains[base].table];
 	struct analysis a = { .rs = rs, .base = base, .r = r };
-	struct side guest = { 0 }, other = { 0 };
+	struct side guest = { 0 };
+	struct pairs pairs = { 0 };
 	bool ok = false;
 	int af;
 
@@ -383,12 +425,8 @@ bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_rep
 	a.w = (struct walk){ .rs = rs, .watched = a.watched };
 	a.w.tested_iif = calloc(t->nnames + 1, 1);
 	a.w.tested_oif = calloc(t->nnames + 1, 1);
-	guest.names = calloc(t->nnames + 1, sizeof(*guest.names));
-	other.names = calloc(t->nnames + 1, sizeof(*other.names));
-	guest.listed = calloc(t->nnames + 1, 1);
-	other.listed = calloc(t->nnames + 1, 1);
-	if (!a.b.needs || !a.watched || !a.w.tested_iif || !a.w.tested_oif || !guest.names ||
-	    !other.names || !guest.listed || !other.listed)
+	guest.names = calloc(t->nlinks + 1, sizeof(*guest.names));
+	if (!a.b.needs || !a.watched || !a.w.tested_iif || !a.w.tested_oif || !guest.names)
 		goto done;
 	for (size_t i = 0; i <= sizeof(preferred) / sizeof(preferred[0]); i++) {
 		bool is_base = i == sizeof(preferred) / sizeof(preferred[0]);
@@ -408,7 +446,7 @@ bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_rep
 		for (unsigned dir = FOREIGN_TO_GUEST; dir <= FOREIGN_FROM_GUEST; dir <<= 1) {
 			if (af && r->endpoints[e].guest.family != af)
 				continue;
-			a.b.needs[e] |= walk_endpoint(&a, &r->endpoints[e], dir, &guest, &other);
+			a.b.needs[e] |= walk_endpoint(&a, &r->endpoints[e], dir, &guest, &pairs);
 			if (a.w.oom)
 				goto done;
 		}
@@ -422,8 +460,7 @@ done:
 	free(a.w.tested_iif);
 	free(a.w.tested_oif);
 	free(guest.names);
-	free(other.names);
-	free(guest.listed);
-	free(other.listed);
+	free(pairs.queue);
+	free(pairs.seen);
 	return ok;
 }

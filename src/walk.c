@@ -84,7 +84,8 @@ static enum tri pat_match(struct walk *w, const struct table *t, const struct ke
 		if (p->kind != PAT_NAME)
 			return MAYBE;
 		/* the caller's enumeration of interfaces tries each name a rule compares */
-		(k->kind == KEY_IIF ? w->tested_iif : w->tested_oif)[p->name] = 1;
+		if (w->recording)
+			(k->kind == KEY_IIF ? w->tested_iif : w->tested_oif)[p->name] = 1;
 		return name_in(&t->names[p->name], k->kind == KEY_IIF ? pk->iif : pk->oif);
 	case KEY_CT_STATE:
 		if (p->kind != PAT_FLAGS)
@@ -124,13 +125,19 @@ static enum tri match_packet(struct walk *w, const struct table *t, const struct
 }
 
 /*
- * Interface matches last: the walker's caller tries every interface name a rule compares,
+ * Interface matches last: the walker's caller tries the interface names a rule compares,
  * and a rule that fails on something else should not make it try more.
  */
 static enum tri rule_matches(struct walk *w, const struct table *t, const struct rule *r)
 {
 	enum tri m = YES;
 
+	/*
+	 * Another interface could change the walk here only if the rule does more than accept:
+	 * an accept that surely matches ends it with nothing to learn (whatever drops came
+	 * before were met on the way here too), and one that only may match is ignored.
+	 */
+	w->recording = r->verdict != V_ACCEPT;
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t k = 0; k < r->nconds && m != NO; k++)
 			if (r->conds[k].iface == (pass == 1))

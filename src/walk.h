@@ -46,6 +46,7 @@ struct walk {
 	const struct packet *pk;
 	const bool *watched;    /* per chain: record visits there */
 	unsigned char *tested_iif, *tested_oif; /* per table name: a rule compared it (set to 1) */
+	bool recording;         /* the rule being matched could turn on an interface name */
 	/* results */
 	struct visit *visits;   /* in the order the packet reaches them */
 	size_t nvisits, visits_cap;
