@@ -403,7 +403,7 @@ static bool compile_match(struct ruleset *rs, struct table *t, const json_t *lef
 		m->negate = true;
 	} else if (strcmp(op, "==") && strcmp(op, "in")) {
 		/* <, >, <=, >= on one number: a range */
-		bool lt = op[0] == '<', eq = op[1] == '=';
+		bool lt, eq;
 		struct pat bound;
 
 		if (!op[0] || !strchr("<>", op[0]) || (op[1] && strcmp(op + 1, "=")) ||
@@ -412,6 +412,8 @@ static bool compile_match(struct ruleset *rs, struct table *t, const json_t *lef
 			m->unknown = true;
 			return true;
 		}
+		lt = op[0] == '<';
+		eq = op[1] == '=';
 		m->pats = arena_alloc(&rs->arena, sizeof(*m->pats));
 		if (!m->pats)
 			return false;
