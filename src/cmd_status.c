@@ -417,9 +417,9 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 		for (size_t i = 0; i < r->foreign.count; i++) {
 			const struct foreign_block *b = &r->foreign.blocks[i];
 
-			printf("  firewall: %s %s %s (%s) would drop the forwards; nft-portfwd's accepts "
-			       "there: %s\n", b->family, b->table, b->base_chain, b->kind,
-			       accepts_state(r, i));
+			printf("  firewall: %s %s %s (%s) would drop the forwards; nft-portfwd's accept "
+			       "there: %s; %s\n", b->family, b->table, b->base_chain, b->kind,
+			       accepts_state(r, i), b->placement);
 		}
 		if (hostcheck_legacy(tables, sizeof(tables))) {
 			hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "entries.h"
+#include "nftsyntax.h"
 #include "render.h"
 
 /* What differs between the IPv4 and the IPv6 half of the table. */
@@ -230,8 +231,11 @@ static void print_host_rules(FILE *out, const struct model *m, const struct half
 
 	if (h->any_local) {
 		fprintf(out, "\t\t");
-		if (iface)
-			fprintf(out, "iifname \"%s\" ", m->host_iface);
+		if (iface) {
+			fputs("iifname ", out);
+			nft_put_string(out, m->host_iface); /* validated: always writable */
+			fputc(' ', out);
+		}
 		if (hook == HOOK_OUTPUT)
 			fprintf(out, "fib daddr type local %s daddr != %s", fam->l3, fam->loopback);
 		else
@@ -240,8 +244,11 @@ static void print_host_rules(FILE *out, const struct model *m, const struct half
 	}
 	if (h->host_set) {
 		fprintf(out, "\t\t");
-		if (iface)
-			fprintf(out, "iifname \"%s\" ", m->host_iface);
+		if (iface) {
+			fputs("iifname ", out);
+			nft_put_string(out, m->host_iface);
+			fputc(' ', out);
+		}
 		fprintf(out, "%s daddr @host%s %s\n", fam->l3, fam->suffix, tail);
 	}
 }

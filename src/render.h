@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * model -> nft text. Pure and deterministic (same model, same bytes), and the only place
- * that writes our table's nft syntax (foreign.c writes the few rules we add to other
- * tables). Every value in it was validated first, so nothing needs escaping.
+ * that writes our table's nft syntax (accept.c writes the one rule we add to other
+ * tables' chains, foreign.c the commands around it; names and strings from outside go
+ * through nftsyntax.c). Every value in it was validated first, so nothing needs escaping.
  */
 #ifndef NFT_PORTFWD_RENDER_H
 #define NFT_PORTFWD_RENDER_H
