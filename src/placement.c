@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "accept.h"
+#include "entries.h"
 #include "nftsyntax.h"
 #include "placement.h"
 #include "reason.h"

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "common.h"
-#include "foreign.h"
+#include "foreign_parts.h"
 #include "model.h"
 
 /* Whether a match holds for a packet: NO, YES, or MAYBE when it depends on what the
