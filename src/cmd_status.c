@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "entries.h"
 #include "hostcheck.h"
+#include "watchinfo.h"
 #include "kernel.h"
 #include "live.h"
 #include "render.h"
@@ -44,6 +45,7 @@ struct forward_status {
 
 struct report {
 	const struct model *m;
+	const char *state_dir;
 	struct live_table live;
 	struct entry_list wanted;        /* the config's entries, in the forwards' order */
 	struct entry *have;              /* the live entries sorted by key */
@@ -363,6 +365,45 @@ static void widen(int *width, int n)
 		*width = n;
 }
 
+/* "2026-12-01 13:22:02" in local time */
+static const char *time_text(time_t t, char buf[32])
+{
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, 32, "%lld", (long long)t);
+	return buf;
+}
+
+static void print_watcher(const char *state_dir)
+{
+	struct watch_info wi;
+	char since[32], last[32];
+
+	if (!watch_info_read(state_dir, &wi)) {
+		printf("  watcher: none running (nothing puts the forwards back when another program "
+		       "removes them; systemctl enable --now nft-portfwd)\n");
+		return;
+	}
+	printf("  watcher: running, pid %ld, since %s; %u heal%s", wi.pid, time_text(wi.started, since),
+	       wi.heals, wi.heals == 1 ? "" : "s");
+	if (wi.heals)
+		printf(", the last at %s: %s", time_text(wi.last_heal, last), wi.last_what);
+	printf("%s\n", wi.backing_off ? "; backing off: another program keeps undoing the forwards" : "");
+}
+
+static json_t *json_watcher(const char *state_dir)
+{
+	struct watch_info wi;
+
+	if (!watch_info_read(state_dir, &wi))
+		return json_pack("{s:b}", "running", 0);
+	return json_pack("{s:b, s:I, s:I, s:I, s:o, s:s, s:b}", "running", 1, "pid", (json_int_t)wi.pid,
+			 "since", (json_int_t)wi.started, "heals", (json_int_t)wi.heals, "last_heal",
+			 wi.last_heal ? json_integer((json_int_t)wi.last_heal) : json_null(),
+			 "last_heal_what", wi.last_what, "backing_off", wi.backing_off);
+}
+
 static enum exit_code print_text(const struct report *r, const char *config_path)
 {
 	char tables[256], advice[768];
@@ -425,6 +466,7 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));
 			printf("  firewall: %s\n", advice);
 		}
+		print_watcher(r->state_dir);
 		for (size_t i = 0; i < 2; i++) {
 			const struct forwarding_sysctl *s = r->sysctls[i].sysctl;
 			int af = i == 0 ? AF_INET : AF_INET6;
@@ -536,10 +578,11 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
 	if (hostcheck_legacy(tables, sizeof(tables)))
 		hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));
-	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
+	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
 			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
 			 "forwards", forwards, "extra", extra, "firewalls", firewalls,
-			 "legacy_iptables", tables[0] ? json_string(advice) : json_null(), "sysctls",
+			 "legacy_iptables", tables[0] ? json_string(advice) : json_null(),
+			 "watcher", json_watcher(r->state_dir), "sysctls",
 			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),
 			 r->sysctls[1].sysctl->name, json_sysctl(r, 1));
 	if (!root) {
@@ -607,7 +650,7 @@ static enum exit_code run_status(const struct options *opts)
 	struct model m;
 	struct error err;
 	struct kernel *k = NULL;
-	struct report r = { .m = &m };
+	struct report r = { .m = &m, .state_dir = opts->state_dir };
 	char *text = NULL;
 	enum exit_code rc = options_load_rendered(opts, &m, &text, &err);
 

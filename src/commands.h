@@ -15,7 +15,7 @@ struct command {
 };
 
 extern const struct command command_render, command_check, command_apply, command_flush,
-	command_status, command_diagnose;
+	command_status, command_diagnose, command_watch;
 
 /* Print "nft-portfwd: MESSAGE" on stderr and return rc. */
 enum exit_code report_error(enum exit_code rc, const struct error *err);

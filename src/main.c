@@ -12,6 +12,7 @@ static const struct command *const commands[] = {
 	&command_flush,
 	&command_status,
 	&command_diagnose,
+	&command_watch,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

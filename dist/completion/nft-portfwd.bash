@@ -25,6 +25,7 @@ _nft_portfwd_options()
         check | apply) echo "$common --state-dir --json --quiet $fwd" ;;
         flush | status) echo "$common --state-dir --json --quiet" ;;
         diagnose) echo "$common --state-dir --trace $fwd" ;;
+        watch) echo "$common --state-dir $fwd" ;;
         *) echo "$common --output --state-dir --json --quiet --trace $fwd" ;;
     esac
 }
@@ -45,7 +46,7 @@ _nft_portfwd_files()
 _nft_portfwd()
 {
     local cur prev words cword split=false
-    local commands="render check apply flush status diagnose"
+    local commands="render check apply flush status diagnose watch"
 
     if declare -F _init_completion >/dev/null; then
         _init_completion -s || return

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * watch: the unit's main process. Applies the config, then follows the kernel's nftables
+ * change notifications (events.h) and, after each burst of other programs' changes,
+ * applies again: a commit only when our table, our accepts in other firewalls' chains or
+ * the forwarding sysctls are no longer what the config renders (a libvirtd restart, `nft
+ * flush ruleset`, `ufw reload`, a new blocking chain). Its own commits are left out by the
+ * committing process the kernel names with each generation. When another program keeps
+ * undoing the forwards, it backs off and says so instead of fighting. SIGHUP re-reads the
+ * config; SIGTERM and SIGINT flush and end it. Every heal is one log line: what was put
+ * back, who changed what, and how long the forwards were out.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "events.h"
+#include "kernel.h"
+#include "outcome.h"
+#include "reconcile.h"
+#include "render.h"
+#include "state.h"
+#include "watchinfo.h"
+
+/* A burst ends after this long without a change, or this long after its first. */
+#define QUIET_MS 200
+#define MAX_WAIT_MS 800
+/* This many heals within the window means someone keeps undoing us: back off. */
+#define FIGHT_HEALS 5
+#define FIGHT_WINDOW_MS 10000
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 5000
+
+struct watcher {
+	const struct options *opts;
+	struct model m;
+	char *text;            /* the rendered table */
+	struct kernel *k;
+	struct events *ev;
+	struct change_batch batch;
+	bool pending;          /* changes seen, not yet looked at */
+	long long first_ms, last_ms;
+	long long heal_ms[FIGHT_HEALS]; /* the last heals, a ring */
+	unsigned heal_next;
+	long long backoff_ms, not_before_ms;
+	struct watch_info info;
+};
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void log_line(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line on stderr; under systemd (the journal) with its syslog priority prefix. */
+static void log_line(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%snft-portfwd: ", getenv("JOURNAL_STREAM") ? level : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void publish(struct watcher *w)
+{
+	struct error err;
+
+	if (watch_info_write(w->opts->state_dir, &w->info, &err) != EXIT_OK)
+		log_line(SD_WARNING, "warning: %s; status cannot see this watcher", err.msg);
+	sd_notifyf(0, "STATUS=watching %zu forward%s; %u heal%s%s", w->m.forward_count,
+		   w->m.forward_count == 1 ? "" : "s", w->info.heals, w->info.heals == 1 ? "" : "s",
+		   w->info.backing_off ? "; backing off" : "");
+}
+
+/* What a heal put back, from what the apply found and did. */
+static void heal_what(const struct apply_run *run, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (run->table_changed)
+		len += (size_t)snprintf(buf, size, "%s", run->before.present ?
+					"table " TABLE_FAMILY " " TABLE_NAME " differed from the config" :
+					"table " TABLE_FAMILY " " TABLE_NAME " was missing");
+	for (size_t i = 0; run->foreign_changed && i < run->foreign.count && len < size; i++)
+		if (run->pending[i])
+			len += (size_t)snprintf(buf + len, size - len, "%sthe accept in %s %s %s was "
+						"missing or out of place", len ? "; " : "",
+						run->foreign.blocks[i].family, run->foreign.blocks[i].table,
+						run->foreign.blocks[i].insert_chain);
+	if (run->foreign_changed && !len && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "a stale accept of ours was removed");
+	for (size_t i = 0; i < run->n_changes && len < size; i++)
+		if (run->changes[i].written)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s was %s", len ? "; " : "",
+						run->changes[i].sysctl->name, run->changes[i].before);
+}
+
+/* Apply under the lock. `initial`: say what was applied, as `apply` does. */
+static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, char *what,
+				size_t size)
+{
+	struct apply_run run = { .state_dir = w->opts->state_dir, .m = &w->m, .table_text = w->text };
+	struct outcome out;
+	struct error err;
+	int lock_fd = -1;
+	enum exit_code rc;
+
+	outcome_init(&out, w->opts, "apply");
+	rc = state_lock(w->opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
+	if (rc == EXIT_OK)
+		rc = reconcile_apply(&run, w->k, &err);
+	state_unlock(lock_fd);
+	*healed = rc == EXIT_OK && (run.table_changed || run.foreign_changed);
+	for (size_t i = 0; rc == EXIT_OK && i < run.n_changes; i++)
+		*healed |= run.changes[i].written;
+	if (rc == EXIT_OK && *healed)
+		heal_what(&run, what, size);
+	if (rc == EXIT_OK && initial)
+		reconcile_tell(&run, &out);
+	apply_run_free(&run);
+	if (!initial && rc == EXIT_OK) {
+		json_decref(out.fields); /* nothing to print for a look that found all in place */
+		return rc;
+	}
+	return outcome_finish(&out, rc, &err);
+}
+
+/* A burst is over: look, heal if needed, and notice a fight. */
+static void settle(struct watcher *w)
+{
+	char what[768];
+	bool healed = false;
+	long long start = w->first_ms, now;
+	struct change_batch b = w->batch;
+
+	w->pending = false;
+	memset(&w->batch, 0, sizeof(w->batch));
+	if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK) {
+		log_line(SD_ERR, "the re-apply after %s (pid %ld) changed the ruleset failed; the next "
+			 "change tries again", b.who[0] ? b.who : "another program", (long)b.pid);
+		return;
+	}
+	now = now_ms();
+	if (!healed) {
+		if (now - w->heal_ms[(w->heal_next + FIGHT_HEALS - 1) % FIGHT_HEALS] > FIGHT_WINDOW_MS)
+			w->backoff_ms = 0;
+		return;
+	}
+	log_line(SD_NOTICE, "healed: %s; after %s (pid %ld, %u transaction%s) changed %s; the "
+		 "forwards were out %lld ms", what, b.who[0] ? b.who : "another program", (long)b.pid,
+		 b.commits, b.commits == 1 ? "" : "s",
+		 b.overflow ? "the ruleset (too many changes to follow one by one)" :
+		 b.touched[0] ? b.touched : "the ruleset", now - start);
+	w->info.heals++;
+	w->info.last_heal = time(NULL);
+	snprintf(w->info.last_what, sizeof(w->info.last_what), "%s", what);
+	w->heal_ms[w->heal_next] = now;
+	w->heal_next = (w->heal_next + 1) % FIGHT_HEALS;
+	/* the oldest of the last FIGHT_HEALS heals is recent: someone keeps undoing us */
+	if (w->info.heals >= FIGHT_HEALS && now - w->heal_ms[w->heal_next] < FIGHT_WINDOW_MS) {
+		w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_FIRST_MS;
+		if (w->backoff_ms > BACKOFF_MAX_MS)
+			w->backoff_ms = BACKOFF_MAX_MS;
+		w->not_before_ms = now + w->backoff_ms;
+		w->info.backing_off = true;
+		log_line(SD_WARNING, "warning: %s (pid %ld) keeps undoing the forwards (%d heals in "
+			 "%lld s); not fighting it: the next heal waits %lld s. Find what rewrites %s",
+			 b.who[0] ? b.who : "another program", (long)b.pid, FIGHT_HEALS,
+			 (now - w->heal_ms[w->heal_next] + 999) / 1000, w->backoff_ms / 1000,
+			 b.touched[0] ? b.touched : "the ruleset");
+	} else {
+		w->info.backing_off = false;
+	}
+	publish(w);
+}
+
+static void reload(struct watcher *w)
+{
+	struct model m = { 0 };
+	struct error err;
+	char *text = NULL;
+	bool healed;
+	char what[768];
+
+	sd_notify(0, "RELOADING=1");
+	if (options_load_rendered(w->opts, &m, &text, &err) != EXIT_OK) {
+		log_line(SD_ERR, "reload: %s; the forwards of the previous config stay", err.msg);
+		model_free(&m);
+		free(text);
+	} else {
+		model_free(&w->m);
+		free(w->text);
+		w->m = m;
+		w->text = text;
+		reconcile(w, true, &healed, what, sizeof(what));
+	}
+	sd_notify(0, "READY=1");
+	publish(w);
+}
+
+/* Milliseconds poll may sleep: until the burst settles, or forever. */
+static int wait_ms(const struct watcher *w)
+{
+	long long due, now = now_ms();
+
+	if (!w->pending)
+		return -1;
+	due = w->last_ms + QUIET_MS < w->first_ms + MAX_WAIT_MS ? w->last_ms + QUIET_MS
+								 : w->first_ms + MAX_WAIT_MS;
+	if (due < w->not_before_ms)
+		due = w->not_before_ms;
+	return due <= now ? 0 : (int)(due - now);
+}
+
+static enum exit_code watch(struct watcher *w, int sig_fd)
+{
+	struct pollfd fds[2] = { { .fd = sig_fd, .events = POLLIN },
+				 { .fd = events_fd(w->ev), .events = POLLIN } };
+	struct error err;
+
+	for (;;) {
+		int n = poll(fds, 2, wait_ms(w));
+
+		if (n < 0 && errno != EINTR) {
+			error_set(&err, "poll: %s", strerror(errno));
+			return report_error(EXIT_SYSTEM, &err);
+		}
+		if (n > 0 && (fds[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					reload(w);
+					continue;
+				}
+				return EXIT_OK; /* SIGTERM, SIGINT: the caller flushes */
+			}
+		}
+		if (n > 0 && (fds[1].revents & (POLLIN | POLLERR))) {
+			unsigned commits = w->batch.commits;
+			bool overflow = w->batch.overflow;
+
+			if (events_read(w->ev, getpid(), &w->batch, &err) != EXIT_OK)
+				return report_error(EXIT_SYSTEM, &err);
+			/* only another program's commit starts or extends a burst */
+			if (w->batch.commits != commits || w->batch.overflow != overflow) {
+				if (!w->pending) {
+					w->pending = true;
+					w->first_ms = now_ms();
+				}
+				w->last_ms = now_ms();
+			}
+		}
+		if (w->pending && wait_ms(w) == 0)
+			settle(w);
+	}
+}
+
+static enum exit_code run_watch(const struct options *opts)
+{
+	struct watcher w = { .opts = opts };
+	struct outcome out;
+	struct error err;
+	sigset_t mask;
+	int sig_fd = -1;
+	bool healed;
+	char what[768];
+	enum exit_code rc;
+
+	/* under systemd stdout is the journal, not a terminal: a line at a time */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) || (sig_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		error_set(&err, "cannot take signals: %s", strerror(errno));
+		return report_error(EXIT_SYSTEM, &err);
+	}
+	rc = options_load_rendered(opts, &w.m, &w.text, &err);
+	if (rc == EXIT_OK)
+		rc = kernel_open(&w.k, &err);
+	/* Follow changes before the first apply, so none is missed between the two. */
+	if (rc == EXIT_OK)
+		rc = events_open(&w.ev, &err);
+	if (rc != EXIT_OK) {
+		report_error(rc, &err);
+		goto done;
+	}
+	rc = reconcile(&w, true, &healed, what, sizeof(what));
+	if (rc != EXIT_OK)
+		goto done;
+	w.info = (struct watch_info){ .pid = getpid(), .started = time(NULL) };
+	publish(&w);
+	sd_notify(0, "READY=1");
+	log_line(SD_INFO, "watching nftables for changes that undo the forwards");
+	rc = watch(&w, sig_fd);
+	sd_notify(0, "STOPPING=1");
+	state_remove(opts->state_dir, WATCH_INFO_FILE);
+	if (rc == EXIT_OK) {
+		int lock_fd = -1;
+
+		outcome_init(&out, opts, "flush");
+		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
+		if (rc == EXIT_OK)
+			rc = reconcile_flush(opts->state_dir, w.k, &out, &err);
+		state_unlock(lock_fd);
+		rc = outcome_finish(&out, rc, &err);
+	}
+done:
+	events_close(w.ev);
+	kernel_close(w.k);
+	model_free(&w.m);
+	free(w.text);
+	close(sig_fd);
+	return rc;
+}
+
+const struct command command_watch = {
+	.name = "watch",
+	.summary = "apply, then keep the forwards in place while other programs change nftables",
+	.help = "Applies the config as apply does, then follows the kernel's nftables change\n"
+		"notifications. After each burst of changes by other programs (a libvirtd restart,\n"
+		"'nft flush ruleset', 'ufw reload', a firewalld reload, a new chain that would\n"
+		"drop the forwards) it applies again within a second when anything of ours is\n"
+		"missing, out of place or different; its own commits are ignored. When another\n"
+		"program keeps undoing the forwards it backs off (2 s, doubling up to 60 s) and\n"
+		"logs it. Every heal is logged with what changed and how long the forwards were out.\n"
+		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits.\n"
+		"Tells systemd when it is ready (Type=notify). This is what nft-portfwd.service runs.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
+	.run = run_watch,
+};

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel's nftables change notifications (the netlink group `nft monitor` listens
+ * to), through libmnl: every committed transaction in this network namespace, whoever
+ * made it, with the tables and chains it touched, and the generation, pid and name of the
+ * process that committed it. The watcher's only event source: it covers every program
+ * that touches nftables (libvirt, Docker, ufw, firewalld, nft, iptables-nft).
+ */
+#ifndef NFT_PORTFWD_EVENTS_H
+#define NFT_PORTFWD_EVENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+struct events;
+
+/* What the transactions read so far changed, other than those of process `self`. */
+struct change_batch {
+	bool changed;       /* some other process committed something */
+	bool overflow;      /* notifications were lost (the socket's buffer overflowed) */
+	unsigned commits;   /* how many transactions */
+	uint32_t last_gen;  /* the generation the last of them left */
+	pid_t pid;          /* the process of the last of them, 0 if not known */
+	char who[64];       /* its name ("libvirtd", "nft", "iptables-nft-r"), or "" */
+	char touched[512];  /* "ip filter LIBVIRT_FWI, inet portfwd", cut when long */
+};
+
+/* Subscribe; needs CAP_NET_ADMIN. */
+enum exit_code events_open(struct events **ev, struct error *err);
+void events_close(struct events *ev);
+
+/* The socket to poll for input. */
+int events_fd(const struct events *ev);
+
+/*
+ * Read every notification waiting (without blocking) into `b`, leaving out the
+ * transactions that process `self` committed. EXIT_SYSTEM when the socket fails.
+ */
+enum exit_code events_read(struct events *ev, pid_t self, struct change_batch *b,
+			   struct error *err);
+
+#endif

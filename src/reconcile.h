@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Bring the kernel to what the config renders (apply) or to nothing of ours (flush): what
+ * `apply` and `flush` do once, and the watcher on each burst of changes. The caller holds
+ * the state dir's lock.
+ */
+#ifndef NFT_PORTFWD_RECONCILE_H
+#define NFT_PORTFWD_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "entries.h"
+#include "foreign.h"
+#include "kernel.h"
+#include "live.h"
+#include "outcome.h"
+#include "sysctl.h"
+
+/* Everything one apply reads, decides and changes. */
+struct apply_run {
+	const char *state_dir;
+	const struct model *m;
+	const char *table_text;          /* the rendered table */
+	struct entry_list entries;       /* the config's map entries */
+	struct live_table before, after;
+	struct foreign_report foreign;   /* other firewalls on the forward hook */
+	bool *pending;                   /* per foreign block: our accepts need adding */
+	char *foreign_text;              /* the nft commands for our rules in their chains */
+	struct sysctl_change changes[2];
+	size_t n_changes;
+	bool entries_live;               /* before maps exactly the config's entries */
+	bool untouched;                  /* no transaction anywhere since the last apply */
+	bool table_changed, foreign_changed;
+	size_t conntrack_removed;
+};
+
+/*
+ * Forwarding on for each family that has forwards, then the table and our accepts in other
+ * firewalls' chains in one transaction, when anything differs from what the config renders.
+ * When the transaction fails, the sysctls go back too: nothing half-applied.
+ */
+enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct error *err);
+
+/* Say what the apply did: lines for people, or the outcome's JSON fields. */
+void reconcile_tell(struct apply_run *run, struct outcome *out);
+
+void apply_run_free(struct apply_run *run);
+
+/*
+ * Delete the table and our accepts in other tables in one transaction, forget the
+ * forwards' conntrack entries, and put the forwarding sysctls back to their value before
+ * the first apply.
+ */
+enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct outcome *out,
+			       struct error *err);
+
+#endif
