@@ -34,8 +34,10 @@
 /* A burst ends after this long without a change, or this long after its first. */
 #define QUIET_MS 200
 #define MAX_WAIT_MS 800
-/* This many heals within the window means someone keeps undoing us: back off. */
+/* This many heals within the window after the same program's changes means it keeps
+ * undoing us: back off. */
 #define FIGHT_HEALS 5
+#define HEALS_KEPT 16
 #define FIGHT_WINDOW_MS 10000
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 5000
@@ -49,7 +51,10 @@ struct watcher {
 	struct change_batch batch;
 	bool pending;          /* changes seen, not yet looked at */
 	long long first_ms, last_ms;
-	long long heal_ms[FIGHT_HEALS]; /* the last heals, a ring */
+	struct {
+		long long ms;
+		char who[64];
+	} heals[HEALS_KEPT]; /* the last heals and whose change each undid, a ring */
 	unsigned heal_next;
 	long long backoff_ms, not_before_ms;
 	struct watch_info info;
@@ -142,6 +147,17 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	return outcome_finish(&out, rc, &err);
 }
 
+/* Have the last FIGHT_HEALS heals, all within the window, undone changes of `who`? */
+static bool fighting(const struct watcher *w, const char *who, long long now)
+{
+	unsigned same = 0;
+
+	for (unsigned i = 0; i < HEALS_KEPT; i++)
+		same += w->heals[i].ms && now - w->heals[i].ms < FIGHT_WINDOW_MS &&
+			!strcmp(w->heals[i].who, who);
+	return same >= FIGHT_HEALS;
+}
+
 /* A burst is over: look, heal if needed, and notice a fight. */
 static void settle(struct watcher *w)
 {
@@ -159,8 +175,12 @@ static void settle(struct watcher *w)
 	}
 	now = now_ms();
 	if (!healed) {
-		if (now - w->heal_ms[(w->heal_next + FIGHT_HEALS - 1) % FIGHT_HEALS] > FIGHT_WINDOW_MS)
+		if (w->backoff_ms && now - w->heals[(w->heal_next + HEALS_KEPT - 1) % HEALS_KEPT].ms >
+					     FIGHT_WINDOW_MS) {
 			w->backoff_ms = 0;
+			w->info.backing_off = false;
+			publish(w);
+		}
 		return;
 	}
 	log_line(SD_NOTICE, "healed: %s; after %s (pid %ld, %u transaction%s) changed %s; the "
@@ -171,21 +191,22 @@ static void settle(struct watcher *w)
 	w->info.heals++;
 	w->info.last_heal = time(NULL);
 	snprintf(w->info.last_what, sizeof(w->info.last_what), "%s", what);
-	w->heal_ms[w->heal_next] = now;
-	w->heal_next = (w->heal_next + 1) % FIGHT_HEALS;
-	/* the oldest of the last FIGHT_HEALS heals is recent: someone keeps undoing us */
-	if (w->info.heals >= FIGHT_HEALS && now - w->heal_ms[w->heal_next] < FIGHT_WINDOW_MS) {
+	w->heals[w->heal_next].ms = now;
+	snprintf(w->heals[w->heal_next].who, sizeof(w->heals[w->heal_next].who), "%s", b.who);
+	w->heal_next = (w->heal_next + 1) % HEALS_KEPT;
+	if (fighting(w, b.who, now)) {
 		w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_FIRST_MS;
 		if (w->backoff_ms > BACKOFF_MAX_MS)
 			w->backoff_ms = BACKOFF_MAX_MS;
 		w->not_before_ms = now + w->backoff_ms;
 		w->info.backing_off = true;
 		log_line(SD_WARNING, "warning: %s (pid %ld) keeps undoing the forwards (%d heals in "
-			 "%lld s); not fighting it: the next heal waits %lld s. Find what rewrites %s",
+			 "%d s); not fighting it: the next heal waits %lld s. Find what rewrites %s",
 			 b.who[0] ? b.who : "another program", (long)b.pid, FIGHT_HEALS,
-			 (now - w->heal_ms[w->heal_next] + 999) / 1000, w->backoff_ms / 1000,
+			 FIGHT_WINDOW_MS / 1000, w->backoff_ms / 1000,
 			 b.touched[0] ? b.touched : "the ruleset");
 	} else {
+		w->backoff_ms = 0;
 		w->info.backing_off = false;
 	}
 	publish(w);
