@@ -21,6 +21,9 @@ struct events {
 	char touched[512];
 };
 
+/* Enough to say what changed; a firewall's rebuild touches dozens of chains. */
+#define TOUCHED_SHOWN 6
+
 enum exit_code events_open(struct events **out, struct error *err)
 {
 	struct events *ev = calloc(1, sizeof(*ev));
@@ -109,10 +112,19 @@ static void list_add(char *list, size_t size, const char *item)
 	size_t len = strlen(list), n = strlen(item);
 	const char *second = strchr(item, ' '), *third = second ? strchr(second + 1, ' ') : NULL;
 	char table[300];
+	unsigned items = 0;
 
 	snprintf(table, sizeof(table), "%.*s", third ? (int)(third - item) : 0, item);
+
 	if (listed(list, item, n) || (third && listed(list, table, strlen(table))))
 		return;
+	for (const char *p = list; *p; p++)
+		items += *p == ',';
+	if (len && items + 1 >= TOUCHED_SHOWN) {
+		if (strcmp(list + len - 3, "..."))
+			snprintf(list + len, size - len, ", ...");
+		return;
+	}
 	if (len + n + 6 < size)
 		snprintf(list + len, size - len, "%s%s", len ? ", " : "", item);
 	else if (len + 6 < size && (len < 3 || strcmp(list + len - 3, "...")))

@@ -50,6 +50,30 @@ static bool endpoints_of(const struct entry_list *entries, struct foreign_report
 	return true;
 }
 
+/* libvirt's and Docker's own forwarding, seen in the chains they keep for it. */
+static void find_forwarders(const struct ruleset *rs, struct foreign_report *r)
+{
+	r->forwarder[0] = r->forwarder[1] = "";
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct chain *c = &rs->chains[i];
+		const struct table *t = &rs->tables[c->table];
+		const char *who = NULL;
+		int af;
+
+		if (c->nrules && (!strcmp(c->name, "LIBVIRT_FWO") ||
+				  (!strcmp(t->name, "libvirt_network") && !strcmp(c->name, "guest_output"))))
+			who = "libvirt";
+		else if (!strcmp(c->name, "DOCKER-FORWARD") || !strcmp(c->name, "DOCKER-ISOLATION-STAGE-1"))
+			who = "docker";
+		if (!who || !family_af(t->family, &af))
+			continue;
+		if (af != AF_INET6 && !r->forwarder[0][0])
+			r->forwarder[0] = who;
+		if (af != AF_INET && !r->forwarder[1][0])
+			r->forwarder[1] = who;
+	}
+}
+
 bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries, uint32_t mark,
 		     struct foreign_report *out, struct error *err)
 {
@@ -59,7 +83,7 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
 	const json_t *items = json_object_get(root, "nftables");
 	bool ok = false;
 
-	*out = (struct foreign_report){ .mark = mark };
+	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
 	if (!root)
 		return error_set(err, "libnftables listed the ruleset as invalid JSON (%s, line %d, "
 				 "column %d); " INVALID_JSON_HINT, jerr.text, jerr.line, jerr.column);
@@ -74,6 +98,7 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
 	}
 	if (!ruleset_load(&rs, items, err))
 		goto done;
+	find_forwarders(&rs, out);
 	for (size_t i = 0; i < rs.nchains; i++)
 		if (rs.chains[i].forward_base && !placement_analyse(&rs, i, out)) {
 			error_set(err, "out of memory while analysing the ruleset");

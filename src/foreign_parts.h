@@ -67,6 +67,12 @@ struct foreign_block {
 
 struct foreign_report {
 	uint32_t mark;                /* the mark bit our accepts match */
+	/*
+	 * Another program that routes networks of its own through this host, per family (0:
+	 * IPv4, 1: IPv6): "libvirt" (a NAT network's LIBVIRT_FWO rules, or its guest_output
+	 * chain) or "docker"; "" for none. flush leaves forwarding on for them.
+	 */
+	const char *forwarder[2];
 	struct foreign_endpoint *endpoints;
 	size_t endpoint_count;
 	struct foreign_block *blocks; /* in the order the ruleset lists the base chains */

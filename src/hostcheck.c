@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "entries.h"
 #include "hostcheck.h"
 
-/* A small /proc file into a string; NULL when it cannot be read. */
+/* A small /proc or /run file into a string; NULL when it cannot be read. */
 static char *read_proc(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -181,4 +182,28 @@ done:
 	for (size_t i = 0; i < 4; i++)
 		free(tables[i]);
 	return lines;
+}
+
+bool hostcheck_libvirt_forwards(void)
+{
+	DIR *dir = opendir("/run/libvirt/network");
+	struct dirent *d;
+	bool forwards = false;
+
+	while (dir && !forwards && (d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+		char path[300], *text;
+
+		if (n < 5 || strcmp(d->d_name + n - 4, ".xml"))
+			continue;
+		snprintf(path, sizeof(path), "/run/libvirt/network/%s", d->d_name);
+		text = read_proc(path);
+		forwards = text && (strstr(text, "<forward mode='nat'") || strstr(text, "<forward mode=\"nat\"") ||
+				    strstr(text, "<forward mode='route'") || strstr(text, "<forward/>") ||
+				    strstr(text, "<forward dev="));
+		free(text);
+	}
+	if (dir)
+		closedir(dir);
+	return forwards;
 }

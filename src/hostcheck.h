@@ -45,4 +45,11 @@ bool proc_net_listens(const char *table, bool v6, bool tcp, uint16_t port, char 
  */
 char **hostcheck_served_ports(const struct model *m, size_t *count);
 
+/*
+ * Does libvirtd run a network that forwards (NAT or routed)? It keeps the state of each
+ * active network in /run/libvirt/network/NAME.xml, whether its firewall rules are there at
+ * the moment or not (they are not while firewalld restarts).
+ */
+bool hostcheck_libvirt_forwards(void);
+
 #endif

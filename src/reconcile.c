@@ -6,6 +6,7 @@
 #include "coexist.h"
 #include "conntrack.h"
 #include "entries.h"
+#include "hostcheck.h"
 #include "live.h"
 #include "reconcile.h"
 #include "render.h"
@@ -265,6 +266,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	char *text = NULL;
 	size_t len = 0, conntrack_removed;
 	bool any_restored = false;
+	const char *forwarder[2];
 	FILE *mem;
 	/* Our table's entries (for conntrack) and our accepts in other firewalls' chains,
 	 * which go in the same transaction as the table. */
@@ -286,6 +288,9 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		return EXIT_SYSTEM;
 	}
 	foreign_removed = foreign.ours_count;
+	forwarder[0] = foreign.forwarder[0][0] ? foreign.forwarder[0] :
+		       hostcheck_libvirt_forwards() ? "libvirt" : "";
+	forwarder[1] = foreign.forwarder[1];
 	foreign_report_free(&foreign);
 	rc = kernel_run(k, text, false, err);
 	free(text);
@@ -312,8 +317,20 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		struct error this_err;
 		char value[16];
 		bool restored;
-		enum exit_code this_rc = sysctl_restore(state_dir, sysctls[i], &restored, value,
-							&this_err);
+		enum exit_code this_rc;
+
+		/*
+		 * libvirt and Docker turn forwarding on for their own networks, maybe after our
+		 * first apply recorded it off (at boot nft-portfwd can run first): putting it
+		 * back would cut their guests off. Leave it, and forget the record.
+		 */
+		if (forwarder[i][0] && sysctl_read(sysctls[i], value) && !strcmp(value, "1") &&
+		    sysctl_forget(state_dir, sysctls[i])) {
+			outcome_say(out, "%s left at 1: %s forwards its own networks too", sysctls[i]->name,
+				    forwarder[i]);
+			continue;
+		}
+		this_rc = sysctl_restore(state_dir, sysctls[i], &restored, value, &this_err);
 
 		if (this_rc != EXIT_OK && rc == EXIT_OK) {
 			rc = this_rc;

@@ -79,6 +79,16 @@ void sysctl_undo(const char *state_dir, const struct sysctl_change *change)
 		state_remove(state_dir, change->sysctl->state_name);
 }
 
+bool sysctl_forget(const char *state_dir, const struct forwarding_sysctl *s)
+{
+	char value[16];
+
+	if (!state_read(state_dir, s->state_name, value, sizeof(value)))
+		return false;
+	state_remove(state_dir, s->state_name);
+	return true;
+}
+
 enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sysctl *s,
 			      bool *restored, char value[16], struct error *err)
 {

@@ -40,6 +40,9 @@ void sysctl_undo(const char *state_dir, const struct sysctl_change *change);
 enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sysctl *s,
 			      bool *restored, char value[16], struct error *err);
 
+/* Forget the recorded value, leaving the sysctl as it is: true when there was one. */
+bool sysctl_forget(const char *state_dir, const struct forwarding_sysctl *s);
+
 /* The current value, or false when it cannot be read. */
 bool sysctl_read(const struct forwarding_sysctl *s, char value[16]);
 

@@ -1,0 +1,243 @@
+#!/bin/bash
+# nft-portfwd.service under a real systemd with Debian's real libvirtd, in a container
+# (systemd-nspawn over an overlay of this machine's root; see shared notes live-systemd.md).
+# Inside: nft-portfwd installed with `meson install`, libvirt's default NAT network on
+# 192.0.2.0/24 (virbr0), a guest namespace on virbr0 (192.0.2.79) and a client namespace
+# behind the container's own network stack (203.0.113.2 -> 203.0.113.1). After each event
+# the client must reach the guest, TCP and UDP, within 2 s:
+#   enable --now; reboot; nftables.service start, reload, restart, stop;
+#   systemctl restart libvirtd, three times; virsh net-destroy / net-start default;
+#   nft flush ruleset; ufw enabled, then ufw reload; firewalld started, firewall-cmd --reload.
+# Then systemctl stop nft-portfwd leaves nothing of ours and ip_forward as before.
+# Needs root, systemd-nspawn (systemd-container), libvirt-daemon-system, dnsmasq-base;
+# exits 77 without them. Nothing outside the container is changed; it and its overlay are
+# removed on exit.
+set -u
+ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD_ROOT:-$ROOT/build}
+TEST=live_systemd
+log() { echo "[$TEST] $*"; }
+skip() { echo "[$TEST] SKIP: $*"; exit 77; }
+fail() { echo "[$TEST] FAIL: $*" >&2; [ -n "${PID1:-}" ] && inside journalctl -u nft-portfwd --no-pager -n 30 >&2; [ -n "${LIVE_KEEP:-}" ] && { echo "$PID1" >/tmp/live.pid1; sleep 300; }; exit 1; }
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+for tool in systemd-nspawn nsenter virsh; do command -v "$tool" >/dev/null || skip "$tool not installed"; done
+[ -e /lib/systemd/system/libvirtd.service ] || skip "libvirt-daemon-system not installed"
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || skip "dnsmasq-base not installed"
+
+D=$(mktemp -d /var/tmp/pf-live.XXXXXX) || exit 1
+NAME="pflive$$"
+NSPAWN=""
+PID1=""
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    if [ -n "$PID1" ]; then
+        nsenter -t "$PID1" -a systemctl poweroff >/dev/null 2>&1
+    fi
+    if [ -n "$NSPAWN" ]; then
+        for _ in $(seq 100); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
+        kill "$NSPAWN" 2>/dev/null
+        wait "$NSPAWN" 2>/dev/null
+    fi
+    mountpoint -q "$D/root" && umount "$D/root"
+    rm -rf "$D"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---------------------------------------------------------------- the container's files
+mkdir -p "$D/upper" "$D/work" "$D/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$D/upper,workdir=$D/work" "$D/root" || skip "cannot mount an overlay of /"
+R=$D/root
+python3 -c 'import uuid; print(uuid.uuid4().hex)' >"$R/etc/machine-id"
+# services of this image that the test does not want
+for unit in postgresql firewalld ufw docker containerd libvirt-guests e2scrub_reap nftables \
+        apt-daily apt-daily-upgrade man-db systemd-timesyncd ssh cron; do
+    ln -sf /dev/null "$R/etc/systemd/system/$unit.service"
+done
+rm -f "$R/etc/nft-portfwd.conf" "$R/var/lib/libvirt/dnsmasq/"* 2>/dev/null
+DESTDIR=$R meson install -C "$BUILD" --no-rebuild --quiet >"$D/install.log" 2>&1 || { cat "$D/install.log"; fail "meson install into the container"; }
+mkdir -p "$R/etc/libvirt/qemu/networks/autostart"
+cat >"$R/etc/libvirt/qemu/networks/default.xml" <<'XML'
+<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='off' delay='0'/>
+  <ip address='192.0.2.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.0.2.100' end='192.0.2.200'/>
+    </dhcp>
+  </ip>
+</network>
+XML
+ln -sf ../default.xml "$R/etc/libvirt/qemu/networks/autostart/default.xml"
+cat >"$R/etc/nft-portfwd.conf" <<'CONF'
+host-ip = 203.0.113.1
+forward tcp 8000 to 192.0.2.79:8000
+forward udp 5000 to 192.0.2.79:5000
+CONF
+install -m 0755 "$ROOT/tests/integration/peer.py" "$R/root/peer.py"
+# The topology inside, idempotent (run again after a reboot or a network restart).
+cat >"$R/root/topology.sh" <<'SH'
+#!/bin/bash
+ip netns list | grep -qw guest || {
+    ip netns add guest; ip netns add client
+    ip -n guest link set lo up; ip -n client link set lo up
+    ip link add pfg0 type veth peer name eth0 netns guest
+    ip -n guest addr add 192.0.2.79/24 dev eth0; ip -n guest link set eth0 up
+    ip -n guest route add default via 192.0.2.1
+    ip link add pfc0 type veth peer name eth0 netns client
+    ip addr add 203.0.113.1/24 dev pfc0; ip link set pfc0 up
+    ip -n client addr add 203.0.113.2/24 dev eth0; ip -n client link set eth0 up
+    ip -n client route add default via 203.0.113.1
+    ip netns exec guest python3 /root/peer.py serve tcp 0.0.0.0 8000 guest >/dev/null 2>&1 &
+    ip netns exec guest python3 /root/peer.py serve udp 0.0.0.0 5000 guest >/dev/null 2>&1 &
+}
+ip link set pfg0 master virbr0 2>/dev/null && ip link set pfg0 up
+# the guest's port forwards at once (no STP in default.xml), once its link is up
+for _ in $(seq 50); do
+    [ "$(cat /sys/class/net/pfg0/brport/state 2>/dev/null)" = 3 ] && break
+    sleep 0.1
+done
+exit 0
+SH
+chmod 0755 "$R/root/topology.sh"
+
+# ---------------------------------------------------------------- booting
+boot() {
+    systemd-nspawn -D "$R" -b --private-network --register=no --keep-unit -M "$NAME" \
+        --link-journal=no </dev/null >>"$D/console.log" 2>&1 &
+    NSPAWN=$!
+    PID1=""
+    for _ in $(seq 150); do
+        # PID 1 of the container: the systemd whose parent is the inner systemd-nspawn
+        for p in $(pgrep -P "$NSPAWN" 2>/dev/null) $NSPAWN; do
+            for c in $(pgrep -P "$p" -x systemd 2>/dev/null); do PID1=$c; done
+        done
+        [ -n "$PID1" ] && break
+        sleep 0.2
+    done
+    [ -n "$PID1" ] || fail "the container did not boot: $(tail -n 20 "$D/console.log")"
+    for _ in $(seq 150); do
+        case $(inside systemctl is-system-running 2>/dev/null) in running | degraded) break ;; esac
+        sleep 0.2
+    done
+    inside systemctl is-active -q libvirtd || inside systemctl start libvirtd || fail "libvirtd does not run"
+    for _ in $(seq 50); do inside ip link show virbr0 >/dev/null 2>&1 && break; sleep 0.2; done
+    inside ip link show virbr0 >/dev/null 2>&1 || fail "libvirt's default network did not start"
+    inside /root/topology.sh || fail "building the topology inside"
+    log "booted: PID 1 is $PID1"
+}
+inside() { nsenter -t "$PID1" -a "$@"; }
+poweroff() {
+    inside systemctl poweroff >/dev/null 2>&1
+    for _ in $(seq 150); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
+    wait "$NSPAWN" 2>/dev/null
+    NSPAWN=""
+    PID1=""
+}
+
+# reach DESCRIPTION: TCP and UDP from the client reach the guest within 2 s
+reach() {
+    local start now
+    start=$(date +%s%N)
+    while :; do
+        if inside ip netns exec client timeout 2 python3 /root/peer.py send tcp 203.0.113.1 8000 --timeout 0.3 >/dev/null 2>&1 &&
+            inside ip netns exec client timeout 2 python3 /root/peer.py send udp 203.0.113.1 5000 --timeout 0.3 >/dev/null 2>&1; then
+            now=$(date +%s%N)
+            log "ok: $1: TCP and UDP reach the guest after $(( (now - start) / 1000000 )) ms"
+            echo "$1 $(( (now - start) / 1000000 ))" >>"$D/latency"
+            return 0
+        fi
+        now=$(date +%s%N)
+        [ $(( now - start )) -lt 2000000000 ] || fail "$1: the client does not reach the guest within 2 s"
+        sleep 0.1
+    done
+}
+
+boot
+step_forward_before=$(inside cat /proc/sys/net/ipv4/ip_forward)
+
+log "-- systemctl enable --now nft-portfwd"
+inside systemctl enable --now nft-portfwd.service >/dev/null 2>&1 || fail "enable --now"
+inside systemctl is-active -q nft-portfwd || fail "nft-portfwd.service is not active"
+reach "enable --now"
+inside nft list chain ip filter LIBVIRT_FWI | grep -q 'nft-portfwd: accept' || fail "no accept of ours in LIBVIRT_FWI"
+
+log "-- reboot"
+poweroff
+boot
+inside systemctl is-active -q nft-portfwd || fail "nft-portfwd.service is not active after the reboot"
+reach "reboot"
+
+for op in start reload restart stop; do
+    log "-- systemctl $op nftables"
+    [ "$op" = start ] && rm -f "$R/etc/systemd/system/nftables.service" && inside systemctl daemon-reload
+    inside systemctl "$op" nftables.service || fail "systemctl $op nftables"
+    sleep 0.3
+    reach "nftables.service $op"
+done
+inside systemctl is-active -q nft-portfwd || fail "stopping nftables.service stopped nft-portfwd"
+
+for i in 1 2 3; do
+    log "-- systemctl restart libvirtd ($i)"
+    inside systemctl restart libvirtd || fail "restart libvirtd"
+    sleep 1 # libvirt rebuilds its chains a moment after it reports started
+    reach "libvirtd restart $i"
+done
+
+log "-- virsh net-destroy default; virsh net-start default"
+inside virsh -q net-destroy default >/dev/null || fail "net-destroy"
+inside virsh -q net-start default >/dev/null || fail "net-start"
+inside /root/topology.sh
+reach "network restart"
+
+log "-- nft flush ruleset"
+inside nft flush ruleset || fail "nft flush ruleset"
+reach "nft flush ruleset"
+
+if inside sh -c 'command -v ufw' >/dev/null; then
+    log "-- ufw enabled, then ufw reload"
+    rm -f "$R/etc/systemd/system/ufw.service"
+    inside ufw --force enable >/dev/null || fail "ufw enable"
+    reach "ufw enable"
+    inside ufw reload >/dev/null || fail "ufw reload"
+    reach "ufw reload"
+    inside ufw --force disable >/dev/null
+    reach "ufw disable"
+else
+    log "ufw not installed: its events are not tried"
+fi
+
+if [ -e /lib/systemd/system/firewalld.service ]; then
+    log "-- firewalld started, then firewall-cmd --reload"
+    rm -f "$R/etc/systemd/system/firewalld.service"
+    inside systemctl daemon-reload
+    inside systemctl start firewalld || fail "start firewalld"
+    reach "firewalld start"
+    inside firewall-cmd --reload >/dev/null || fail "firewall-cmd --reload"
+    reach "firewall-cmd --reload"
+    inside systemctl stop firewalld
+else
+    log "firewalld not installed: its events are not tried"
+fi
+
+log "-- status tells about the watcher"
+out=$(inside nft-portfwd status 2>&1)
+echo "$out" | grep -q '^  watcher: running, pid ' || fail "status does not show the watcher: $out"
+inside journalctl -u nft-portfwd --no-pager -o cat | grep 'healed:' | sed "s/^/[$TEST] journal: /" | tail -n 20
+
+log "-- systemctl stop nft-portfwd"
+inside systemctl stop nft-portfwd || fail "stop"
+inside nft list ruleset | grep -q 'portfwd' && fail "something of ours is left after stop: $(inside nft list ruleset | grep portfwd)"
+# libvirt turned forwarding on for its network (before or after our first apply): it stays
+[ "$(inside cat /proc/sys/net/ipv4/ip_forward)" = "$step_forward_before" ] ||
+    fail "ip_forward is $(inside cat /proc/sys/net/ipv4/ip_forward) after stop, $step_forward_before before"
+inside journalctl -u nft-portfwd --no-pager -o cat | grep -q 'net.ipv4.ip_forward left at 1: libvirt forwards its own networks too' ||
+    fail "the stop does not say why ip_forward stays on"
+log "heal latencies (ms):"; sed "s/^/[$TEST]   /" "$D/latency"
+[ -n "${LIVE_LATENCY_OUT:-}" ] && cp "$D/latency" "$LIVE_LATENCY_OUT"
+log "PASS"
+exit 0
