@@ -34,11 +34,15 @@
 /* A burst ends after this long without a change, or this long after its first. */
 #define QUIET_MS 200
 #define MAX_WAIT_MS 800
-/* This many heals within the window after the same program's changes means it keeps
- * undoing us: back off. */
+/*
+ * A heal is contested when the changes did not stop to let it settle (the burst ran into
+ * MAX_WAIT_MS) or came right after our previous heal: someone answering our commits. This
+ * many contested heals in a row means a program keeps undoing us: back off. A host's own
+ * events, however close together (a service restart, a reload, a flush), each end and
+ * settle.
+ */
 #define FIGHT_HEALS 5
-#define HEALS_KEPT 16
-#define FIGHT_WINDOW_MS 10000
+#define ANSWER_MS 2 * QUIET_MS
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 5000
 
@@ -51,11 +55,8 @@ struct watcher {
 	struct change_batch batch;
 	bool pending;          /* changes seen, not yet looked at */
 	long long first_ms, last_ms;
-	struct {
-		long long ms;
-		char who[64];
-	} heals[HEALS_KEPT]; /* the last heals and whose change each undid, a ring */
-	unsigned heal_next;
+	long long last_heal_ms;
+	unsigned contested;    /* contested heals in a row */
 	long long backoff_ms, not_before_ms;
 	struct watch_info info;
 };
@@ -147,17 +148,6 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	return outcome_finish(&out, rc, &err);
 }
 
-/* Have the last FIGHT_HEALS heals, all within the window, undone changes of `who`? */
-static bool fighting(const struct watcher *w, const char *who, long long now)
-{
-	unsigned same = 0;
-
-	for (unsigned i = 0; i < HEALS_KEPT; i++)
-		same += w->heals[i].ms && now - w->heals[i].ms < FIGHT_WINDOW_MS &&
-			!strcmp(w->heals[i].who, who);
-	return same >= FIGHT_HEALS;
-}
-
 /* A burst is over: look, heal if needed, and notice a fight. */
 static void settle(struct watcher *w)
 {
@@ -165,6 +155,9 @@ static void settle(struct watcher *w)
 	bool healed = false;
 	long long start = w->first_ms, now;
 	struct change_batch b = w->batch;
+
+	bool contested = w->last_ms - w->first_ms + QUIET_MS > MAX_WAIT_MS ||
+			 (w->last_heal_ms && w->first_ms - w->last_heal_ms < ANSWER_MS);
 
 	w->pending = false;
 	memset(&w->batch, 0, sizeof(w->batch));
@@ -174,15 +167,8 @@ static void settle(struct watcher *w)
 		return;
 	}
 	now = now_ms();
-	if (!healed) {
-		if (w->backoff_ms && now - w->heals[(w->heal_next + HEALS_KEPT - 1) % HEALS_KEPT].ms >
-					     FIGHT_WINDOW_MS) {
-			w->backoff_ms = 0;
-			w->info.backing_off = false;
-			publish(w);
-		}
+	if (!healed)
 		return;
-	}
 	log_line(SD_NOTICE, "healed: %s; after %s (pid %ld, %u transaction%s) changed %s; the "
 		 "forwards were out %lld ms", what, b.who[0] ? b.who : "another program", (long)b.pid,
 		 b.commits, b.commits == 1 ? "" : "s",
@@ -191,22 +177,22 @@ static void settle(struct watcher *w)
 	w->info.heals++;
 	w->info.last_heal = time(NULL);
 	snprintf(w->info.last_what, sizeof(w->info.last_what), "%s", what);
-	w->heals[w->heal_next].ms = now;
-	snprintf(w->heals[w->heal_next].who, sizeof(w->heals[w->heal_next].who), "%s", b.who);
-	w->heal_next = (w->heal_next + 1) % HEALS_KEPT;
-	if (fighting(w, b.who, now)) {
+	w->last_heal_ms = now;
+	w->contested = contested ? w->contested + 1 : 0;
+	if (w->contested >= FIGHT_HEALS) {
 		w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_FIRST_MS;
 		if (w->backoff_ms > BACKOFF_MAX_MS)
 			w->backoff_ms = BACKOFF_MAX_MS;
 		w->not_before_ms = now + w->backoff_ms;
 		w->info.backing_off = true;
-		log_line(SD_WARNING, "warning: %s (pid %ld) keeps undoing the forwards (%d heals in "
-			 "%d s); not fighting it: the next heal waits %lld s. Find what rewrites %s",
-			 b.who[0] ? b.who : "another program", (long)b.pid, FIGHT_HEALS,
-			 FIGHT_WINDOW_MS / 1000, w->backoff_ms / 1000,
+		log_line(SD_WARNING, "warning: %s (pid %ld) keeps undoing the forwards (%u heals in a "
+			 "row that its changes did not let settle); not fighting it: the next heal "
+			 "waits %lld s. Find what rewrites %s", b.who[0] ? b.who : "another program",
+			 (long)b.pid, w->contested, w->backoff_ms / 1000,
 			 b.touched[0] ? b.touched : "the ruleset");
 	} else {
 		w->backoff_ms = 0;
+		w->not_before_ms = 0;
 		w->info.backing_off = false;
 	}
 	publish(w);

@@ -137,7 +137,7 @@ pf_log "during the storm: $storm heals, $used CPU ticks of the watcher in 10 s"
 [ "$storm" -le 30 ] || fail "the watcher fought: $storm heals in 10 s"
 [ "$used" -lt 500 ] || fail "the watcher used $used ticks (1/100 s) of CPU in 10 s: half a core or more"
 [ "$fights" -eq 0 ] || fail "the watcher backed off before the storm, against programs that changed the ruleset once each"
-assert_line "$(cat "$LOG")" 'nft \(pid [0-9]+\) keeps undoing the forwards \(5 heals in 10 s\); not fighting it' "the watcher names the program and backs off"
+assert_line "$(cat "$LOG")" 'nft \(pid [0-9]+\) keeps undoing the forwards \(5 heals in a row that its changes did not let settle\); not fighting it' "the watcher names the program and backs off"
 [ "$storm" -ge 5 ] || fail "only $storm heals during the storm: did the deletions happen?"
 within 8 "after the storm stopped"
 
