@@ -35,14 +35,16 @@
 #define QUIET_MS 200
 #define MAX_WAIT_MS 800
 /*
- * A heal is contested when the changes did not stop to let it settle (the burst ran into
- * MAX_WAIT_MS) or came right after our previous heal: someone answering our commits. This
- * many contested heals in a row means a program keeps undoing us: back off. A host's own
- * events, however close together (a service restart, a reload, a flush), each end and
- * settle.
+ * A heal is contested when the changes had not stopped when it came (the burst ran into
+ * MAX_WAIT_MS, or on past a back-off) or began right after our previous heal: someone
+ * answering our commits. This many contested heals in a row means a program keeps undoing
+ * us: back off. A burst that begins later than that is no answer, and starts afresh; so a
+ * host's own events, however close together (a service restart, a reload, a flush), never
+ * add up to a fight.
  */
 #define FIGHT_HEALS 5
 #define ANSWER_MS 2 * QUIET_MS
+
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 5000
 
@@ -56,9 +58,11 @@ struct watcher {
 	bool pending;          /* changes seen, not yet looked at */
 	long long first_ms, last_ms;
 	long long last_heal_ms;
+	char healed_where[512]; /* what the last heal wrote: "inet portfwd, ip filter LIBVIRT_FWI" */
 	unsigned contested;    /* contested heals in a row */
 	long long backoff_ms, not_before_ms;
 	struct watch_info info;
+	struct own_commits own;
 };
 
 static long long now_ms(void)
@@ -92,6 +96,21 @@ static void publish(struct watcher *w)
 	sd_notifyf(0, "STATUS=watching %zu forward%s; %u heal%s%s", w->m.forward_count,
 		   w->m.forward_count == 1 ? "" : "s", w->info.heals, w->info.heals == 1 ? "" : "s",
 		   w->info.backing_off ? "; backing off" : "");
+}
+
+/* Where a heal wrote: our table, the chains of our accepts; ", "-separated. */
+static void heal_where(const struct apply_run *run, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (run->table_changed)
+		len += (size_t)snprintf(buf, size, TABLE_FAMILY " " TABLE_NAME);
+	for (size_t i = 0; run->foreign_changed && i < run->foreign.count && len < size; i++)
+		if (run->pending[i])
+			len += (size_t)snprintf(buf + len, size - len, "%s%s %s %s", len ? ", " : "",
+						run->foreign.blocks[i].family, run->foreign.blocks[i].table,
+						run->foreign.blocks[i].insert_chain);
 }
 
 /* What a heal put back, from what the apply found and did. */
@@ -132,12 +151,21 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	rc = state_lock(w->opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
 		rc = reconcile_apply(&run, w->k, &err);
+	if (rc == EXIT_OK && run.committed) {
+		uint32_t gen;
+		struct error ignored;
+
+		if (kernel_generation(&gen, &ignored) == EXIT_OK)
+			own_commit(&w->own, gen);
+	}
 	state_unlock(lock_fd);
 	*healed = rc == EXIT_OK && (run.table_changed || run.foreign_changed);
 	for (size_t i = 0; rc == EXIT_OK && i < run.n_changes; i++)
 		*healed |= run.changes[i].written;
-	if (rc == EXIT_OK && *healed)
+	if (rc == EXIT_OK && *healed) {
 		heal_what(&run, what, size);
+		heal_where(&run, w->healed_where, sizeof(w->healed_where));
+	}
 	if (rc == EXIT_OK && initial)
 		reconcile_tell(&run, &out);
 	apply_run_free(&run);
@@ -148,6 +176,38 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	return outcome_finish(&out, rc, &err);
 }
 
+/* Did the changes waiting touch what our last heal wrote? (Lost notifications may have.) */
+static bool answers(const struct watcher *w)
+{
+	const char *item = w->healed_where;
+
+	if (w->batch.overflow)
+		return true;
+	while (*item) {
+		size_t n = strcspn(item, ",");
+		char one[300];
+
+		snprintf(one, sizeof(one), "%.*s", (int)n, item);
+		if (strstr(w->batch.touched, one))
+			return true;
+		item += n;
+		item += strspn(item, ", ");
+	}
+	return false;
+}
+
+/* No fight (any more): heal as soon as a burst settles. */
+static void calm(struct watcher *w)
+{
+	w->contested = 0;
+	w->backoff_ms = 0;
+	w->not_before_ms = 0;
+	if (w->info.backing_off) {
+		w->info.backing_off = false;
+		publish(w);
+	}
+}
+
 /* A burst is over: look, heal if needed, and notice a fight. */
 static void settle(struct watcher *w)
 {
@@ -156,8 +216,8 @@ static void settle(struct watcher *w)
 	long long start = w->first_ms, now;
 	struct change_batch b = w->batch;
 
-	bool contested = w->last_ms - w->first_ms + QUIET_MS > MAX_WAIT_MS ||
-			 (w->last_heal_ms && w->first_ms - w->last_heal_ms < ANSWER_MS);
+	bool contested = answers(w) && (now_ms() - w->last_ms < QUIET_MS ||
+					 w->first_ms - w->last_heal_ms < ANSWER_MS);
 
 	w->pending = false;
 	memset(&w->batch, 0, sizeof(w->batch));
@@ -190,10 +250,8 @@ static void settle(struct watcher *w)
 			 "waits %lld s. Find what rewrites %s", b.who[0] ? b.who : "another program",
 			 (long)b.pid, w->contested, w->backoff_ms / 1000,
 			 b.touched[0] ? b.touched : "the ruleset");
-	} else {
-		w->backoff_ms = 0;
-		w->not_before_ms = 0;
-		w->info.backing_off = false;
+	} else if (!w->contested) {
+		calm(w);
 	}
 	publish(w);
 }
@@ -231,7 +289,8 @@ static int wait_ms(const struct watcher *w)
 		return -1;
 	due = w->last_ms + QUIET_MS < w->first_ms + MAX_WAIT_MS ? w->last_ms + QUIET_MS
 								 : w->first_ms + MAX_WAIT_MS;
-	if (due < w->not_before_ms)
+	/* the back-off holds back only changes to what we wrote: others heal at once */
+	if (due < w->not_before_ms && answers(w))
 		due = w->not_before_ms;
 	return due <= now ? 0 : (int)(due - now);
 }
@@ -264,13 +323,16 @@ static enum exit_code watch(struct watcher *w, int sig_fd)
 			unsigned commits = w->batch.commits;
 			bool overflow = w->batch.overflow;
 
-			if (events_read(w->ev, getpid(), &w->batch, &err) != EXIT_OK)
+			if (events_read(w->ev, &w->own, &w->batch, &err) != EXIT_OK)
 				return report_error(EXIT_SYSTEM, &err);
 			/* only another program's commit starts or extends a burst */
 			if (w->batch.commits != commits || w->batch.overflow != overflow) {
 				if (!w->pending) {
 					w->pending = true;
 					w->first_ms = now_ms();
+					/* long after our last heal: no answer to it */
+					if (w->first_ms - w->last_heal_ms >= ANSWER_MS)
+						calm(w);
 				}
 				w->last_ms = now_ms();
 			}
@@ -282,7 +344,7 @@ static enum exit_code watch(struct watcher *w, int sig_fd)
 
 static enum exit_code run_watch(const struct options *opts)
 {
-	struct watcher w = { .opts = opts };
+	struct watcher w = { .opts = opts, .own = { .pid = getpid(), .name = "nft-portfwd" } };
 	struct outcome out;
 	struct error err;
 	sigset_t mask;
@@ -321,7 +383,12 @@ static enum exit_code run_watch(const struct options *opts)
 	rc = watch(&w, sig_fd);
 	sd_notify(0, "STOPPING=1");
 	state_remove(opts->state_dir, WATCH_INFO_FILE);
-	if (rc == EXIT_OK) {
+	/* A package upgrade restarts the watcher to run the new binary: the forwards stay for
+	 * the next one, which finds them in place and commits nothing. */
+	if (rc == EXIT_OK && state_read(opts->state_dir, HANDOVER_FILE, what, sizeof(what))) {
+		state_remove(opts->state_dir, HANDOVER_FILE);
+		log_line(SD_INFO, "handing the forwards over to the next watcher: not flushing");
+	} else if (rc == EXIT_OK) {
 		int lock_fd = -1;
 
 		outcome_init(&out, opts, "flush");
@@ -350,7 +417,9 @@ const struct command command_watch = {
 		"missing, out of place or different; its own commits are ignored. When another\n"
 		"program keeps undoing the forwards it backs off (2 s, doubling up to 60 s) and\n"
 		"logs it. Every heal is logged with what changed and how long the forwards were out.\n"
-		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits.\n"
+		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits,\n"
+		"unless the state dir holds the file 'handover' (then it leaves the forwards for\n"
+		"the next watcher and removes the file: what a package upgrade does).\n"
 		"Tells systemd when it is ready (Type=notify). This is what nft-portfwd.service runs.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
 	.run = run_watch,

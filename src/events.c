@@ -144,9 +144,27 @@ static void touch(struct events *ev, const char *family, const char *table, cons
 
 struct reading {
 	struct events *ev;
-	pid_t self;
+	const struct own_commits *own;
 	struct change_batch *b;
 };
+
+void own_commit(struct own_commits *own, uint32_t gen)
+{
+	own->gens[own->next++ % 4] = gen;
+}
+
+static bool is_own(const struct own_commits *own, pid_t pid, const char *name, bool has_gen,
+		   uint32_t gen)
+{
+	if (pid == own->pid)
+		return true;
+	if (!has_gen || !name || strcmp(name, own->name))
+		return false;
+	for (unsigned i = 0; i < 4; i++)
+		if (own->gens[i] == gen && (own->next > i))
+			return true;
+	return false;
+}
 
 static int on_message(const struct nlmsghdr *nlh, void *data)
 {
@@ -185,8 +203,10 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 		const struct nlattr *pid = at.a[NFTA_GEN_PROC_PID], *gen = at.a[NFTA_GEN_ID];
 		pid_t who = pid && mnl_attr_validate(pid, MNL_TYPE_U32) >= 0 ?
 				    (pid_t)ntohl(mnl_attr_get_u32(pid)) : 0;
+		bool has_gen = gen && mnl_attr_validate(gen, MNL_TYPE_U32) >= 0;
+		uint32_t id = has_gen ? ntohl(mnl_attr_get_u32(gen)) : 0;
 
-		if (who != rd->self) {
+		if (!is_own(rd->own, who, str_attr(&at, NFTA_GEN_PROC_NAME), has_gen, id)) {
 			struct change_batch *b = rd->b;
 
 			b->changed = true;
@@ -194,15 +214,15 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 			b->pid = who;
 			snprintf(b->who, sizeof(b->who), "%s",
 				 str_attr(&at, NFTA_GEN_PROC_NAME) ? str_attr(&at, NFTA_GEN_PROC_NAME) : "");
-			if (gen && mnl_attr_validate(gen, MNL_TYPE_U32) >= 0)
-				b->last_gen = ntohl(mnl_attr_get_u32(gen));
+			b->last_gen = id;
 			for (char *item = ev->touched; *item;) {
 				char *end = strstr(item, ", ");
 				size_t n = end ? (size_t)(end - item) : strlen(item);
 				char one[300];
 
 				snprintf(one, sizeof(one), "%.*s", (int)n, item);
-				list_add(b->touched, sizeof(b->touched), one);
+				if (strcmp(one, "..."))
+					list_add(b->touched, sizeof(b->touched), one);
 				item += n + (end ? 2 : 0);
 			}
 		}
@@ -215,11 +235,11 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-enum exit_code events_read(struct events *ev, pid_t self, struct change_batch *b,
-			   struct error *err)
+enum exit_code events_read(struct events *ev, const struct own_commits *own,
+			   struct change_batch *b, struct error *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
-	struct reading rd = { ev, self, b };
+	struct reading rd = { ev, own, b };
 
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(ev->nl, buf, sizeof(buf));

@@ -36,10 +36,25 @@ void events_close(struct events *ev);
 int events_fd(const struct events *ev);
 
 /*
- * Read every notification waiting (without blocking) into `b`, leaving out the
- * transactions that process `self` committed. EXIT_SYSTEM when the socket fails.
+ * Our own transactions, to leave out: the kernel names the committing process with each
+ * generation, but by its pid in the first pid namespace, which is not ours in a container;
+ * so a generation we read right after our commit counts too, when the name matches.
  */
-enum exit_code events_read(struct events *ev, pid_t self, struct change_batch *b,
-			   struct error *err);
+struct own_commits {
+	pid_t pid;          /* getpid() */
+	const char *name;   /* our process name as the kernel reports it ("nft-portfwd") */
+	uint32_t gens[4];   /* the generations our last commits left */
+	unsigned next;
+};
+
+/* Remember the generation that our commit just left. */
+void own_commit(struct own_commits *own, uint32_t gen);
+
+/*
+ * Read every notification waiting (without blocking) into `b`, leaving out our own
+ * transactions. EXIT_SYSTEM when the socket fails.
+ */
+enum exit_code events_read(struct events *ev, const struct own_commits *own,
+			   struct change_batch *b, struct error *err);
 
 #endif

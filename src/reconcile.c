@@ -106,8 +106,10 @@ static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table
 		if (rc == EXIT_OK || !run->foreign_text[0])
 			break;
 	}
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK) {
 		run->foreign_changed = run->foreign_text[0] != '\0';
+		run->committed = true;
+	}
 	return rc;
 }
 

@@ -33,6 +33,7 @@ struct apply_run {
 	bool entries_live;               /* before maps exactly the config's entries */
 	bool untouched;                  /* no transaction anywhere since the last apply */
 	bool table_changed, foreign_changed;
+	bool committed;                  /* a transaction went to the kernel */
 	size_t conntrack_removed;
 };
 

@@ -23,6 +23,9 @@
 #define APPLIED_GEN_FILE "applied.gen"
 #define APPLIED_LIVE_FILE "applied.live"
 
+/* Present when the watcher stops: leave the forwards for the next one (an upgrade). */
+#define HANDOVER_FILE "handover"
+
 /* How long a command that changes the ruleset waits for another one to finish. */
 #define LOCK_WAIT_SECONDS 10
 

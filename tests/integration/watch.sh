@@ -153,6 +153,21 @@ assert_line "$(cat "$LOG")" 'reload: .*portfwd.conf:5: .*; the forwards of the p
 kill -0 "$WATCHER" 2>/dev/null || fail "the watcher died on a bad config"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8001 guest8001 "the previous forwards stay after a bad reload"
 
+step "a restart with the handover file (a package upgrade) keeps the forwards"
+sed -i '$d' "$CFG" # the bad line of the reload above
+touch "$PF_STATE/handover"
+kill -TERM "$WATCHER"
+wait "$WATCHER" 2>/dev/null
+assert_line "$(cat "$LOG")" 'handing the forwards over to the next watcher: not flushing' "the watcher hands over"
+assert_table_present "the table stays for the next watcher"
+[ -e "$PF_STATE/handover" ] && fail "the handover file is left behind"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 8000 guest "the forward works with no watcher in between"
+ip netns exec "$HOST" "$NFT_PORTFWD" --config "$CFG" --state-dir "$PF_STATE" watch >>"$LOG" 2>&1 &
+WATCHER=$!
+PF_PIDS+=("$WATCHER")
+for _ in $(seq 50); do grep -q 'table inet portfwd unchanged' "$LOG" && break; sleep 0.1; done
+assert_line "$(cat "$LOG")" 'applied 3 forwards; table inet portfwd unchanged' "the next watcher finds the forwards in place and commits nothing"
+
 step "SIGTERM flushes"
 kill -TERM "$WATCHER"
 wait "$WATCHER" 2>/dev/null

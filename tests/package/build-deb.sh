@@ -79,7 +79,6 @@ want './usr/sbin/nft-portfwd'
 want './usr/share/man/man8/nft-portfwd\.8\.gz'
 want './usr/share/man/man5/nft-portfwd\.conf\.5\.gz'
 want './(usr/)?lib/systemd/system/nft-portfwd\.service'
-want './(usr/)?lib/systemd/system/nftables\.service\.d/nft-portfwd\.conf'
 want './usr/share/bash-completion/completions/nft-portfwd'
 want './usr/share/doc/nft-portfwd/examples/nft-portfwd\.conf\.example'
 want './usr/share/doc/nft-portfwd/copyright'
@@ -93,8 +92,10 @@ grep -qE '^\./etc/nft-portfwd\.conf$' <<<"$listing" &&
 dpkg-deb -x "$deb" "$tmp/root"
 unit=$(ls "$tmp"/root/{usr/,}lib/systemd/system/nft-portfwd.service 2>/dev/null | head -n 1)
 if [[ -n $unit ]]; then
-    grep -qx 'ExecStart=/usr/sbin/nft-portfwd apply' "$unit" ||
-        fail "the packaged unit's ExecStart is not /usr/sbin/nft-portfwd apply"
+    grep -qx 'ExecStart=/usr/sbin/nft-portfwd watch' "$unit" ||
+        fail "the packaged unit's ExecStart is not /usr/sbin/nft-portfwd watch"
+    grep -qE '^(usr/)?lib/systemd/system/(nftables|libvirtd)\.service\.d/' <<<"$listing" &&
+        fail "the package ships a drop-in for nftables or libvirtd (the watcher needs none)"
 fi
 
 # Enabled and started the Debian way (dh_installsystemd), not stopped on upgrade.
@@ -103,6 +104,8 @@ grep -q "deb-systemd-helper.*enable.*nft-portfwd.service\|deb-systemd-helper unm
     "$tmp/control/postinst" || fail "postinst does not enable nft-portfwd.service (dh_installsystemd)"
 grep -q "deb-systemd-invoke.*start.*nft-portfwd.service" "$tmp/control/postinst" ||
     fail "postinst does not start nft-portfwd.service"
+grep -q "touch /run/nft-portfwd/handover" "$tmp/control/postinst" ||
+    fail "postinst does not hand the forwards over on upgrade (restart without a flush)"
 grep -q "deb-systemd-invoke stop.*nft-portfwd.service" "$tmp/control/prerm" ||
     fail "prerm does not stop (flush) nft-portfwd.service on removal"
 grep -q '"$1" = remove.*' "$tmp/control/prerm" ||

@@ -8,7 +8,9 @@
 #   enable --now; reboot; nftables.service start, reload, restart, stop;
 #   systemctl restart libvirtd, three times; virsh net-destroy / net-start default;
 #   nft flush ruleset; ufw enabled, then ufw reload; firewalld started, firewall-cmd --reload.
-# Then systemctl stop nft-portfwd leaves nothing of ours and ip_forward as before.
+# Then another program deleting our table 50 times a second for 10 s: a "keeps undoing"
+# line, a bounded number of heals, well under half a core, the forwards back within a few
+# seconds. Then systemctl stop nft-portfwd leaves nothing of ours and ip_forward as before.
 # Needs root, systemd-nspawn (systemd-container), libvirt-daemon-system, dnsmasq-base;
 # exits 77 without them. Nothing outside the container is changed; it and its overlay are
 # removed on exit.
@@ -212,6 +214,35 @@ event "nft flush ruleset"
 inside nft flush ruleset || fail "nft flush ruleset"
 reach "nft flush ruleset"
 
+event "another program deletes table inet portfwd 50 times a second for 10 s"
+MAIN=$(inside systemctl show -p MainPID --value nft-portfwd)
+ticks0=$(inside awk '{ print $14 + $15 }' "/proc/$MAIN/stat")
+heals0=$(inside journalctl -u nft-portfwd --no-pager -o cat | grep -c 'healed:')
+cat >"$R/root/storm.sh" <<'SH'
+#!/bin/bash
+end=$(( $(date +%s) + 10 ))
+while [ "$(date +%s)" -lt "$end" ]; do
+    nft delete table inet portfwd 2>/dev/null
+    sleep 0.02
+done
+SH
+chmod 0755 "$R/root/storm.sh"
+inside /root/storm.sh
+ticks=$(( $(inside awk '{ print $14 + $15 }' "/proc/$MAIN/stat") - ticks0 ))
+heals=$(( $(inside journalctl -u nft-portfwd --no-pager -o cat | grep -c 'healed:') - heals0 ))
+log "during the storm: $heals heals, $ticks CPU ticks (1/100 s) of the watcher in 10 s"
+[ "$heals" -le 30 ] || fail "the watcher fought the storm: $heals heals in 10 s"
+[ "$ticks" -lt 500 ] || fail "the watcher used half a core or more during the storm ($ticks ticks in 10 s)"
+inside journalctl -u nft-portfwd --no-pager -o cat --since "@$EVENT_AT" | grep -q 'keeps undoing the forwards' ||
+    fail "no 'keeps undoing' line in the journal after the storm"
+EVENT_AT=$(date +%s.%N)
+start=$(date +%s%N)
+until inside ip netns exec client timeout 2 python3 /root/peer.py send tcp 203.0.113.1 8000 --timeout 0.3 >/dev/null 2>&1; do
+    [ $(( $(date +%s%N) - start )) -lt 8000000000 ] || fail "the forwards are not back within 8 s of the storm's end"
+    sleep 0.1
+done
+log "ok: the forwards are back $(( ($(date +%s%N) - start) / 1000000 )) ms after the storm ended"
+
 if inside sh -c 'command -v ufw' >/dev/null; then
     rm -f "$R/etc/systemd/system/ufw.service"
     event "ufw --force enable"
@@ -240,6 +271,15 @@ if [ -e /lib/systemd/system/firewalld.service ]; then
 else
     log "firewalld not installed: its events are not tried"
 fi
+
+event "an upgrade's restart (postinst: touch handover; systemctl restart)"
+inside touch /run/nft-portfwd/handover
+inside systemctl restart nft-portfwd || fail "restart nft-portfwd"
+reach "restart with handover"
+inside journalctl -u nft-portfwd --no-pager -o cat --since "@$EVENT_AT" | grep -q 'handing the forwards over' ||
+    fail "the restart did not hand the forwards over"
+inside journalctl -u nft-portfwd --no-pager -o cat --since "@$EVENT_AT" | grep -q 'table inet portfwd unchanged' ||
+    fail "the new watcher committed the table again"
 
 log "-- status tells about the watcher"
 out=$(inside nft-portfwd status 2>&1)
