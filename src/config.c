@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "entries.h"
@@ -215,6 +218,47 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 }
 
 /* "NET, NET, ..." -> the forward's allowlist. */
+static int cmp_prefix(const void *pa, const void *pb)
+{
+	const struct prefix *a = pa, *b = pb;
+	int c = addr_cmp(&a->addr, &b->addr);
+
+	return c ? c : (int)a->len - (int)b->len;
+}
+
+/*
+ * No two networks of a list overlap: sorted by first address, each must start after the
+ * last address of everything before it (n log n; 60,000 networks in a few milliseconds).
+ */
+static bool check_overlaps(const struct prefix_list *list, const struct origin *where,
+			   const char *field, struct error *err)
+{
+	struct prefix *sorted = malloc((list->count + 1) * sizeof(*sorted));
+	struct addr end = { 0 };
+	bool ok = true;
+
+	if (!sorted)
+		return error_set(err, "out of memory");
+	memcpy(sorted, list->items, list->count * sizeof(*sorted));
+	qsort(sorted, list->count, sizeof(*sorted), cmp_prefix);
+	for (size_t i = 0; i < list->count && ok; i++) {
+		struct addr last = prefix_last(&sorted[i]);
+
+		if (i && sorted[i].addr.family == end.family && addr_cmp(&sorted[i].addr, &end) <= 0) {
+			char a[INET6_ADDRSTRLEN], item[INET6_ADDRSTRLEN + 8];
+
+			snprintf(item, sizeof(item), "%s/%u", addr_text(&sorted[i].addr, a), sorted[i].len);
+			ok = field_error(err, where, field, item,
+					 "overlaps another network in the list; list each client "
+					 "network once");
+		}
+		if (!i || sorted[i].addr.family != end.family || addr_cmp(&last, &end) > 0)
+			end = last;
+	}
+	free(sorted);
+	return ok;
+}
+
 static bool parse_sources(struct forward *f, char *text, const struct origin *where,
 			  const char *field, struct error *err)
 {
@@ -244,13 +288,10 @@ static bool parse_sources(struct forward *f, char *text, const struct origin *wh
 			return error_set(err, "%s: %s: '%s' has host bits set; the network is %s/%u",
 					 at, field, item, net, intended.len);
 		}
+		if (!reason)
+			reason = check_client_net(&p);
 		if (reason)
 			return field_error(err, where, field, item, reason);
-		for (size_t i = 0; i < f->sources.count; i++)
-			if (prefixes_overlap(&f->sources.items[i], &p))
-				return field_error(err, where, field, item,
-						   "overlaps another network in the list; list each "
-						   "client network once");
 		if (f->sources.count == capacity) {
 			struct prefix *grown;
 
@@ -263,6 +304,8 @@ static bool parse_sources(struct forward *f, char *text, const struct origin *wh
 		f->sources.items[f->sources.count++] = p;
 		any_of_family |= p.addr.family == f->guest.family;
 	}
+	if (!check_overlaps(&f->sources, where, field, err))
+		return false;
 	if (!any_of_family)
 		return field_error(err, where, field, NULL,
 				   f->guest.family == AF_INET
@@ -488,6 +531,9 @@ bool config_parse(struct model *m, const char *text, size_t len, const char *sou
 	copy[len] = '\0';
 
 	line = copy;
+	/* a UTF-8 byte order mark (some editors write one) is no part of the first line */
+	if (len >= 3 && !memcmp(copy, "\xef\xbb\xbf", 3))
+		line += 3;
 	while (ok && line <= copy + len) {
 		char *end = memchr(line, '\n', (size_t)(copy + len - line));
 
@@ -507,36 +553,78 @@ bool config_parse(struct model *m, const char *text, size_t len, const char *sou
 	return ok;
 }
 
+/* What a path that is no regular file is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" :
+	       S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" :
+	       S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
 bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err)
 {
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
+	/* O_NONBLOCK: a FIFO must not block the open; only regular files are read anyway */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	char *text;
+	size_t len = 0, cap;
 	bool ok;
 
-	if (!f) {
+	if (fd < 0) {
 		if (errno == ENOENT && missing_ok)
 			return true;
 		return error_set(err, "cannot read config %s: %s", path, strerror(errno));
 	}
-	{
-		FILE *mem = open_memstream(&text, &len);
-		char chunk[65536];
-		size_t got;
-
-		if (!mem) {
-			fclose(f);
-			return error_set(err, "out of memory");
-		}
-		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, got, mem);
-		ok = !ferror(f);
-		fclose(mem);
+	if (fstat(fd, &st) != 0) {
+		error_set(err, "cannot read config %s: %s", path, strerror(errno));
+		close(fd);
+		return false;
 	}
-	fclose(f);
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return error_set(err, "cannot read config %s: it is %s; the config must be a regular "
+				      "file", path, file_kind(st.st_mode));
+	}
+	if (st.st_size > CONFIG_MAX_BYTES) {
+		close(fd);
+		return error_set(err, "cannot read config %s: it is %lld bytes, more than the limit of "
+				      "%u MiB; a config is a few lines per forward", path,
+				 (long long)st.st_size, CONFIG_MAX_BYTES >> 20);
+	}
+	/* Whoever can write it decides what this host forwards, as root. */
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))))
+		fprintf(stderr, "nft-portfwd: warning: config %s is writable by %s; whoever can "
+				"write it decides what this host forwards: chown root %s; chmod go-w %s\n",
+			path, st.st_uid != 0 ? "a user other than root" : "its group or others", path,
+			path);
+	/* room for what fstat says and some growth, at most one byte past the limit */
+	cap = (size_t)st.st_size + 65536 <= CONFIG_MAX_BYTES ? (size_t)st.st_size + 65536
+							     : CONFIG_MAX_BYTES + 1;
+	text = malloc(cap);
+	if (!text) {
+		close(fd);
+		return error_set(err, "out of memory");
+	}
+	for (ok = true; len < cap;) {
+		ssize_t got = read(fd, text + len, cap - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			ok = got == 0;
+			break;
+		}
+		len += (size_t)got;
+	}
+	if (!ok)
+		error_set(err, "cannot read config %s: %s", path, strerror(errno));
+	else if (len == cap) /* filled: over the limit, or it grew while being read */
+		ok = error_set(err, "cannot read config %s: it grew while being read, or past the "
+				    "limit of %u MiB", path, CONFIG_MAX_BYTES >> 20);
+	close(fd);
 	if (!ok) {
 		free(text);
-		return error_set(err, "cannot read config %s: read error", path);
+		return false;
 	}
 	ok = config_parse(m, text, len, path, err);
 	free(text);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +76,24 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 		case 'h': opts->help = true; break;
 		case 'V': opts->version = true; break;
 		case 'c':
+			if (opts->config_given) {
+				error_set(err, "option --config given twice; give one config file");
+				return EXIT_USAGE;
+			}
 			opts->config_path = optarg;
 			opts->config_given = true;
 			note_given(opts, OPT_CONFIG, "--config");
 			break;
 		case 'o':
-			opts->output_path = optarg;
+			if (!set_once(&opts->output_path, "--output", err))
+				return EXIT_USAGE;
 			note_given(opts, OPT_OUTPUT, "--output");
 			break;
 		case LONG_STATE_DIR:
+			if (opts->given & OPT_STATE_DIR) {
+				error_set(err, "option --state-dir given twice; give it once");
+				return EXIT_USAGE;
+			}
 			opts->state_dir = optarg;
 			note_given(opts, OPT_STATE_DIR, "--state-dir");
 			break;
@@ -202,12 +212,25 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 		return error_set(err, "command line: --vm-ip: missing; a forward given by flags "
 				      "needs --host-port and --vm-ip, as in --host-port 8080 "
 				      "--vm-ip 192.0.2.10");
+	/* "[2001:db8::1]" as in the config file, or the bare address */
+	char vm_ip[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(opts->vm_ip);
+
+	snprintf(vm_ip, sizeof(vm_ip), "%s", opts->vm_ip);
+	if (n > 2 && n < sizeof(vm_ip) && opts->vm_ip[0] == '[' && opts->vm_ip[n - 1] == ']')
+		snprintf(vm_ip, sizeof(vm_ip), "%.*s", (int)(n - 2), opts->vm_ip + 1);
 	return config_add_forward(m,
 				  &(struct forward_text){ .protos = opts->proto ? opts->proto : "tcp",
 							  .host_port = opts->host_port,
-							  .guest_addr = opts->vm_ip,
+							  .guest_addr = vm_ip,
 							  .guest_port = opts->vm_port },
 				  &cli, &flag_names, err);
+}
+
+/* Memory that ran out is no fault of the config: exit 6 (EXIT_SYSTEM), as documented. */
+static bool out_of_memory(const struct error *err)
+{
+	return strstr(err->msg, "out of memory") != NULL;
 }
 
 enum exit_code options_load_model(const struct options *opts, struct model *m,
@@ -224,11 +247,11 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 				       "forward with --host-port and --vm-ip",
 				  opts->config_path);
 		model_free(m);
-		return EXIT_CONFIG;
+		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}
 	if (!load_flags(opts, m, err) || !check_model(m, err)) {
 		model_free(m);
-		return EXIT_CONFIG;
+		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}
 	return EXIT_OK;
 }

@@ -276,22 +276,6 @@ static bool number_of(enum key_kind kind, const json_t *v, uint32_t *n)
 	return false;
 }
 
-/* The last address of a network: the host bits set. */
-static struct addr prefix_last(const struct prefix *p)
-{
-	struct addr a = prefix_network(p).addr;
-	uint8_t *bytes = (uint8_t *)&a.v6;
-	size_t size = a.family == AF_INET ? 4 : 16;
-
-	for (size_t i = 0; i < size; i++) {
-		unsigned keep = p->len > i * 8 ? p->len - (unsigned)i * 8 : 0;
-
-		if (keep < 8)
-			bytes[i] |= (uint8_t)(0xff >> keep);
-	}
-	return a;
-}
-
 static void addr_pat(const json_t *v, struct pat *p)
 {
 	const json_t *prefix = json_object_get(v, "prefix"), *range = json_object_get(v, "range");

@@ -122,38 +122,102 @@ const char *parse_prefix(const char *text, struct prefix *prefix)
 	return NULL;
 }
 
-static bool is_unspecified(const struct addr *a)
+struct addr prefix_last(const struct prefix *p)
 {
-	return a->family == AF_INET ? a->v4.s_addr == htonl(INADDR_ANY)
-				    : IN6_IS_ADDR_UNSPECIFIED(&a->v6);
+	struct addr a = prefix_network(p).addr;
+	uint8_t *bytes = (uint8_t *)&a.v6;
+	size_t size = a.family == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; i < size; i++) {
+		unsigned keep = p->len > i * 8 ? p->len - (unsigned)i * 8 : 0;
+
+		if (keep < 8)
+			bytes[i] |= (uint8_t)(0xff >> keep);
+	}
+	return a;
 }
 
-static bool is_multicast(const struct addr *a)
+/* Does network `net` (address, prefix length) hold `a`? */
+static bool in_net(const struct addr *a, const char *net, unsigned len)
 {
-	return a->family == AF_INET ? IN_MULTICAST(ntohl(a->v4.s_addr))
-				    : IN6_IS_ADDR_MULTICAST(&a->v6);
+	struct prefix p = { .len = (uint8_t)len };
+	struct addr last;
+
+	if (parse_addr(net, &p.addr) || p.addr.family != a->family)
+		return false;
+	last = prefix_last(&p);
+	return addr_cmp(&p.addr, a) <= 0 && addr_cmp(a, &last) <= 0;
+}
+
+/*
+ * Why an address can be no endpoint of a forward, as a guest, an address of this host or
+ * a client: NULL when it can be. Unspecified and 0.0.0.0/8, loopback, multicast,
+ * broadcast, IPv4-mapped and -compatible IPv6 forms, IPv6 link-local (a forward cannot
+ * name its interface).
+ */
+static const char *special_addr(const struct addr *a)
+{
+	if (a->family == AF_INET) {
+		if (in_net(a, "0.0.0.0", 8))
+			return "is in 0.0.0.0/8, which only ever stands for this host as a source and "
+			       "is never routed to";
+		if (in_net(a, "127.0.0.0", 8))
+			return "is a loopback address: the kernel never routes packets with a "
+			       "loopback address off the host, so no forward through it can work";
+		if (in_net(a, "224.0.0.0", 4))
+			return "is a multicast address; a forward needs one unicast address";
+		if (a->v4.s_addr == htonl(INADDR_BROADCAST))
+			return "is the broadcast address; a forward needs one unicast address";
+		return NULL;
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&a->v6))
+		return "is the unspecified address; a forward needs one unicast address";
+	if (IN6_IS_ADDR_LOOPBACK(&a->v6))
+		return "is a loopback address: the kernel never routes packets with a loopback "
+		       "address off the host, so no forward through it can work";
+	if (IN6_IS_ADDR_MULTICAST(&a->v6))
+		return "is a multicast address; a forward needs one unicast address";
+	if (IN6_IS_ADDR_V4MAPPED(&a->v6))
+		return "is an IPv4-mapped IPv6 address, which no packet on the wire carries; write "
+		       "the IPv4 address itself";
+	if (in_net(a, "::", 96))
+		return "is an IPv4-compatible IPv6 address (deprecated, never routed); write the "
+		       "IPv4 address itself";
+	if (IN6_IS_ADDR_LINKLOCAL(&a->v6))
+		return "is a link-local address, which means something only together with an "
+		       "interface that a forward cannot name; use the guest's global or unique "
+		       "local address";
+	return NULL;
 }
 
 const char *check_host_addr(const struct addr *addr)
 {
-	if (is_unspecified(addr))
+	if (addr->family == AF_INET && addr->v4.s_addr == htonl(INADDR_ANY))
 		return "is the unspecified address; leave the setting out to match any local address";
-	if (is_multicast(addr))
-		return "is a multicast address; expected an address of this host";
-	if (addr->family == AF_INET && addr->v4.s_addr == htonl(INADDR_BROADCAST))
-		return "is the broadcast address; expected an address of this host";
-	return NULL;
+	if (addr->family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&addr->v6))
+		return "is the unspecified address; leave the setting out to match any local address";
+	return special_addr(addr);
 }
 
 const char *check_guest_addr(const struct addr *addr)
 {
-	if (is_unspecified(addr) || is_multicast(addr) ||
-	    (addr->family == AF_INET && addr->v4.s_addr == htonl(INADDR_BROADCAST)))
-		return "is not a unicast address; expected the guest's own address";
-	if (addr->family == AF_INET ? (ntohl(addr->v4.s_addr) >> 24) == IN_LOOPBACKNET
-				    : IN6_IS_ADDR_LOOPBACK(&addr->v6))
-		return "is a loopback address, which the kernel never routes to from outside; "
-		       "expected the guest's own address";
+	return special_addr(addr);
+}
+
+const char *check_client_net(const struct prefix *net)
+{
+	static const struct {
+		const char *net;
+		unsigned len;
+	} nowhere[] = {
+		{ "0.0.0.0", 8 }, { "127.0.0.0", 8 }, { "224.0.0.0", 4 }, { "255.255.255.255", 32 },
+		{ "::1", 128 }, { "ff00::", 8 }, { "::ffff:0.0.0.0", 96 }, { "::", 96 },
+	};
+
+	/* a network that lies wholly in one of these holds no client; /0 is "any client" */
+	for (size_t i = 0; net->len && i < sizeof(nowhere) / sizeof(nowhere[0]); i++)
+		if (net->len >= nowhere[i].len && in_net(&net->addr, nowhere[i].net, nowhere[i].len))
+			return special_addr(&net->addr);
 	return NULL;
 }
 
@@ -194,6 +258,10 @@ const char *check_iface_name(const char *text)
 		if (*c <= ' ' || *c >= 0x7f || strchr("/:\"'\\", *c))
 			return "contains a character interface names cannot have (whitespace, "
 			       "'/', ':', quotes, backslash, control or non-ASCII bytes)";
+		if (*c == '*')
+			return "contains '*', which nft reads as a wildcard (\"eth*\" matches every "
+			       "interface whose name starts with eth, \"*\" all of them); name one "
+			       "interface";
 	}
 	return NULL;
 }
@@ -285,12 +353,38 @@ static bool check_keep_source(const struct model *m, struct error *err)
 	return true;
 }
 
+/* The map elements one config expands into stay under CONFIG_MAX_ELEMENTS. */
+static bool check_size(const struct model *m, struct error *err)
+{
+	unsigned long long total = 0;
+
+	for (size_t i = 0; i < m->forward_count; i++) {
+		const struct forward *f = &m->forwards[i];
+		unsigned long long n = (unsigned long long)(f->host_port_last - f->host_port + 1) *
+				       (f->protos == (PROTO_TCP | PROTO_UDP) ? 2 : 1) *
+				       (f->sources.count ? f->sources.count : 1);
+		char here[512];
+
+		total += n;
+		if (total <= CONFIG_MAX_ELEMENTS)
+			continue;
+		format_origin(&f->where, here, sizeof(here));
+		return error_set(err, "%s: forward: expands into %llu map elements (ports x "
+				      "protocols x from networks), which brings the config to %llu, "
+				      "over the limit of %u; forward fewer ports or list fewer client "
+				      "networks", here, n, total, CONFIG_MAX_ELEMENTS);
+	}
+	return true;
+}
+
 bool check_model(const struct model *m, struct error *err)
 {
 	struct port_claims *claims;
 	bool ok = true;
 
 	if (!check_families(m, err))
+		return false;
+	if (!check_size(m, err))
 		return false;
 	claims = calloc(1, sizeof(*claims));
 	if (!claims)

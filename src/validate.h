@@ -31,6 +31,17 @@ struct prefix prefix_network(const struct prefix *p);
 /* An IPv4 or IPv6 literal (inet_pton: never a name lookup). */
 const char *parse_addr(const char *text, struct addr *addr);
 
+/* The last address of a network: its host bits set. */
+struct addr prefix_last(const struct prefix *p);
+
+/* Why a `from` network can hold no client (NULL when it can). */
+const char *check_client_net(const struct prefix *net);
+
+/* How many map elements one config may expand into (documented in nft-portfwd.conf(5)). */
+#define CONFIG_MAX_ELEMENTS 500000u
+/* The largest config file read (documented in nft-portfwd.conf(5)). */
+#define CONFIG_MAX_BYTES (16u << 20)
+
 /* Addresses a host can be reached at: not unspecified, multicast or broadcast. */
 const char *check_host_addr(const struct addr *addr);
 

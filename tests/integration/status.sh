@@ -25,7 +25,7 @@ pf_serve "$GUEST" tcp 0.0.0.0 16600 guest16600
 
 # status_json NAME: run 'status --json', keep stdout in $PF_TMP/NAME.json
 status_json() {
-    pf_run --config "$cfg" status --json --state-dir "$PF_STATE"
+    pf_run --config "$cfg" status --json
     printf '%s\n' "$PF_OUT" >"$PF_TMP/$1.json"
     "$PF_PYTHON" -c 'import json,sys; json.load(open(sys.argv[1]))' "$PF_TMP/$1.json" 2>"$PF_TMP/json.err" \
         || fail "status --json output is not JSON: $(cat "$PF_TMP/json.err")"
@@ -45,7 +45,7 @@ extra_count() { jget "$1" 'len(d.get("extra") or [])'; }
 lines_for() { printf '%s\n' "$PF_OUT" | grep -Ec "(^|[[:space:]])$1[[:space:]]"; }
 
 step "before apply"
-pf_run --config "$cfg" status --state-dir "$PF_STATE"
+pf_run --config "$cfg" status
 pf_expect_rc 1 "status with no table"
 status_json none
 assert_eq "$(jget none 'd["in_sync"]')" false "json: not in sync with no table"
@@ -53,7 +53,7 @@ assert_eq "$(states none)" "missing missing missing" "json: every forward missin
 
 step "apply, then status in sync"
 pf_run_ok --config "$cfg" apply
-pf_run --config "$cfg" status --state-dir "$PF_STATE"
+pf_run --config "$cfg" status
 pf_expect_rc 0 "status right after apply"
 assert_eq "$(lines_for 'tcp 16589')" 1 "text: one line for forward tcp 16589"
 assert_eq "$(lines_for 'udp 5000')" 1 "text: one line for forward udp 5000"
@@ -91,7 +91,7 @@ step "a hand-deleted element is missing"
 hnft delete element inet portfwd fwd4 '{ tcp . 16589 }' || fail "hand delete of tcp . 16589"
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 16589 "the hand-deleted forward no longer works"
 pf_ruleset_snapshot "$PF_TMP/rules.before-status"
-pf_run --config "$cfg" status --state-dir "$PF_STATE"
+pf_run --config "$cfg" status
 pf_expect_rc 1 "status with a hand-deleted element"
 assert_line "$PF_OUT" "tcp 16589 .*missing" "text: the tcp 16589 line says missing"
 status_json deleted
@@ -105,7 +105,7 @@ hnft delete element inet portfwd fwd4 '{ tcp . 2222 }' || fail "hand delete of t
 hnft add element inet portfwd fwd4 "{ tcp . 2222 : $GUEST_IP . 23 }" || fail "hand add of tcp . 2222 -> :23"
 hnft add element inet portfwd fwd4 "{ tcp . 16600 : $GUEST_IP . 16600 }" || fail "hand add of tcp . 16600"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 16600 guest16600 "the hand-added element forwards"
-pf_run --config "$cfg" status --state-dir "$PF_STATE"
+pf_run --config "$cfg" status
 pf_expect_rc 1 "status with changed and extra elements"
 status_json tampered
 assert_eq "$(jget tampered 'd["in_sync"]')" false "json: not in sync"
@@ -115,7 +115,7 @@ assert_match "$(jget tampered 'd["extra"]')" "16600" "json: the extra element is
 
 step "apply heals"
 pf_run_ok --config "$cfg" apply
-pf_run --config "$cfg" status --state-dir "$PF_STATE"
+pf_run --config "$cfg" status
 pf_expect_rc 0 "status after the healing apply"
 status_json healed
 assert_eq "$(jget healed 'd["in_sync"]')" true "json: in sync again"
@@ -127,7 +127,7 @@ assert_no_reply "$CLIENT" tcp "$HOST_IP" 16600 "the extra element is gone"
 
 step "flush"
 pf_run_ok --config "$cfg" flush
-pf_run --config "$cfg" status --state-dir "$PF_STATE"
+pf_run --config "$cfg" status
 pf_expect_rc 1 "status after flush"
 
 pf_pass

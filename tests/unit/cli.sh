@@ -6,6 +6,8 @@ bin=${NFT_PORTFWD:?} rulesets=${SOURCE_ROOT:?}/rulesets
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
+empty=$tmp/empty.conf # a config of no lines, for forwards given by flags
+: >"$empty"
 
 # check NAME WANT_RC WANT_STDERR_SUBSTRING -- COMMAND...
 check() {
@@ -25,10 +27,10 @@ check() {
 }
 
 check "help" 0 "" -- "$bin" --help
-for cmd in render check apply flush status diagnose; do
+for cmd in render check apply flush status diagnose watch; do
 	grep -q "^  $cmd " "$tmp/out" || { echo "FAIL help lists $cmd"; failed=$((failed + 1)); }
 done
-for cmd in render check apply flush status diagnose; do
+for cmd in render check apply flush status diagnose watch; do
 	check "$cmd --help" 0 "" -- "$bin" "$cmd" --help
 	grep -q "^Usage: nft-portfwd $cmd" "$tmp/out" || { echo "FAIL $cmd --help usage line"; failed=$((failed + 1)); }
 done
@@ -75,7 +77,7 @@ cmp -s "$tmp/seed.nft" "$tmp/before" || { echo "FAIL render -o differs from stdo
 [ -s "$tmp/out" ] && { echo "FAIL render -o also wrote stdout"; failed=$((failed + 1)); }
 
 # The flags describe the seed's forward as its scripts' variables did.
-check "seed as flags" 0 "" -- "$bin" render --config /dev/null --public-ip 116.6.197.242 \
+check "seed as flags" 0 "" -- "$bin" render --config "$empty" --public-ip 116.6.197.242 \
 	--host-ip 192.168.0.205 --host-port 16589 --host-iface ens2f1 \
 	--vm-ip 192.168.122.79 --vm-port 16589
 cmp -s "$tmp/out" "$tmp/before" || { echo "FAIL flags render differently from seed.conf"; failed=$((failed + 1)); }
@@ -92,11 +94,43 @@ check "flag overrides file setting" 0 "" -- "$bin" render --config "$tmp/good.co
 grep -q '198.51.100.1,' "$tmp/out" && ! grep -q '192.0.2.1,' "$tmp/out" ||
 	{ echo "FAIL --host-ip did not replace the file's host-ip"; failed=$((failed + 1)); }
 check "flag twice" 2 "option --host-ip given twice" -- \
-	"$bin" render --config /dev/null --host-ip 192.0.2.1 --host-ip 192.0.2.2
+	"$bin" render --config "$empty" --host-ip 192.0.2.1 --host-ip 192.0.2.2
 check "bad flag" 3 "command line: --vm-port: 'x' is not a port" -- \
-	"$bin" render --config /dev/null --host-port 80 --vm-ip 192.0.2.10 --vm-port x
+	"$bin" render --config "$empty" --host-port 80 --vm-ip 192.0.2.10 --vm-port x
 check "render unwritable -o" 6 "cannot write $tmp/no/such/dir.nft" -- \
 	"$bin" render --config "$rulesets/seed.conf" -o "$tmp/no/such/dir.nft"
+
+# Files that are not config files, and options given twice (issue: bounded input)
+mkfifo "$tmp/fifo"
+check "a FIFO as config" 3 "cannot read config $tmp/fifo: it is a FIFO; the config must be a regular file" \
+	-- timeout 5 "$bin" render --config "$tmp/fifo"
+check "a device as config" 3 "cannot read config /dev/zero: it is a character device" -- timeout 5 "$bin" render --config /dev/zero
+check "/dev/null as config" 3 "cannot read config /dev/null: it is a character device" -- "$bin" render --config /dev/null
+check "a directory as config" 3 "cannot read config $tmp: it is a directory" -- "$bin" render --config "$tmp"
+truncate -s 1G "$tmp/sparse.conf"
+check "a 1 GiB file" 3 "is 1073741824 bytes, more than the limit of 16 MiB" -- timeout 5 "$bin" render --config "$tmp/sparse.conf"
+rm -f "$tmp/sparse.conf"
+printf '\xef\xbb\xbfforward tcp 80 to 192.0.2.10\n' >"$tmp/bom.conf"
+check "a byte order mark is skipped" 0 "" -- "$bin" render --config "$tmp/bom.conf"
+check "--config twice" 2 "option --config given twice" -- "$bin" render --config "$empty" --config "$empty"
+check "--state-dir twice" 2 "option --state-dir given twice" -- "$bin" status --state-dir /tmp --state-dir /tmp
+check "--vm-ip with brackets" 0 "" -- "$bin" render --config "$empty" --host-port 80 --vm-ip '[2001:db8::1]'
+grep -q 'tcp . 80 : 2001:db8::1 . 80' "$tmp/out" || { echo "FAIL --vm-ip with brackets renders the IPv6 guest"; failed=$((failed + 1)); }
+printf 'forward tcp,udp 1-65535 to 192.0.2.10 from 198.51.100.0/28, 198.51.100.16/28, 198.51.100.32/28, 198.51.100.48/28\n' >"$tmp/huge.conf"
+check "too many elements" 3 "huge.conf:1: forward: expands into 524280 map elements" -- timeout 10 "$bin" render --config "$tmp/huge.conf"
+python3 -c '
+import ipaddress
+nets = ", ".join(str(n) for n in list(ipaddress.ip_network("10.0.0.0/8").subnets(new_prefix=24))[:60000])
+print("forward tcp 22 to 192.0.2.10 from " + nets)' >"$tmp/many.conf"
+start=$(date +%s%N)
+check "60,000 networks" 0 "" -- timeout 10 "$bin" render --config "$tmp/many.conf"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 2000 ] || { echo "FAIL 60,000 networks took $ms ms (the overlap check must be n log n)"; failed=$((failed + 1)); }
+python3 -c '
+import ipaddress
+nets = ", ".join(str(n) for n in list(ipaddress.ip_network("10.0.0.0/8").subnets(new_prefix=24))[:60000])
+print("forward tcp 22 to 192.0.2.10 from " + nets + ", 10.0.5.128/25")' >"$tmp/overlap.conf"
+check "an overlap among 60,000 networks" 3 "'10.0.5.128/25' overlaps another network in the list" -- timeout 10 "$bin" render --config "$tmp/overlap.conf"
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -53,11 +53,46 @@ static const struct bad_case bad_cases[] = {
 	  "test.conf:1: forward guest address: 'localhost' is not an IP address; expected an IPv4 "
 	  "or IPv6 literal such as 192.0.2.10 or 2001:db8::10 (names are not looked up)" },
 	{ "guest loopback", "forward tcp 80 to 127.0.0.1\n",
-	  "test.conf:1: forward guest address: '127.0.0.1' is a loopback address, which the kernel "
-	  "never routes to from outside; expected the guest's own address" },
+	  "test.conf:1: forward guest address: '127.0.0.1' is a loopback address: the kernel never "
+	  "routes packets with a loopback address off the host, so no forward through it can work" },
 	{ "guest multicast", "forward udp 80 to 224.0.0.1\n",
-	  "test.conf:1: forward guest address: '224.0.0.1' is not a unicast address; expected the "
-	  "guest's own address" },
+	  "test.conf:1: forward guest address: '224.0.0.1' is a multicast address; a forward needs "
+	  "one unicast address" },
+	{ "guest IPv4-mapped", "forward tcp 80 to [::ffff:198.18.0.10]\n",
+	  "test.conf:1: forward guest address: '::ffff:198.18.0.10' is an IPv4-mapped IPv6 address, "
+	  "which no packet on the wire carries; write the IPv4 address itself" },
+	{ "guest link-local", "forward tcp 80 to [fe80::1]\n",
+	  "test.conf:1: forward guest address: 'fe80::1' is a link-local address, which means "
+	  "something only together with an interface that a forward cannot name; use the guest's "
+	  "global or unique local address" },
+	{ "guest in 0.0.0.0/8", "forward tcp 80 to 0.1.2.3\n",
+	  "test.conf:1: forward guest address: '0.1.2.3' is in 0.0.0.0/8, which only ever stands "
+	  "for this host as a source and is never routed to" },
+	{ "guest broadcast", "forward tcp 80 to 255.255.255.255\n",
+	  "test.conf:1: forward guest address: '255.255.255.255' is the broadcast address; a "
+	  "forward needs one unicast address" },
+	{ "guest unspecified IPv6", "forward tcp 80 to [::]\n",
+	  "test.conf:1: forward guest address: '::' is the unspecified address; a forward needs one "
+	  "unicast address" },
+	{ "host-ip loopback", "host-ip = 127.0.0.1\nforward tcp 80 to 192.0.2.10\n",
+	  "test.conf:1: host-ip: '127.0.0.1' is a loopback address: the kernel never routes packets "
+	  "with a loopback address off the host, so no forward through it can work" },
+	{ "public-ip IPv4-mapped", "public-ip = ::ffff:203.0.113.9\nforward tcp 80 to 192.0.2.10\n",
+	  "test.conf:1: public-ip: '::ffff:203.0.113.9' is an IPv4-mapped IPv6 address, which no "
+	  "packet on the wire carries; write the IPv4 address itself" },
+	{ "from loopback", "forward tcp 80 to 192.0.2.10 from 127.0.0.0/8\n",
+	  "test.conf:1: forward from: '127.0.0.0/8' is a loopback address: the kernel never routes "
+	  "packets with a loopback address off the host, so no forward through it can work" },
+	{ "from multicast", "forward tcp 80 to 192.0.2.10 from 198.51.100.0/24, 239.0.0.0/8\n",
+	  "test.conf:1: forward from: '239.0.0.0/8' is a multicast address; a forward needs one "
+	  "unicast address" },
+	{ "host-iface wildcard", "host-iface = *\nforward tcp 80 to 192.0.2.10\n",
+	  "test.conf:1: host-iface: '*' contains '*', which nft reads as a wildcard (\"eth*\" matches "
+	  "every interface whose name starts with eth, \"*\" all of them); name one interface" },
+	{ "host-iface prefix wildcard", "host-iface = vnet*\nforward tcp 80 to 192.0.2.10\n",
+	  "test.conf:1: host-iface: 'vnet*' contains '*', which nft reads as a wildcard (\"eth*\" "
+	  "matches every interface whose name starts with eth, \"*\" all of them); name one "
+	  "interface" },
 	{ "ipv6 without brackets", "forward tcp 80 to 2001:db8::1:80\n",
 	  "test.conf:1: forward guest address: '2001:db8::1:80' looks like an IPv6 address without "
 	  "brackets; write it as [2001:db8::10] or [2001:db8::10]:80" },
@@ -298,20 +333,26 @@ static const char *load_with_flags(char **argv, int argc, struct model *m, struc
 	return err->msg;
 }
 
+/* An empty regular file: a config of no lines, for forwards given by flags. */
+#define EMPTY "/tmp/nft-portfwd-test-empty.conf"
+
 static void test_flags(void)
 {
 	struct model m;
 	struct error err;
-	char *good[] = { "nft-portfwd", "render", "--config", "/dev/null", "--host-port", "8080",
+	char *good[] = { "nft-portfwd", "render", "--config", EMPTY, "--host-port", "8080",
 			 "--vm-ip", "192.0.2.10", "--vm-port", "80", "--proto", "tcp,udp",
 			 "--host-ip", "192.0.2.1" };
-	char *no_vm[] = { "nft-portfwd", "--host-port", "8080", "--config", "/dev/null", "apply" };
-	char *bad_ip[] = { "nft-portfwd", "apply", "--config=/dev/null", "--host-port=8080",
+	char *no_vm[] = { "nft-portfwd", "--host-port", "8080", "--config", EMPTY, "apply" };
+	char *bad_ip[] = { "nft-portfwd", "apply", "--config=" EMPTY, "--host-port=8080",
 			   "--vm-ip=192.0.2" };
-	char *bad_iface[] = { "nft-portfwd", "apply", "--config=/dev/null", "--host-iface=a/b" };
+	char *bad_iface[] = { "nft-portfwd", "apply", "--config=" EMPTY, "--host-iface=a/b" };
 	char *missing[] = { "nft-portfwd", "apply", "--config", "/nonexistent/nft-portfwd.conf" };
 	const char *msg;
+	FILE *empty = fopen(EMPTY, "w");
 
+	if (!empty || fclose(empty))
+		expect(false, "flags", "cannot create %s", EMPTY);
 	msg = load_with_flags(good, 14, &m, &err);
 	expect(*msg == '\0' && m.forward_count == 1 && m.forwards[0].guest_port == 80 &&
 		       m.forwards[0].protos == (PROTO_TCP | PROTO_UDP) && m.host_ips.count == 1,
