@@ -130,12 +130,22 @@ grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit" || fail "unit: ExecReload 
 grep -q '^PartOf=' "$unit" && fail "unit: PartOf= would stop the forwards with another unit"
 [[ -e $dest$UNITDIR/nftables.service.d || -e $dest$UNITDIR/libvirtd.service.d ]] &&
     fail "unit: drop-ins for nftables.service or libvirtd.service are installed (the watcher needs none)"
-grep -q '@' "$unit" && fail "unit: an unsubstituted @VARIABLE@ is left"
+grep -qE '@[A-Z_]+@' "$unit" && fail "unit: an unsubstituted @VARIABLE@ is left"
 if command -v systemd-analyze >/dev/null; then
     # verify checks that ExecStart's program exists and that Documentation= man pages
     # open: point the copy at the installed binary and man to the installed pages.
     mkdir -p "$tmp/units"
     sed "s|$SBINDIR/nft-portfwd|$bin|" "$unit" >"$tmp/units/nft-portfwd.service"
+    # exposure as systemd rates it: at most 2.5 (the unit's comments say what it still needs)
+    exposure=$(systemd-analyze security --offline=yes "$tmp/units/nft-portfwd.service" 2>/dev/null |
+        sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+    if [[ -z $exposure ]]; then
+        fail "systemd-analyze security --offline=yes gave no exposure level"
+    elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.5) }'; then
+        pass "systemd-analyze security: exposure $exposure (at most 2.5)"
+    else
+        fail "systemd-analyze security: exposure $exposure, more than 2.5"
+    fi
     out=$(MANPATH=$dest$MANDIR systemd-analyze verify "$tmp/units/nft-portfwd.service" 2>&1)
     rc=$?
     [[ $rc -eq 0 && -z $out ]] && pass "systemd-analyze verify nft-portfwd.service" ||
