@@ -656,7 +656,10 @@ static enum exit_code run_status(const struct options *opts)
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
-	rc = kernel_open(&k, &err);
+	/* what it records would be someone else's word: refuse to read it */
+	rc = state_check(opts->state_dir, &err);
+	if (rc == EXIT_OK)
+		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = status(opts, &r, k, text, &err);
 	free(text);

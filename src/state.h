@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The state directory (default /run/nft-portfwd, gone after a reboot like the ruleset):
- * the lock that serializes commands which change the kernel, and small value files.
+ * The state directory (default /run/nft-portfwd, gone after a reboot like the ruleset),
+ * all of nft-portfwd's state, in one layout:
+ *   lock           flock'd by every command that changes the ruleset
+ *   applied.nft    the text the last apply committed     applied.gen   the generation after it
+ *   applied.live   the live table's structure as that apply left it
+ *   ipv4-forward.before, ipv6-forward.before: the forwarding values flush puts back
+ *   watch.json     what a running watcher tells status    handover      see cmd_watch.c
+ * The directory must be root's (or the running user's) and writable by its owner only;
+ * it is created 0700, and every file in it is opened relative to it without following
+ * symlinks, written as a fresh file and renamed into place.
  */
 #ifndef NFT_PORTFWD_STATE_H
 #define NFT_PORTFWD_STATE_H
@@ -28,6 +36,9 @@
 
 /* How long a command that changes the ruleset waits for another one to finish. */
 #define LOCK_WAIT_SECONDS 10
+
+/* Is the directory, if it exists, one nobody else controls? The refusal says how to fix. */
+enum exit_code state_check(const char *dir, struct error *err);
 
 /* Create the directory if needed and hold its lock, waiting up to `wait_seconds`. */
 enum exit_code state_lock(const char *dir, unsigned wait_seconds, int *lock_fd,

@@ -189,6 +189,9 @@ pf_state_args() {
     local a
     PF_STATE_ARGS=()
     for a in "$@"; do
+        case "$a" in --state-dir | --state-dir=*) return ;; esac
+    done
+    for a in "$@"; do
         case "$a" in apply|flush|check|status) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
     done
 }

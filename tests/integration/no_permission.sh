@@ -7,9 +7,9 @@ command -v setpriv >/dev/null || pf_skip "setpriv not found"
 pf_find_binary
 pf_setup
 
-# files the unprivileged user must be able to read / write
+# files the unprivileged user must be able to read
 chmod 755 "$PF_TMP"
-chmod 1777 "$PF_STATE"
+chmod 0700 "$PF_STATE"  # root's: nobody never gets past the capability check to it
 cfg="$PF_TMP/portfwd.conf"
 cat >"$cfg" <<CONF
 host-ip = $HOST_IP
