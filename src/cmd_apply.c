@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,47 @@
 #include "reconcile.h"
 #include "state.h"
 
-static enum exit_code run_apply(const struct options *opts)
+/*
+ * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path
+ * and the forward flags, one KEY=VALUE a line. Nothing is recorded for a value that holds
+ * a newline (reapply then does nothing, rather than guess).
+ */
+static void record_args(const struct options *opts)
+{
+	const struct {
+		const char *key, *value;
+	} args[] = {
+		{ "config", NULL }, { "public-ip", opts->public_ip }, { "host-ip", opts->host_ip },
+		{ "host-iface", opts->host_iface }, { "integrate", opts->integrate },
+		{ "host-port", opts->host_port }, { "vm-ip", opts->vm_ip },
+		{ "vm-port", opts->vm_port }, { "proto", opts->proto },
+	};
+	char *config = realpath(opts->config_path, NULL), *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	struct error warning;
+	bool ok = mem != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(args) / sizeof(args[0]); i++) {
+		const char *value = i == 0 ? (opts->config_given || config ? (config ? config : "") : NULL)
+					   : args[i].value;
+
+		if (value && strchr(value, '\n'))
+			ok = false;
+		else if (value)
+			fprintf(mem, "%s=%s\n", args[i].key, value);
+	}
+	if (mem && fclose(mem) == 0 && ok &&
+	    state_write_file(opts->state_dir, APPLIED_ARGS_FILE, text, &warning) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; reapply (the libvirt hook) will do nothing\n",
+			warning.msg);
+	if (!ok)
+		state_remove(opts->state_dir, APPLIED_ARGS_FILE);
+	free(text);
+	free(config);
+}
+
+enum exit_code run_apply(const struct options *opts)
 {
 	struct model m = { 0 };
 	struct error err;
@@ -29,8 +70,10 @@ static enum exit_code run_apply(const struct options *opts)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
 		rc = reconcile_apply(&run, k, &err);
-	if (rc == EXIT_OK)
+	if (rc == EXIT_OK) {
 		reconcile_tell(&run, &out);
+		record_args(opts);
+	}
 	apply_run_free(&run);
 	state_unlock(lock_fd);
 	kernel_close(k);

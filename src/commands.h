@@ -15,7 +15,10 @@ struct command {
 };
 
 extern const struct command command_render, command_check, command_apply, command_flush,
-	command_status, command_diagnose, command_watch;
+	command_status, command_diagnose, command_watch, command_reapply;
+
+/* apply's whole run for these options (reapply runs it with the recorded ones). */
+enum exit_code run_apply(const struct options *opts);
 
 /* Print "nft-portfwd: MESSAGE" on stderr and return rc. */
 enum exit_code report_error(enum exit_code rc, const struct error *err);

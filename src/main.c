@@ -13,12 +13,13 @@ static const struct command *const commands[] = {
 	&command_status,
 	&command_diagnose,
 	&command_watch,
+	&command_reapply,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
+#define CONFIG_OPTION "  -c, --config FILE    config file (default " CONFIG_PATH_DEFAULT ")\n"
 #define COMMON_OPTIONS                                                                   \
-	"  -c, --config FILE    config file (default " CONFIG_PATH_DEFAULT ")\n"         \
 	"  -h, --help           show help (after a command: that command's help)\n"      \
 	"  -V, --version        show the version\n"
 
@@ -53,7 +54,7 @@ static void print_usage(FILE *out)
 		     "Commands:\n");
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(out, "\nOptions (before or after the command):\n" COMMON_OPTIONS
+	fprintf(out, "\nOptions (before or after the command):\n" CONFIG_OPTION COMMON_OPTIONS
 		     "  -o, --output FILE    render: write the ruleset to FILE\n"
 		     "  --state-dir DIR      apply, flush, status: lock, saved sysctls, last apply\n"
 		     "                       (default /run/nft-portfwd)\n"
@@ -69,8 +70,8 @@ static void print_usage(FILE *out)
 
 static void print_command_help(const struct command *cmd)
 {
-	printf("Usage: nft-portfwd %s [OPTIONS]\n\n%s\n%s\nOptions:\n%s", cmd->name, cmd->summary,
-	       cmd->help, COMMON_OPTIONS);
+	printf("Usage: nft-portfwd %s [OPTIONS]\n\n%s\n%s\nOptions:\n%s%s", cmd->name, cmd->summary,
+	       cmd->help, cmd->accepts & OPT_CONFIG ? CONFIG_OPTION : "", COMMON_OPTIONS);
 	if (cmd->accepts & OPT_OUTPUT)
 		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
 	if (cmd->accepts & OPT_STATE_DIR)

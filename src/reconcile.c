@@ -304,6 +304,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	state_remove(state_dir, APPLIED_TEXT_FILE);
 	state_remove(state_dir, APPLIED_LIVE_FILE);
 	state_remove(state_dir, APPLIED_GEN_FILE);
+	state_remove(state_dir, APPLIED_ARGS_FILE);
 	outcome_say(out, "%s", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
 					      : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
 	if (foreign_removed)

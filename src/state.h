@@ -5,6 +5,7 @@
  *   lock           flock'd by every command that changes the ruleset
  *   applied.nft    the text the last apply committed     applied.gen   the generation after it
  *   applied.live   the live table's structure as that apply left it
+ *   applied.args   what that apply was given (KEY=VALUE lines), for reapply
  *   ipv4-forward.before, ipv6-forward.before: the forwarding values flush puts back
  *   watch.json     what a running watcher tells status    handover      see cmd_watch.c
  * The directory must be root's (or the running user's) and writable by its owner only;
@@ -30,6 +31,8 @@
 #define APPLIED_TEXT_FILE "applied.nft"
 #define APPLIED_GEN_FILE "applied.gen"
 #define APPLIED_LIVE_FILE "applied.live"
+/* What the last apply was given (config path, forward flags), for reapply. */
+#define APPLIED_ARGS_FILE "applied.args"
 
 /* Present when the watcher stops: leave the forwards for the next one (an upgrade). */
 #define HANDOVER_FILE "handover"

@@ -26,6 +26,7 @@ _nft_portfwd_options()
         flush | status) echo "$common --state-dir --json --quiet" ;;
         diagnose) echo "$common --state-dir --trace $fwd" ;;
         watch) echo "$common --state-dir $fwd" ;;
+        reapply) echo "--help --version --state-dir --json --quiet" ;;
         *) echo "$common --output --state-dir --json --quiet --trace $fwd" ;;
     esac
 }
@@ -46,7 +47,7 @@ _nft_portfwd_files()
 _nft_portfwd()
 {
     local cur prev words cword split=false
-    local commands="render check apply flush status diagnose watch"
+    local commands="render check apply flush status diagnose watch reapply"
 
     if declare -F _init_completion >/dev/null; then
         _init_completion -s || return

@@ -66,7 +66,7 @@ expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$hook" \
     "${guides[@]}" | sort)
 actual=$(find "$dest" -type f | sort)
 # The hook is executable and calls the installed binary.
-[[ -x $hook ]] && grep -q "^        $SBINDIR/nft-portfwd apply" "$hook" && ! grep -q @SBINDIR@ "$hook" &&
+[[ -x $hook ]] && grep -q "^        ( $SBINDIR/nft-portfwd reapply --quiet" "$hook" && ! grep -q @SBINDIR@ "$hook" &&
     pass "libvirt network hook is executable and calls $SBINDIR/nft-portfwd" ||
     fail "libvirt network hook $hook: not executable, or @SBINDIR@ not substituted"
 if [[ $expected == "$actual" ]]; then

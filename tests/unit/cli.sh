@@ -27,10 +27,10 @@ check() {
 }
 
 check "help" 0 "" -- "$bin" --help
-for cmd in render check apply flush status diagnose watch; do
+for cmd in render check apply flush status diagnose watch reapply; do
 	grep -q "^  $cmd " "$tmp/out" || { echo "FAIL help lists $cmd"; failed=$((failed + 1)); }
 done
-for cmd in render check apply flush status diagnose watch; do
+for cmd in render check apply flush status diagnose watch reapply; do
 	check "$cmd --help" 0 "" -- "$bin" "$cmd" --help
 	grep -q "^Usage: nft-portfwd $cmd" "$tmp/out" || { echo "FAIL $cmd --help usage line"; failed=$((failed + 1)); }
 done
@@ -38,7 +38,7 @@ check "version" 0 "" -- "$bin" --version
 grep -qx "nft-portfwd [0-9.]*" "$tmp/out" || { echo "FAIL version line: $(cat "$tmp/out")"; failed=$((failed + 1)); }
 check "no command" 2 "Usage: nft-portfwd" -- "$bin"
 check "unknown command" 2 "unknown command 'aply'" -- "$bin" aply
-check "unknown command lists the commands" 2 "commands are render, check, apply, flush, status, diagnose and watch" \
+check "unknown command lists the commands" 2 "commands are render, check, apply, flush, status, diagnose, watch and reapply" \
 	-- "$bin" aply
 check "unknown option" 2 "unknown option '--frobnicate'" -- "$bin" render --frobnicate
 check "option needs value" 2 "option --config needs a value" -- "$bin" render --config
@@ -131,6 +131,15 @@ import ipaddress
 nets = ", ".join(str(n) for n in list(ipaddress.ip_network("10.0.0.0/8").subnets(new_prefix=24))[:60000])
 print("forward tcp 22 to 192.0.2.10 from " + nets + ", 10.0.5.128/25")' >"$tmp/overlap.conf"
 check "an overlap among 60,000 networks" 3 "'10.0.5.128/25' overlaps another network in the list" -- timeout 10 "$bin" render --config "$tmp/overlap.conf"
+
+if [ "$(id -u)" = 0 ]; then
+	printf 'forward tcp 80 to 192.0.2.10\n' >"$tmp/open.conf"
+	chmod 0666 "$tmp/open.conf"
+	check "a config others can write" 0 "warning: config $tmp/open.conf is writable by its group or others" \
+		-- "$bin" render --config "$tmp/open.conf"
+	chown 65534 "$tmp/open.conf" && chmod 0644 "$tmp/open.conf"
+	check "a config another user owns" 0 "is writable by a user other than root" -- "$bin" render --config "$tmp/open.conf"
+fi
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

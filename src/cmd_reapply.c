@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * reapply: apply again exactly what the last apply was given (its config file and forward
+ * flags, recorded in the state dir), or nothing when nothing was applied since boot or a
+ * flush. The libvirt network hook runs it after a network starts, for hosts without the
+ * unit: it must not replace a `--config` or flags-only apply with /etc/nft-portfwd.conf.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "state.h"
+
+static enum exit_code run_reapply(const struct options *opts)
+{
+	char *text = state_read_file(opts->state_dir, APPLIED_ARGS_FILE);
+	struct options again = *opts;
+	enum exit_code rc;
+
+	if (!text) {
+		if (!opts->quiet && !opts->json)
+			printf("nft-portfwd: nothing to re-apply: no apply is recorded in %s (none "
+			       "since boot, or a flush since)\n", opts->state_dir);
+		else if (opts->json)
+			printf("{\"command\": \"reapply\", \"ok\": true, \"exit_code\": 0, "
+			       "\"changed\": false}\n");
+		return EXIT_OK;
+	}
+	again.command = "apply";
+	again.config_given = false;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char *eq = strchr(line, '=');
+		const char **slot = NULL;
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (!strcmp(line, "config")) {
+			again.config_path = eq + 1;
+			again.config_given = eq[1] != '\0';
+			continue;
+		}
+		slot = !strcmp(line, "public-ip") ? &again.public_ip :
+		       !strcmp(line, "host-ip") ? &again.host_ip :
+		       !strcmp(line, "host-iface") ? &again.host_iface :
+		       !strcmp(line, "integrate") ? &again.integrate :
+		       !strcmp(line, "host-port") ? &again.host_port :
+		       !strcmp(line, "vm-ip") ? &again.vm_ip :
+		       !strcmp(line, "vm-port") ? &again.vm_port :
+		       !strcmp(line, "proto") ? &again.proto : NULL;
+		if (slot)
+			*slot = eq + 1;
+	}
+	rc = run_apply(&again);
+	free(text);
+	return rc;
+}
+
+const struct command command_reapply = {
+	.name = "reapply",
+	.summary = "apply again what the last apply was given, or nothing",
+	.help = "Applies again exactly what the last successful apply was given: its config file\n"
+		"and forward flags, recorded in the state dir. Does nothing (exit 0) when no\n"
+		"apply is recorded there: none since boot, or a flush since. The libvirt network\n"
+		"hook runs it after a network starts.\n",
+	.accepts = OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
+	.run = run_reapply,
+};
