@@ -74,24 +74,33 @@ static void find_forwarders(const struct ruleset *rs, struct foreign_report *r)
 	}
 }
 
-bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries, uint32_t mark,
-		     struct foreign_report *out, struct error *err)
+json_t *foreign_parse_listing(const char *ruleset_json, const json_t **items, struct error *err)
 {
-	struct ruleset rs = { 0 };
 	json_error_t jerr;
 	json_t *root = json_loads(ruleset_json, 0, &jerr);
-	const json_t *items = json_object_get(root, "nftables");
+
+	*items = json_object_get(root, "nftables");
+	if (!root) {
+		error_set(err, "libnftables listed the ruleset as invalid JSON (%s, line %d, column "
+			  "%d); " INVALID_JSON_HINT, jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_array(*items)) {
+		json_decref(root);
+		error_set(err, "cannot read the ruleset libnftables listed: no \"nftables\" array at "
+			  "the top; is the JSON output flag set?");
+		return NULL;
+	}
+	return root;
+}
+
+bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
+			   struct foreign_report *out, struct error *err)
+{
+	struct ruleset rs = { 0 };
 	bool ok = false;
 
 	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
-	if (!root)
-		return error_set(err, "libnftables listed the ruleset as invalid JSON (%s, line %d, "
-				 "column %d); " INVALID_JSON_HINT, jerr.text, jerr.line, jerr.column);
-	if (!json_is_array(items)) {
-		json_decref(root);
-		return error_set(err, "cannot read the ruleset libnftables listed: no \"nftables\" "
-				 "array at the top; is the JSON output flag set?");
-	}
 	if (!endpoints_of(entries, out)) {
 		error_set(err, "out of memory while reading the ruleset");
 		goto done;
@@ -110,9 +119,23 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
 	ok = true;
 done:
 	ruleset_free(&rs);
-	json_decref(root);
 	if (!ok)
 		foreign_report_free(out);
+	return ok;
+}
+
+bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries, uint32_t mark,
+		     struct foreign_report *out, struct error *err)
+{
+	const json_t *items;
+	json_t *root = foreign_parse_listing(ruleset_json, &items, err);
+	bool ok;
+
+	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
+	if (!root)
+		return false;
+	ok = foreign_analyse_items(items, entries, mark, out, err);
+	json_decref(root);
 	return ok;
 }
 

@@ -17,6 +17,7 @@
 #ifndef NFT_PORTFWD_FOREIGN_H
 #define NFT_PORTFWD_FOREIGN_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,13 @@
  */
 bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries, uint32_t mark,
 		     struct foreign_report *out, struct error *err);
+
+/* The same on a listing already parsed: its "nftables" array. */
+bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
+			   struct foreign_report *out, struct error *err);
+
+/* Parse such a listing: its root (the caller frees it) and the array; NULL with err set. */
+json_t *foreign_parse_listing(const char *ruleset_json, const json_t **items, struct error *err);
 
 /*
  * nft commands to append to the apply transaction: for each chain whose accept of ours is

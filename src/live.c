@@ -421,27 +421,39 @@ static bool ours(json_t *item)
 	return false;
 }
 
-enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
-				 struct live_table *t, struct error *err)
+enum exit_code live_from_items(const json_t *all, bool with_counters, struct live_table *t,
+			       struct error *err)
 {
-	json_t *all = load_list(ruleset_json, "the ruleset", err), *list, *item;
+	json_t *list = json_array(), *item;
 	bool present = false;
 	size_t i;
 	enum exit_code rc;
 
 	*t = (struct live_table){ 0 };
-	if (!all)
-		return EXIT_KERNEL;
-	list = json_array();
+	if (!list)
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
 	json_array_foreach(all, i, item) {
 		if (!ours(item))
 			continue;
 		present |= json_object_get(item, "table") != NULL;
 		json_array_append(list, item);
 	}
-	json_decref(all);
 	rc = parse(present ? list : NULL, with_counters, t, err);
 	json_decref(list);
+	return rc;
+}
+
+enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
+				 struct live_table *t, struct error *err)
+{
+	json_t *all = load_list(ruleset_json, "the ruleset", err);
+	enum exit_code rc;
+
+	*t = (struct live_table){ 0 };
+	if (!all)
+		return EXIT_KERNEL;
+	rc = live_from_items(all, with_counters, t, err);
+	json_decref(all);
 	return rc;
 }
 

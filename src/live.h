@@ -6,6 +6,7 @@
 #ifndef NFT_PORTFWD_LIVE_H
 #define NFT_PORTFWD_LIVE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,6 +62,10 @@ enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struc
  * stats) from a `list ruleset` listing (kernel_list_ruleset_json): one listing serves this
  * and foreign_analyse.
  */
+/* The same on a listing already parsed: its "nftables" array. */
+enum exit_code live_from_items(const json_t *items, bool with_counters, struct live_table *t,
+			       struct error *err);
+
 enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
 				 struct live_table *t, struct error *err);
 
