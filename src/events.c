@@ -214,7 +214,6 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 			b->pid = who;
 			snprintf(b->who, sizeof(b->who), "%s",
 				 str_attr(&at, NFTA_GEN_PROC_NAME) ? str_attr(&at, NFTA_GEN_PROC_NAME) : "");
-			b->last_gen = id;
 			for (char *item = ev->touched; *item;) {
 				char *end = strstr(item, ", ");
 				size_t n = end ? (size_t)(end - item) : strlen(item);

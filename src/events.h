@@ -22,7 +22,6 @@ struct change_batch {
 	bool changed;       /* some other process committed something */
 	bool overflow;      /* notifications were lost (the socket's buffer overflowed) */
 	unsigned commits;   /* how many transactions */
-	uint32_t last_gen;  /* the generation the last of them left */
 	pid_t pid;          /* the process of the last of them, 0 if not known */
 	char who[64];       /* its name ("libvirtd", "nft", "iptables-nft-r"), or "" */
 	char touched[512];  /* "ip filter LIBVIRT_FWI, inet portfwd", cut when long */

@@ -145,7 +145,8 @@ static enum tri rule_matches(struct walk *w, const struct table *t, const struct
 	return m;
 }
 
-bool rule_is_blanket(const struct rule *r)
+/* Does rule `r`, matched for sure, block everything going its way (walk.h)? */
+static bool rule_is_blanket(const struct rule *r)
 {
 	for (size_t i = 0; i < r->nconds; i++) {
 		const struct match *m = &r->conds[i];

@@ -61,7 +61,4 @@ struct walk {
 /* Follow w->pk through base chain `base`; the results replace the previous walk's. */
 void walk_packet(struct walk *w, size_t base);
 
-/* Does rule `r`, matched for sure, block everything going its way (see above)? */
-bool rule_is_blanket(const struct rule *r);
-
 #endif
