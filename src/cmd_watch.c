@@ -29,6 +29,7 @@
 #include "reconcile.h"
 #include "render.h"
 #include "state.h"
+#include "sysctl.h"
 #include "watchinfo.h"
 
 /* A burst ends after this long without a change, or this long after its first. */
@@ -45,6 +46,8 @@
 #define FIGHT_HEALS 5
 #define ANSWER_MS 2 * QUIET_MS
 
+/* Forwarding sysctls change without an nftables event: read them this often. */
+#define SYSCTL_CHECK_MS 2000
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 5000
 
@@ -229,11 +232,16 @@ static void settle(struct watcher *w)
 	now = now_ms();
 	if (!healed)
 		return;
-	log_line(SD_NOTICE, "healed: %s; after %s (pid %ld, %u transaction%s) changed %s; the "
-		 "forwards were out %lld ms", what, b.who[0] ? b.who : "another program", (long)b.pid,
-		 b.commits, b.commits == 1 ? "" : "s",
-		 b.overflow ? "the ruleset (too many changes to follow one by one)" :
-		 b.touched[0] ? b.touched : "the ruleset", now - start);
+	if (!b.commits && !b.overflow)
+		log_line(SD_NOTICE, "healed: %s; someone turned forwarding off (sysctls are read "
+			 "every %d s, so the forwards were out up to that long)", what,
+			 SYSCTL_CHECK_MS / 1000);
+	else
+		log_line(SD_NOTICE, "healed: %s; after %s (pid %ld, %u transaction%s) changed %s; "
+			 "the forwards were out %lld ms", what, b.who[0] ? b.who : "another program",
+			 (long)b.pid, b.commits, b.commits == 1 ? "" : "s",
+			 b.overflow ? "the ruleset (too many changes to follow one by one)" :
+			 b.touched[0] ? b.touched : "the ruleset", now - start);
 	w->info.heals++;
 	w->info.last_heal = time(NULL);
 	snprintf(w->info.last_what, sizeof(w->info.last_what), "%s", what);
@@ -280,13 +288,28 @@ static void reload(struct watcher *w)
 	publish(w);
 }
 
-/* Milliseconds poll may sleep: until the burst settles, or forever. */
+/* Did someone turn off a forwarding sysctl that the forwards need? */
+static bool forwarding_off(const struct watcher *w)
+{
+	const struct forwarding_sysctl *need[2] = {
+		model_has_family(&w->m, AF_INET) ? &sysctl_ipv4_forward : NULL,
+		model_has_family(&w->m, AF_INET6) ? &sysctl_ipv6_forward : NULL,
+	};
+	char value[16];
+
+	for (size_t i = 0; i < 2; i++)
+		if (need[i] && sysctl_read(need[i], value) && !strcmp(value, "0"))
+			return true;
+	return false;
+}
+
+/* Milliseconds poll may sleep: until the burst settles, or until the sysctls are due. */
 static int wait_ms(const struct watcher *w)
 {
 	long long due, now = now_ms();
 
 	if (!w->pending)
-		return -1;
+		return SYSCTL_CHECK_MS; /* nothing pending: look at the sysctls now and then */
 	due = w->last_ms + QUIET_MS < w->first_ms + MAX_WAIT_MS ? w->last_ms + QUIET_MS
 								 : w->first_ms + MAX_WAIT_MS;
 	/* the back-off holds back only changes to what we wrote: others heal at once */
@@ -339,6 +362,11 @@ static enum exit_code watch(struct watcher *w, int sig_fd)
 		}
 		if (w->pending && wait_ms(w) == 0)
 			settle(w);
+		else if (!w->pending && n == 0 && forwarding_off(w)) {
+			/* no nftables event tells of these: a heal of its own */
+			w->first_ms = w->last_ms = now_ms();
+			settle(w);
+		}
 	}
 }
 

@@ -113,6 +113,12 @@ within 2 "after a new table with policy drop"
 [ "$(heals)" -gt "$n" ] || fail "no heal logged for the new table"
 assert_line "$(cat "$LOG")" 'healed: the accept in inet later forward was missing or out of place' "the heal names the new chain"
 
+step "forwarding turned off by hand (no nftables event for it)"
+pf_sysctl_set "$HOST" net.ipv4.ip_forward 0
+within 4 "after net.ipv4.ip_forward was set to 0"
+assert_eq "$(pf_ip_forward "$HOST")" 1 "the watcher turned forwarding back on"
+assert_line "$(cat "$LOG")" 'healed: net.ipv4.ip_forward was 0; someone turned forwarding off' "the heal says what it put back"
+
 step "status shows the watcher"
 pf_run --config "$CFG" status
 assert_line "$PF_OUT" "^  watcher: running, pid $WATCHER, since .*; [0-9]+ heals, the last at " "status names the running watcher and its heals"
