@@ -101,42 +101,40 @@ static void publish(struct watcher *w)
 		   w->info.backing_off ? "; backing off" : "");
 }
 
-/* Where a heal wrote: our table, the chains of our accepts; ", "-separated. */
-static void heal_where(const struct apply_run *run, char *buf, size_t size)
+/*
+ * What a heal put back, from what the apply found and did, for the log; and where it
+ * wrote (our table, the chains of our accepts; ", "-separated), to tell an answer to it.
+ */
+static void heal_what(const struct apply_run *run, char *what, size_t size, char *where,
+		      size_t where_size)
 {
-	size_t len = 0;
+	size_t len = 0, wlen = 0;
 
-	buf[0] = '\0';
-	if (run->table_changed)
-		len += (size_t)snprintf(buf, size, TABLE_FAMILY " " TABLE_NAME);
-	for (size_t i = 0; run->foreign_changed && i < run->foreign.count && len < size; i++)
-		if (run->pending[i])
-			len += (size_t)snprintf(buf + len, size - len, "%s%s %s %s", len ? ", " : "",
-						run->foreign.blocks[i].family, run->foreign.blocks[i].table,
-						run->foreign.blocks[i].insert_chain);
-}
-
-/* What a heal put back, from what the apply found and did. */
-static void heal_what(const struct apply_run *run, char *buf, size_t size)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	if (run->table_changed)
-		len += (size_t)snprintf(buf, size, "%s", run->before.present ?
+	what[0] = where[0] = '\0';
+	if (run->table_changed) {
+		len += (size_t)snprintf(what, size, "%s", run->before.present ?
 					"table " TABLE_FAMILY " " TABLE_NAME " differed from the config" :
 					"table " TABLE_FAMILY " " TABLE_NAME " was missing");
-	for (size_t i = 0; run->foreign_changed && i < run->foreign.count && len < size; i++)
-		if (run->pending[i])
-			len += (size_t)snprintf(buf + len, size - len, "%sthe accept in %s %s %s was "
-						"missing or out of place", len ? "; " : "",
-						run->foreign.blocks[i].family, run->foreign.blocks[i].table,
-						run->foreign.blocks[i].insert_chain);
-	if (run->foreign_changed && !len && len < size)
-		len += (size_t)snprintf(buf + len, size - len, "a stale accept of ours was removed");
+		wlen += (size_t)snprintf(where, where_size, TABLE_FAMILY " " TABLE_NAME);
+	}
+	for (size_t i = 0; run->foreign_changed && i < run->foreign.count; i++) {
+		const struct foreign_block *b = &run->foreign.blocks[i];
+
+		if (!run->pending[i])
+			continue;
+		if (len < size)
+			len += (size_t)snprintf(what + len, size - len, "%sthe accept in %s %s %s was "
+						"missing or out of place", len ? "; " : "", b->family,
+						b->table, b->insert_chain);
+		if (wlen < where_size)
+			wlen += (size_t)snprintf(where + wlen, where_size - wlen, "%s%s %s %s",
+						 wlen ? ", " : "", b->family, b->table, b->insert_chain);
+	}
+	if (run->foreign_changed && !len)
+		len += (size_t)snprintf(what, size, "a stale accept of ours was removed");
 	for (size_t i = 0; i < run->n_changes && len < size; i++)
 		if (run->changes[i].written)
-			len += (size_t)snprintf(buf + len, size - len, "%s%s was %s", len ? "; " : "",
+			len += (size_t)snprintf(what + len, size - len, "%s%s was %s", len ? "; " : "",
 						run->changes[i].sysctl->name, run->changes[i].before);
 }
 
@@ -154,26 +152,19 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	rc = state_lock(w->opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
 		rc = reconcile_apply(&run, w->k, &err);
-	if (rc == EXIT_OK && run.committed) {
-		uint32_t gen;
-		struct error ignored;
-
-		if (kernel_generation(&gen, &ignored) == EXIT_OK)
-			own_commit(&w->own, gen);
-	}
+	if (rc == EXIT_OK && run.gen_known)
+		own_commit(&w->own, run.gen_after);
 	state_unlock(lock_fd);
 	*healed = rc == EXIT_OK && (run.table_changed || run.foreign_changed);
 	for (size_t i = 0; rc == EXIT_OK && i < run.n_changes; i++)
 		*healed |= run.changes[i].written;
-	if (rc == EXIT_OK && *healed) {
-		heal_what(&run, what, size);
-		heal_where(&run, w->healed_where, sizeof(w->healed_where));
-	}
+	if (rc == EXIT_OK && *healed)
+		heal_what(&run, what, size, w->healed_where, sizeof(w->healed_where));
 	if (rc == EXIT_OK && initial)
 		reconcile_tell(&run, &out);
 	apply_run_free(&run);
 	if (!initial && rc == EXIT_OK) {
-		json_decref(out.fields); /* nothing to print for a look that found all in place */
+		outcome_discard(&out); /* a look that found all in place prints nothing */
 		return rc;
 	}
 	return outcome_finish(&out, rc, &err);

@@ -228,7 +228,8 @@ static int cmp_prefix(const void *pa, const void *pb)
 
 /*
  * No two networks of a list overlap: sorted by first address, each must start after the
- * last address of everything before it (n log n; 60,000 networks in a few milliseconds).
+ * last address of everything before it (n log n: a config of 60,000 networks renders in
+ * about 0.13 s here, against 49 s with the pairwise check).
  */
 static bool check_overlaps(const struct prefix_list *list, const struct origin *where,
 			   const char *field, struct error *err)

@@ -52,3 +52,9 @@ enum exit_code outcome_finish(struct outcome *o, enum exit_code rc, const struct
 	o->fields = NULL;
 	return rc;
 }
+
+void outcome_discard(struct outcome *o)
+{
+	json_decref(o->fields);
+	o->fields = NULL;
+}

@@ -33,4 +33,7 @@ void outcome_set(struct outcome *o, const char *key, json_t *value);
  */
 enum exit_code outcome_finish(struct outcome *o, enum exit_code rc, const struct error *err);
 
+/* Free the outcome without printing anything. */
+void outcome_discard(struct outcome *o);
+
 #endif

@@ -268,14 +268,20 @@ static void rule_words(const struct ruleset *rs, const struct drop *d, char *buf
 	text_add(&t, "' (handle %ld) in %s", d->rule->handle, rs->chains[d->chain].name);
 }
 
-/* The first safe position of a candidate, or SIZE_MAX. */
-static size_t first_safe(const struct analysis *a, const struct candidate *c)
+/* Is position i of the candidate a rule's own position, and safe (placement.h)? */
+static bool safe(const struct analysis *a, const struct candidate *c, size_t i)
 {
 	const struct chain *ch = &a->rs->chains[c->chain];
 
-	for (size_t i = 0; i <= ch->nrules; i++)
-		if ((i == ch->nrules || ch->rules[i].first) && !c->spots[i].unsafe &&
-		    c->spots[i].opens == a->blocked)
+	return (i == ch->nrules || ch->rules[i].first) && !c->spots[i].unsafe &&
+	       c->spots[i].opens == a->blocked;
+}
+
+/* The first safe position of a candidate, or SIZE_MAX. */
+static size_t first_safe(const struct analysis *a, const struct candidate *c)
+{
+	for (size_t i = 0; i <= a->rs->chains[c->chain].nrules; i++)
+		if (safe(a, c, i))
 			return i;
 	return SIZE_MAX;
 }
@@ -300,8 +306,7 @@ static bool ours_in_place(const struct analysis *a, const struct candidate *c, u
 		while (index < ch->nrules && ch->rules[index].listed < o->position)
 			index++;
 	}
-	return found == 1 && (index == ch->nrules || ch->rules[index].first) &&
-	       !c->spots[index].unsafe && c->spots[index].opens == a->blocked;
+	return found == 1 && safe(a, c, index);
 }
 
 /* Why the base chain itself. */

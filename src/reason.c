@@ -6,11 +6,6 @@
 #include "entries.h"
 #include "reason.h"
 
-static const char *jstr(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
 /* "8000" or "5000-5002", as nft and our comments write a port run. */
 const char *ports_text(const struct foreign_endpoint *ep, char buf[12])
 {

@@ -106,10 +106,8 @@ static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table
 		if (rc == EXIT_OK || !run->foreign_text[0])
 			break;
 	}
-	if (rc == EXIT_OK) {
+	if (rc == EXIT_OK)
 		run->foreign_changed = run->foreign_text[0] != '\0';
-		run->committed = true;
-	}
 	return rc;
 }
 
@@ -140,14 +138,13 @@ static enum exit_code remember(struct apply_run *run, struct kernel *k, struct e
 }
 
 /* After any commit: the generation it left, which says "untouched" to the next reader. */
-static void remember_generation(const char *dir)
+static void remember_generation(struct apply_run *run)
 {
 	struct error warning;
-	uint32_t gen;
 
-	if (kernel_generation(&gen, &warning) != EXIT_OK ||
-	    state_write_generation(dir, gen, &warning) != EXIT_OK)
-		state_remove(dir, APPLIED_GEN_FILE);
+	run->gen_known = kernel_generation(&run->gen_after, &warning) == EXIT_OK;
+	if (!run->gen_known || state_write_generation(run->state_dir, run->gen_after, &warning) != EXIT_OK)
+		state_remove(run->state_dir, APPLIED_GEN_FILE);
 }
 
 /* Say what apply did: in lines for people, or as JSON fields. */
@@ -234,7 +231,7 @@ enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct e
 	}
 	/* Committed: from here on, a failure is only a warning; the forwards are in place. */
 	if (table_needed || run->foreign_changed)
-		remember_generation(run->state_dir);
+		remember_generation(run);
 	if (table_needed) {
 		struct error warning;
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 #include "entries.h"
@@ -33,7 +34,8 @@ struct apply_run {
 	bool entries_live;               /* before maps exactly the config's entries */
 	bool untouched;                  /* no transaction anywhere since the last apply */
 	bool table_changed, foreign_changed;
-	bool committed;                  /* a transaction went to the kernel */
+	bool gen_known;                  /* it committed; gen_after: the generation right after */
+	uint32_t gen_after;
 	size_t conntrack_removed;
 };
 

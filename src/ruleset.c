@@ -92,7 +92,7 @@ size_t ruleset_find_chain(const struct ruleset *rs, size_t table, const char *na
 
 /* ---------------------------------------------------------------- reading the JSON */
 
-static const char *jstr(const json_t *obj, const char *key)
+const char *jstr(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }

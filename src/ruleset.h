@@ -169,6 +169,9 @@ size_t ruleset_find_chain(const struct ruleset *rs, size_t table, const char *na
 /* "ip", "ip6" or "inet" (af 0); false for any other family. */
 bool family_af(const char *family, int *af);
 
+/* The string member `key` of an object, or NULL. */
+const char *jstr(const json_t *obj, const char *key);
+
 /* Statements and listing items are objects with one key: {"match": {...}}. */
 const char *json_kind(const json_t *obj, const json_t **value);
 
