@@ -299,12 +299,11 @@ static void check_firewalls(struct tally *t, const struct model *m,
 /* What the host does beside us: iptables-legacy tables, ports the host itself serves. */
 static void check_host_side(struct tally *t, const struct model *m)
 {
-	char tables[256], advice[768];
+	char advice[768];
 	size_t count;
 	char **served = hostcheck_served_ports(m, &count);
 
-	if (hostcheck_legacy(tables, sizeof(tables))) {
-		hostcheck_legacy_advice(tables, model_mark(m), advice, sizeof(advice));
+	if (hostcheck_legacy(model_mark(m), advice, sizeof(advice))) {
 		verdict(t, false, false, "look at those rules; accept the forwards there as shown",
 			"%s", advice);
 	} else {

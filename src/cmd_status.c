@@ -406,7 +406,7 @@ static json_t *json_watcher(const char *state_dir)
 
 static enum exit_code print_text(const struct report *r, const char *config_path)
 {
-	char tables[256], advice[768];
+	char advice[768];
 	const struct model *m = r->m;
 	char **origins = calloc(m->forward_count + 1, sizeof(*origins));
 	char **texts = calloc(m->forward_count + 1, sizeof(*texts));
@@ -462,8 +462,7 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			       "there: %s; %s\n", b->family, b->table, b->base_chain, b->kind,
 			       accepts_state(r, i), b->placement);
 		}
-		if (hostcheck_legacy(tables, sizeof(tables))) {
-			hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));
+		if (hostcheck_legacy(model_mark(r->m), advice, sizeof(advice))) {
 			printf("  firewall: %s\n", advice);
 		}
 		print_watcher(r->state_dir);
@@ -557,7 +556,7 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	json_t *drift = json_array(), *forwards = json_array(), *extra = json_array(), *root;
 	json_t *firewalls = json_array();
 	bool ok = drift && forwards && extra && firewalls;
-	char tables[256], advice[768];
+	char advice[768];
 
 	for (size_t i = 0; ok && i < r->drift_count; i++)
 		ok = json_array_append_new(drift, json_string(r->drift[i])) == 0;
@@ -576,12 +575,11 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 		return EXIT_SYSTEM;
 	}
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
-	if (hostcheck_legacy(tables, sizeof(tables)))
-		hostcheck_legacy_advice(tables, model_mark(r->m), advice, sizeof(advice));
+	bool legacy = hostcheck_legacy(model_mark(r->m), advice, sizeof(advice));
 	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
 			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
 			 "forwards", forwards, "extra", extra, "firewalls", firewalls,
-			 "legacy_iptables", tables[0] ? json_string(advice) : json_null(),
+			 "legacy_iptables", legacy ? json_string(advice) : json_null(),
 			 "watcher", json_watcher(r->state_dir), "sysctls",
 			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),
 			 r->sysctls[1].sysctl->name, json_sysctl(r, 1));

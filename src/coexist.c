@@ -80,12 +80,11 @@ void coexist_tell(struct outcome *out, const struct foreign_report *r, bool inte
 void coexist_tell_host(struct outcome *out, const struct model *m)
 {
 	json_t *list = json_array();
-	char tables[256], advice[768];
+	char advice[768];
 	size_t count;
 	char **served = hostcheck_served_ports(m, &count);
 
-	if (hostcheck_legacy(tables, sizeof(tables))) {
-		hostcheck_legacy_advice(tables, model_mark(m), advice, sizeof(advice));
+	if (hostcheck_legacy(model_mark(m), advice, sizeof(advice))) {
 		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
 		json_array_append_new(list, json_string(advice));
 	}

@@ -62,24 +62,23 @@ bool legacy_tables_text(const char *names4, const char *names6, char *buf, size_
 	return buf[0] != '\0';
 }
 
-bool hostcheck_legacy(char *buf, size_t size)
+bool hostcheck_legacy(uint32_t mark, char *advice, size_t size)
 {
 	char *v4 = read_proc("/proc/net/ip_tables_names");
 	char *v6 = read_proc("/proc/net/ip6_tables_names");
-	bool any = legacy_tables_text(v4, v6, buf, size);
+	char tables[256];
+	bool any = legacy_tables_text(v4, v6, tables, sizeof(tables));
 
 	free(v4);
 	free(v6);
+	if (any)
+		snprintf(advice, size, "iptables-legacy tables are loaded (%s): forwarded traffic also "
+			 "crosses their rules, which nftables does not list and nft-portfwd cannot "
+			 "see; look with 'iptables-legacy -S FORWARD' (and 'ip6tables-legacy -S "
+			 "FORWARD'), and if they drop the forwards add 'iptables-legacy -I FORWARD -m "
+			 "mark --mark 0x%x/0x%x -j ACCEPT' (ip6tables-legacy the same)", tables, mark,
+			 mark);
 	return any;
-}
-
-void hostcheck_legacy_advice(const char *tables, uint32_t mark, char *buf, size_t size)
-{
-	snprintf(buf, size, "iptables-legacy tables are loaded (%s): forwarded traffic also crosses "
-			    "their rules, which nftables does not list and nft-portfwd cannot see; "
-			    "look with 'iptables-legacy -S FORWARD' (and 'ip6tables-legacy -S FORWARD'), "
-			    "and if they drop the forwards add 'iptables-legacy -I FORWARD -m mark "
-			    "--mark 0x%x/0x%x -j ACCEPT' (ip6tables-legacy the same)", tables, mark, mark);
 }
 
 /*

@@ -24,11 +24,11 @@
  */
 bool legacy_tables_text(const char *names4, const char *names6, char *buf, size_t size);
 
-/* The same, read from /proc/net. */
-bool hostcheck_legacy(char *buf, size_t size);
-
-/* What to tell about legacy tables: one line, with the commands to look and to fix. */
-void hostcheck_legacy_advice(const char *tables, uint32_t mark, char *buf, size_t size);
+/*
+ * Are legacy tables loaded (read from /proc/net)? Then `advice` gets one line: which, the
+ * command to look at them and the rule that accepts the forwards marked `mark` there.
+ */
+bool hostcheck_legacy(uint32_t mark, char *advice, size_t size);
 
 /*
  * Does /proc/net/{tcp,udp}{,6} text `table` list a socket that listens (tcp LISTEN, any
