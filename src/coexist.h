@@ -18,14 +18,20 @@
 #include "model.h"
 #include "outcome.h"
 
+/* What coexist_read lists of our own table besides its structure. */
+#define READ_OUR_ELEMENTS 1u /* its elements (live->entries, guests, masqueraded) */
+#define READ_COUNTERS 2u     /* with READ_OUR_ELEMENTS: their counters (live->stats) */
+
 /*
- * One `list ruleset` for what a command needs of the kernel's tables: our table (into
- * `live`, unless NULL; its counters with with_counters) and the other firewalls,
- * analysed for `entries` with accepts of `mark` (empty entries: only find our rules in
- * their chains).
+ * Read what a command needs of the kernel's tables: our table (into `live`, unless NULL:
+ * its structure, and what `what` asks for) and the other firewalls, analysed for
+ * `entries` with accepts of `mark` (empty entries: only find our rules in their chains).
+ * A terse ruleset listing and the other tables that hold named sets, each in full: our
+ * elements are listed only when asked for.
  */
-enum exit_code coexist_read(struct kernel *k, bool with_counters, const struct entry_list *entries,
-			    uint32_t mark, struct live_table *live, struct foreign_report *r, struct error *err);
+enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_list *entries,
+			    uint32_t mark, struct live_table *live, struct foreign_report *r,
+			    struct error *err);
 
 /*
  * The nft commands that bring our rules in other tables to what the config wants: the

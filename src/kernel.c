@@ -91,11 +91,6 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
 	return EXIT_KERNEL;
 }
 
-/*
- * `list table inet portfwd` with `extra` output flags on top of the context's own, which are
- * put back afterwards. *out is a copy (reading the output buffer empties it), or NULL when
- * there is no such table.
- */
 /* Run a list command with extra output flags; *out is NULL when the table does not exist. */
 static enum exit_code list(struct kernel *k, const char *command, unsigned extra, char **out,
 			   struct error *err)
@@ -126,18 +121,22 @@ static enum exit_code list(struct kernel *k, const char *command, unsigned extra
 	return strstr(why, "Operation not permitted") ? EXIT_PERMISSION : EXIT_KERNEL;
 }
 
-enum exit_code kernel_list_table_json(struct kernel *k, char **json, struct error *err)
+enum exit_code kernel_list_table_json(struct kernel *k, const char *family, const char *name,
+				      bool with_counters, char **json, struct error *err)
 {
-	return list(k, "list table " TABLE_FAMILY " " TABLE_NAME,
-		    NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_TERSE, json, err);
+	char command[160];
+
+	snprintf(command, sizeof(command), "list table %s %s", family, name);
+	return list(k, command, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE |
+				(with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS), json, err);
 }
 
-enum exit_code kernel_list_ruleset_json(struct kernel *k, bool with_counters, char **json,
+enum exit_code kernel_list_ruleset_json(struct kernel *k, bool terse, char **json,
 					struct error *err)
 {
 	enum exit_code rc = list(k, "list ruleset",
-				 NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE |
-					 (with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS),
+				 NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS |
+					 (terse ? NFT_CTX_OUTPUT_TERSE : 0),
 				 json, err);
 
 	if (rc == EXIT_OK && !*json && !(*json = strdup("{\"nftables\": []}"))) {

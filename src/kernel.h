@@ -25,18 +25,22 @@ void kernel_close(struct kernel *k);
 enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, struct error *err);
 
 /*
- * table inet portfwd as libnftables' JSON, without counters or set elements
- * (`nft -j -s -t list table inet portfwd`), as a malloc'd string; *json is NULL when there
- * is no such table.
+ * The whole ruleset, every table, as libnftables' JSON with rule handles and without
+ * counters (`nft -j -a -s list ruleset`), as a malloc'd string. With terse (-t), without
+ * the elements of named sets and maps: the structure of every table, cheap however many
+ * elements our maps hold.
  */
-enum exit_code kernel_list_table_json(struct kernel *k, char **json, struct error *err);
+enum exit_code kernel_list_ruleset_json(struct kernel *k, bool terse, char **json,
+					struct error *err);
 
 /*
- * The whole ruleset, every table, as libnftables' JSON with rule handles and without
- * counters unless with_counters (`nft -j -a [-s] list ruleset`), as a malloc'd string.
+ * One table with everything in it, elements too, as JSON with rule handles, without
+ * counters unless with_counters (`nft -j -a [-s] list table FAMILY NAME`); *json is NULL
+ * when there is no such table. `name` must be writable in nft syntax (nft_name_ok). With
+ * libnftables 1.0.6 this reads only that table from the kernel.
  */
-enum exit_code kernel_list_ruleset_json(struct kernel *k, bool with_counters, char **json,
-					struct error *err);
+enum exit_code kernel_list_table_json(struct kernel *k, const char *family, const char *name,
+				      bool with_counters, char **json, struct error *err);
 
 /*
  * Run `nft monitor` with a libnftables context of its own: every ruleset change and every

@@ -19,7 +19,7 @@
 #include "validate.h"
 
 /* The maps and sets nft-portfwd reads back, by name. */
-enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET };
+enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET, KIND_MASQ_SET };
 
 static const struct {
 	const char *name;
@@ -32,6 +32,8 @@ static const struct {
 	{ "fwdsrc6", AF_INET6, KIND_SOURCE_MAP },
 	{ "guest4", AF_INET, KIND_GUEST_SET },
 	{ "guest6", AF_INET6, KIND_GUEST_SET },
+	{ "masq4", AF_INET, KIND_MASQ_SET },
+	{ "masq6", AF_INET6, KIND_MASQ_SET },
 };
 
 /* What is being read, for messages: "map fwdsrc4" and the element as nft listed it. */
@@ -180,21 +182,29 @@ static enum exit_code read_map_element(const struct where *w, int family, bool w
 	return EXIT_OK;
 }
 
-/* One element of guestN: address . protocol . port, with its counter when asked for. */
-static enum exit_code read_guest_element(const struct where *w, int family, bool with_counters,
-					 struct live_table *t, struct error *err)
+/*
+ * One element of guestN or masqN: address . protocol . port, recorded as an endpoint (an
+ * entry with only family, guest and guest port), and for guestN its counter when asked.
+ */
+static enum exit_code read_endpoint_element(const struct where *w, int family, bool guest_set,
+					    bool with_counters, struct live_table *t,
+					    struct error *err)
 {
 	struct endpoint_stats s = { 0 };
 	json_t *counter, *k = concat_of(element_value(w->elem, &counter), 3);
+	struct entry_list *list = guest_set ? &t->guests : &t->masqueraded;
 
 	if (!k || !get_addr(json_array_get(k, 0), family, &s.guest) ||
 	    !get_proto(json_array_get(k, 1), &s.proto) || !get_port(json_array_get(k, 2), &s.port))
 		return foreign(w, "it is not guest address . protocol . port", t, err);
-	if (!with_counters)
-		return EXIT_OK;
-	if (!get_count(counter, "packets", &s.packets) || !get_count(counter, "bytes", &s.bytes))
+	if (guest_set && with_counters &&
+	    (!get_count(counter, "packets", &s.packets) || !get_count(counter, "bytes", &s.bytes)))
 		return foreign(w, "it has no counter", t, err);
-	t->stats[t->stats_count++] = s;
+	list->items[list->count++] = (struct entry){ .family = family, .proto = s.proto,
+						     .guest = s.guest, .guest_port = s.port,
+						     .forward = SIZE_MAX };
+	if (guest_set && with_counters)
+		t->stats[t->stats_count++] = s;
 	return EXIT_OK;
 }
 
@@ -218,14 +228,17 @@ static int known_index(json_t *set)
 }
 
 /* Never NULL, even when empty, so callers can hand them to memcpy and qsort. */
-static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_t n_stats,
-				   struct error *err)
+static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_t n_guests,
+				   size_t n_masqueraded, struct error *err)
 {
 	t->entries.items = calloc(n_entries + 1, sizeof(*t->entries.items));
 	/* Indexed like the entries, so that each source map element has its slot. */
 	t->sources = calloc(n_entries + 1, sizeof(*t->sources));
-	t->stats = calloc(n_stats + 1, sizeof(*t->stats));
-	if (!t->entries.items || !t->sources || !t->stats) {
+	t->stats = calloc(n_guests + 1, sizeof(*t->stats));
+	t->guests.items = calloc(n_guests + 1, sizeof(*t->guests.items));
+	t->masqueraded.items = calloc(n_masqueraded + 1, sizeof(*t->masqueraded.items));
+	if (!t->entries.items || !t->sources || !t->stats || !t->guests.items ||
+	    !t->masqueraded.items) {
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
@@ -235,7 +248,7 @@ static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_
 static enum exit_code read_elements(json_t *list, bool with_counters, struct live_table *t,
 				    struct error *err)
 {
-	size_t n_entries = 0, n_stats = 0, i, j;
+	size_t n_entries = 0, n_guests = 0, n_masqueraded = 0, i, j;
 	json_t *item;
 	enum exit_code rc = EXIT_OK;
 
@@ -249,11 +262,13 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 		if (which < 0)
 			continue;
 		if (known[which].kind == KIND_GUEST_SET)
-			n_stats += n;
+			n_guests += n;
+		else if (known[which].kind == KIND_MASQ_SET)
+			n_masqueraded += n;
 		else
 			n_entries += n;
 	}
-	rc = alloc_arrays(t, n_entries, n_stats, err);
+	rc = alloc_arrays(t, n_entries, n_guests, n_masqueraded, err);
 	if (rc != EXIT_OK)
 		return rc;
 
@@ -272,8 +287,10 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 		}
 		for (j = 0; rc == EXIT_OK && j < json_array_size(elems); j++) {
 			w.elem = json_array_get(elems, j);
-			if (known[which].kind == KIND_GUEST_SET)
-				rc = read_guest_element(&w, known[which].family, with_counters, t, err);
+			if (known[which].kind == KIND_GUEST_SET || known[which].kind == KIND_MASQ_SET)
+				rc = read_endpoint_element(&w, known[which].family,
+							   known[which].kind == KIND_GUEST_SET,
+							   with_counters, t, err);
 			else
 				rc = read_map_element(&w, known[which].family,
 						      known[which].kind == KIND_SOURCE_MAP, t, err);
@@ -351,7 +368,7 @@ static enum exit_code parse(json_t *list, bool with_counters, struct live_table 
 
 	*t = (struct live_table){ .present = list != NULL };
 	if (!list) {
-		rc = alloc_arrays(t, 0, 0, err);
+		rc = alloc_arrays(t, 0, 0, 0, err);
 		if (rc == EXIT_OK && !(t->canonical = strdup(""))) {
 			error_set(err, "out of memory");
 			rc = EXIT_SYSTEM;
@@ -385,11 +402,13 @@ static json_t *load_list(const char *text, const char *what, struct error *err)
 	return list;
 }
 
-enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
+enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
+			       struct error *err)
 {
 	char *text = NULL;
 	json_t *list = NULL;
-	enum exit_code rc = kernel_list_table_json(k, &text, err);
+	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME, with_counters, &text,
+						   err);
 
 	*t = (struct live_table){ 0 };
 	if (rc != EXIT_OK)
@@ -399,8 +418,26 @@ enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struc
 		return EXIT_KERNEL;
 	}
 	free(text);
-	rc = parse(list, false, t, err);
+	rc = parse(list, with_counters, t, err);
 	json_decref(list);
+	return rc;
+}
+
+enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
+{
+	char *text = NULL;
+	json_t *all = NULL;
+	enum exit_code rc = kernel_list_ruleset_json(k, true, &text, err);
+
+	*t = (struct live_table){ 0 };
+	if (rc != EXIT_OK)
+		return rc;
+	all = load_list(text, "the ruleset", err);
+	free(text);
+	if (!all)
+		return EXIT_KERNEL;
+	rc = live_from_items(all, false, t, err);
+	json_decref(all);
 	return rc;
 }
 
@@ -443,26 +480,14 @@ enum exit_code live_from_items(const json_t *all, bool with_counters, struct liv
 	return rc;
 }
 
-enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
-				 struct live_table *t, struct error *err)
-{
-	json_t *all = load_list(ruleset_json, "the ruleset", err);
-	enum exit_code rc;
-
-	*t = (struct live_table){ 0 };
-	if (!all)
-		return EXIT_KERNEL;
-	rc = live_from_items(all, with_counters, t, err);
-	json_decref(all);
-	return rc;
-}
-
 void live_free(struct live_table *t)
 {
 	for (size_t i = 0; i < t->foreign_count; i++)
 		free(t->foreign[i]);
 	free(t->foreign);
 	entries_free(&t->entries);
+	entries_free(&t->guests);
+	entries_free(&t->masqueraded);
 	free(t->sources);
 	free(t->stats);
 	free(t->canonical);

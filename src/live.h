@@ -38,6 +38,8 @@ struct live_table {
 	 */
 	struct entry_list entries;
 	struct prefix *sources;
+	/* The endpoints in sets guestN and masqN (family, guest, proto, guest_port). */
+	struct entry_list guests, masqueraded;
 	struct endpoint_stats *stats; /* only when read with counters */
 	size_t stats_count;
 	/*
@@ -50,24 +52,23 @@ struct live_table {
 };
 
 /*
- * Table inet portfwd's structure only (`present` and `canonical`; no entries): a terse
- * listing, which skips the elements. Besides kernel_list_table_json's errors: EXIT_KERNEL
- * when the listing is not the JSON expected, EXIT_SYSTEM when memory runs out. On error
- * *t holds nothing to free.
+ * Everything about table inet portfwd, its elements too, and with with_counters their
+ * counters: one `list table` (its cost grows with the elements). Besides
+ * kernel_list_table_json's errors: EXIT_KERNEL when the listing is not the JSON expected,
+ * EXIT_SYSTEM when memory runs out. On error *t holds nothing to free.
  */
+enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
+			       struct error *err);
+
+/* Only the structure of table inet portfwd, from a terse ruleset listing (cheap). */
 enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err);
 
 /*
- * Everything about table inet portfwd (entries, canonical form and, with with_counters,
- * stats) from a `list ruleset` listing (kernel_list_ruleset_json): one listing serves this
- * and foreign_analyse.
+ * Table inet portfwd from the objects of a ruleset listing (its "nftables" array): the
+ * structure, and the elements and counters the listing holds (none in a terse one).
  */
-/* The same on a listing already parsed: its "nftables" array. */
 enum exit_code live_from_items(const json_t *items, bool with_counters, struct live_table *t,
 			       struct error *err);
-
-enum exit_code live_from_ruleset(const char *ruleset_json, bool with_counters,
-				 struct live_table *t, struct error *err);
 
 void live_free(struct live_table *t);
 

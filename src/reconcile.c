@@ -5,6 +5,7 @@
 
 #include "coexist.h"
 #include "conntrack.h"
+#include "elements.h"
 #include "entries.h"
 #include "hostcheck.h"
 #include "live.h"
@@ -13,46 +14,26 @@
 #include "state.h"
 #include "sysctl.h"
 
-/* Does the live table map exactly the config's entries? */
-static bool same_entries(const struct entry_list *live, const struct entry_list *wanted)
+/* What our accepts in other firewalls' chains are made for: "auto MARK" or "off". */
+static void integrate_record(const struct model *m, char *value, size_t size)
 {
-	struct entry_list off = { 0 };
-	bool same = entries_stale(live, wanted, &off) && off.count == 0;
+	if (m->no_integrate)
+		snprintf(value, size, "off");
+	else
+		snprintf(value, size, "auto 0x%08x", model_mark(m));
+}
 
-	entries_free(&off);
-	same = same && entries_stale(wanted, live, &off) && off.count == 0;
-	entries_free(&off);
-	return same;
+static bool integrate_recorded(const struct apply_run *run)
+{
+	char recorded[64], now[64];
+
+	integrate_record(run->m, now, sizeof(now));
+	return state_read(run->state_dir, APPLIED_INTEGRATE_FILE, recorded, sizeof(recorded)) &&
+	       !strcmp(recorded, now);
 }
 
 /*
- * What the last apply committed, kept in the state dir: when the config renders the same
- * text and the live table is still as that apply left it (no transaction anywhere since,
- * or the same structure) with the config's entries, there is nothing to commit, and
- * skipping the commit keeps the counters and the conntrack entries as they are.
- */
-static bool already_applied(const struct apply_run *run)
-{
-	const char *dir = run->state_dir;
-	char *applied_text = state_read_file(dir, APPLIED_TEXT_FILE);
-	char *applied_live = state_read_file(dir, APPLIED_LIVE_FILE);
-	bool same = run->before.present && run->entries_live && applied_text &&
-		    strcmp(applied_text, run->table_text) == 0 &&
-		    (run->untouched ||
-		     (applied_live && strcmp(applied_live, run->before.canonical) == 0));
-	struct error ignored;
-
-	/* Untouched since our commit: this listing is what it left; remember its structure
-	 * for when other firewalls' transactions move the generation on. */
-	if (same && !applied_live)
-		state_write_file(dir, APPLIED_LIVE_FILE, run->before.canonical, &ignored);
-	free(applied_text);
-	free(applied_live);
-	return same;
-}
-
-/*
- * Read the ruleset once: our table as it is (only the first time: `before`) and the other
+ * Read the ruleset: our table's structure (only the first time: `before`) and the other
  * firewalls, and decide what our rules in their chains must become.
  */
 static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool with_before,
@@ -67,10 +48,11 @@ static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool
 	free(run->foreign_text);
 	run->pending = NULL;
 	run->foreign_text = NULL;
-	rc = coexist_read(k, false, &run->entries, model_mark(run->m), with_before ? &run->before : NULL,
+	rc = coexist_read(k, 0, &run->entries, model_mark(run->m), with_before ? &run->before : NULL,
 			  &run->foreign, err);
 	if (rc != EXIT_OK)
 		return rc;
+	run->foreign_read = true;
 	mem = open_memstream(&run->foreign_text, &len);
 	if (!mem || !coexist_render(&run->foreign, !run->m->no_integrate, mem) || fclose(mem) != 0 ||
 	    !coexist_pending(&run->foreign, &run->pending)) {
@@ -81,13 +63,14 @@ static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool
 }
 
 /*
- * One transaction: the table (unless already applied) and our rules in other tables. Rules
- * there are deleted by handle, so a firewall that rebuilt its chains since we read them
- * fails the transaction; then read them again and retry once.
+ * One transaction: `table_part` (the whole table, or element changes, or nothing) and our
+ * rules in other tables. Rules there are deleted by handle, so a firewall that rebuilt its
+ * chains since we read them fails the transaction; then read them again and retry once.
  */
-static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table_needed,
+static enum exit_code commit(struct apply_run *run, struct kernel *k, const char *table_part,
 			     struct error *err)
 {
+	const char *foreign_text = run->foreign_text ? run->foreign_text : "";
 	enum exit_code rc = EXIT_OK;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -95,56 +78,127 @@ static enum exit_code commit(struct apply_run *run, struct kernel *k, bool table
 
 		if (attempt > 0 && (rc = read_ruleset(run, k, false, err)) != EXIT_OK)
 			return rc;
-		if (!table_needed && !run->foreign_text[0])
+		foreign_text = run->foreign_text ? run->foreign_text : "";
+		if (!table_part[0] && !foreign_text[0])
 			return EXIT_OK;
-		if (asprintf(&text, "%s%s", table_needed ? run->table_text : "", run->foreign_text) < 0) {
+		if (asprintf(&text, "%s%s", table_part, foreign_text) < 0) {
 			error_set(err, "out of memory");
 			return EXIT_SYSTEM;
 		}
 		rc = kernel_run(k, text, false, err);
 		free(text);
-		if (rc == EXIT_OK || !run->foreign_text[0])
+		if (rc == EXIT_OK || !foreign_text[0])
 			break;
 	}
-	if (rc == EXIT_OK)
-		run->foreign_changed = run->foreign_text[0] != '\0';
+	if (rc == EXIT_OK) {
+		run->committed = true;
+		run->foreign_changed = foreign_text[0] != '\0';
+	}
 	return rc;
 }
 
-/*
- * After a commit of the table: remember what it is now, for the next apply and status.
- * Whether it changed is plain unless the old table had the same entries; only then is the
- * new structure listed (a terse listing, cheap) and compared.
- */
-static enum exit_code remember(struct apply_run *run, struct kernel *k, struct error *err)
+/* Elements of a live table as a rendering would hold them. */
+static bool live_elements(const struct live_table *t, char **text)
 {
-	const char *dir = run->state_dir;
-	struct error warning;
-	enum exit_code rc = EXIT_OK;
+	size_t len = 0;
+	FILE *mem = open_memstream(text, &len);
+	bool ok = mem && render_elements(&t->entries, &t->guests, &t->masqueraded, mem);
 
-	state_remove(dir, APPLIED_LIVE_FILE);
-	run->table_changed = true;
-	if (run->before.present && run->entries_live) {
-		rc = live_read_structure(k, &run->after, err);
+	if (!mem || fclose(mem) != 0 || !ok) {
+		free(*text);
+		*text = NULL;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The elements the table holds before this apply: read from the kernel (after a
+ * transaction of someone else's, the only word to trust), or the last apply's record.
+ * `live` is filled when read; *text holds what the elements point into.
+ */
+static enum exit_code old_elements(const char *state_dir, struct kernel *k, bool from_kernel,
+				   struct live_table *live, char **text, struct element_list *old,
+				   struct error *err)
+{
+	char *structure = NULL;
+	enum exit_code rc;
+
+	*text = NULL;
+	*old = (struct element_list){ 0 };
+	if (from_kernel) {
+		rc = live_read_table(k, false, live, err);
 		if (rc != EXIT_OK)
 			return rc;
-		run->table_changed = strcmp(run->before.canonical, run->after.canonical) != 0;
-		state_write_file(dir, APPLIED_LIVE_FILE, run->after.canonical, &warning);
+		if (!live_elements(live, text))
+			return error_set(err, "out of memory"), EXIT_SYSTEM;
+	} else if (!(*text = state_read_file(state_dir, APPLIED_TEXT_FILE))) {
+		return EXIT_OK; /* no record: nothing known */
 	}
-	if (state_write_file(dir, APPLIED_TEXT_FILE, run->table_text, &warning) != EXIT_OK)
-		fprintf(stderr, "nft-portfwd: warning: %s; the next apply commits again, and status "
-				"cannot tell hand-made changes from this apply\n", warning.msg);
+	if (!elements_split(*text, &structure, old))
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	free(structure);
 	return EXIT_OK;
 }
 
-/* After any commit: the generation it left, which says "untouched" to the next reader. */
-static void remember_generation(struct apply_run *run)
+/* The commands from `old` to the config's elements; *change says what they do. */
+static enum exit_code element_commands(const struct element_list *old,
+				       const struct element_list *wanted, char **text,
+				       struct element_change *change, struct error *err)
 {
-	struct error warning;
+	size_t len = 0;
+	FILE *mem = open_memstream(text, &len);
+	bool ok = mem && elements_diff(old, wanted, mem, change);
 
-	run->gen_known = kernel_generation(&run->gen_after, &warning) == EXIT_OK;
-	if (!run->gen_known || state_write_generation(run->state_dir, run->gen_after, &warning) != EXIT_OK)
-		state_remove(run->state_dir, APPLIED_GEN_FILE);
+	if (!mem || fclose(mem) != 0 || !ok) {
+		free(*text);
+		*text = NULL;
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+/* After a commit, or a read that found all in place: what the next apply may trust. */
+static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_before)
+{
+	const char *dir = run->state_dir;
+	struct error warning;
+	char integrate[64];
+	uint32_t gen_now;
+	bool known = kernel_generation(&gen_now, &warning) == EXIT_OK;
+
+	/* Exactly our transaction since gen_before (or none): the state is what we know. */
+	bool trusted = known && gen_now == gen_before + (run->committed ? 1u : 0u);
+
+	run->gen_known = run->committed && known;
+	run->gen_after = gen_now;
+	if (run->committed &&
+	    state_write_file(dir, APPLIED_TEXT_FILE, run->table_text, &warning) != EXIT_OK) {
+		fprintf(stderr, "nft-portfwd: warning: %s; the next apply reads the table back, and "
+				"status cannot tell hand-made changes from this apply\n", warning.msg);
+		state_remove(dir, APPLIED_TEXT_FILE);
+		trusted = false;
+	}
+	if (run->replaced) {
+		/* the new structure, from a terse listing (cheap), for the reads after others' commits */
+		struct live_table after = { 0 };
+
+		state_remove(dir, APPLIED_LIVE_FILE);
+		if (live_read_structure(k, &after, &warning) == EXIT_OK && after.present) {
+			run->table_changed = !run->before.present || run->change.deleted ||
+					     run->change.added || !run->old_known ||
+					     strcmp(run->before.canonical, after.canonical) != 0;
+			state_write_file(dir, APPLIED_LIVE_FILE, after.canonical, &warning);
+		}
+		live_free(&after);
+	}
+	if (run->foreign_read) {
+		integrate_record(run->m, integrate, sizeof(integrate));
+		state_write(dir, APPLIED_INTEGRATE_FILE, integrate, &warning);
+	}
+	if (!trusted || state_write_generation(dir, gen_now, &warning) != EXIT_OK)
+		state_remove(dir, APPLIED_GEN_FILE);
 }
 
 /* Say what apply did: in lines for people, or as JSON fields. */
@@ -156,6 +210,14 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	outcome_say(out, "applied %zu forward%s; table " TABLE_FAMILY " " TABLE_NAME " %s",
 		    run->m->forward_count, run->m->forward_count == 1 ? "" : "s",
 		    run->table_changed ? "changed" : "unchanged");
+	if (run->table_changed && run->replaced)
+		outcome_say(out, "replaced the whole table in one transaction: %s",
+			    run->before.present ? "its structure changed (rules, chains, set definitions "
+						  "or host addresses)" : "it was not there");
+	else if (run->table_changed)
+		outcome_say(out, "changed elements in place: %zu added, %zu deleted; the other forwards "
+				 "keep their counters and connections", run->change.added,
+			    run->change.deleted);
 	for (size_t i = 0; i < run->n_changes; i++) {
 		const struct sysctl_change *c = &run->changes[i];
 
@@ -167,13 +229,17 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 		json_array_append_new(sysctls, json_pack("{s:s, s:s, s:s}", "name", c->sysctl->name,
 							  "before", c->before, "after", "1"));
 	}
-	coexist_tell(out, &run->foreign, !run->m->no_integrate, run->pending, true);
+	if (run->foreign_read)
+		coexist_tell(out, &run->foreign, !run->m->no_integrate, run->pending, true);
 	if (run->conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
 			    run->conntrack_removed, run->conntrack_removed == 1 ? "y" : "ies");
 	outcome_set(out, "changed",
 		    json_boolean(run->table_changed || run->foreign_changed || sysctl_written));
 	outcome_set(out, "table_changed", json_boolean(run->table_changed));
+	outcome_set(out, "table_replaced", json_boolean(run->table_changed && run->replaced));
+	outcome_set(out, "elements_added", json_integer((json_int_t)run->change.added));
+	outcome_set(out, "elements_deleted", json_integer((json_int_t)run->change.deleted));
 	outcome_set(out, "foreign_changed", json_boolean(run->foreign_changed));
 	outcome_set(out, "forwards", json_integer((json_int_t)run->m->forward_count));
 	outcome_set(out, "sysctls_set", sysctls);
@@ -181,48 +247,150 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 }
 
 /*
- * Forwarding on for each family that has forwards, then the table and our accepts in other
- * firewalls' chains in one transaction. When the transaction fails, the sysctls go back
- * too: nothing half-applied.
+ * The everyday path: no transaction anywhere since our last commit, so the table is what
+ * that commit left (the record), and other firewalls' chains too. Only element changes,
+ * or nothing, when the structure and the integration are the same. *done false: another
+ * path must decide.
+ */
+static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
+				      const char *wanted_structure,
+				      const struct element_list *wanted, bool *done,
+				      struct error *err)
+{
+	char *old_text = NULL, *old_structure = NULL, *commands = NULL;
+	struct element_list old = { 0 };
+	uint32_t gen;
+	enum exit_code rc = kernel_generation(&gen, err);
+
+	*done = false;
+	if (rc != EXIT_OK || !state_generation_is(run->state_dir, gen) || !integrate_recorded(run))
+		return rc;
+	old_text = state_read_file(run->state_dir, APPLIED_TEXT_FILE);
+	if (!old_text)
+		return EXIT_OK;
+	if (!elements_split(old_text, &old_structure, &old)) {
+		rc = EXIT_SYSTEM;
+		error_set(err, "out of memory");
+	} else if (!strcmp(old_structure, wanted_structure)) {
+		run->before.present = true;
+		run->old_known = true;
+		rc = element_commands(&old, wanted, &commands, &run->change, err);
+		if (rc == EXIT_OK && commands[0]) {
+			/* someone's transaction since the generation was read fails it: read then */
+			struct error ignored;
+
+			if (commit(run, k, commands, &ignored) == EXIT_OK) {
+				*done = true;
+				remember(run, k, gen);
+			} else {
+				element_change_free(&run->change);
+			}
+		} else {
+			*done = rc == EXIT_OK;
+		}
+	}
+	free(commands);
+	elements_free(&old);
+	free(old_structure);
+	free(old_text);
+	return rc;
+}
+
+/*
+ * After someone else's transaction (or without a record): read our table's structure and
+ * the other firewalls. The same structure as the last apply left: only element changes,
+ * from the elements read back. Otherwise the whole table is replaced in one transaction.
+ */
+static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
+				 const char *wanted_structure, const struct element_list *wanted,
+				 struct error *err)
+{
+	char *applied_text = state_read_file(run->state_dir, APPLIED_TEXT_FILE);
+	char *applied_live = state_read_file(run->state_dir, APPLIED_LIVE_FILE);
+	char *applied_structure = NULL, *old_text = NULL, *commands = NULL;
+	struct element_list applied = { 0 }, old = { 0 };
+	struct live_table live = { 0 };
+	uint32_t gen_before;
+	bool same_structure;
+	enum exit_code rc = kernel_generation(&gen_before, err);
+
+	if (rc == EXIT_OK)
+		rc = read_ruleset(run, k, true, err);
+	same_structure = rc == EXIT_OK && run->before.present && applied_text && applied_live &&
+			 elements_split(applied_text, &applied_structure, &applied) &&
+			 !strcmp(applied_structure, wanted_structure) &&
+			 !strcmp(applied_live, run->before.canonical);
+	/* The elements before: read back when the table can stay, or for conntrack when it
+	 * goes and there is no record of what it held. */
+	if (rc == EXIT_OK && (same_structure || (run->before.present && !applied_text)))
+		rc = old_elements(run->state_dir, k, true, &live, &old_text, &old, err);
+	else if (rc == EXIT_OK && applied_text)
+		rc = old_elements(run->state_dir, k, false, &live, &old_text, &old, err);
+	run->old_known = old_text != NULL;
+	/* A hand edit between the two listings, or elements we never write: replace. */
+	if (same_structure && (live.foreign_count || strcmp(live.canonical, run->before.canonical)))
+		same_structure = false;
+	if (rc == EXIT_OK)
+		rc = element_commands(&old, wanted, &commands, &run->change, err);
+	if (rc == EXIT_OK) {
+		run->replaced = !same_structure;
+		rc = commit(run, k, run->replaced ? run->table_text : commands, err);
+	}
+	if (rc == EXIT_OK)
+		remember(run, k, gen_before);
+	if (rc == EXIT_OK && !run->replaced)
+		run->table_changed = run->change.deleted || run->change.added;
+	free(commands);
+	elements_free(&old);
+	elements_free(&applied);
+	free(old_text);
+	free(applied_structure);
+	free(applied_text);
+	free(applied_live);
+	live_free(&live);
+	return rc;
+}
+
+/*
+ * Forwarding on for each family that has forwards, then what differs in the table and in
+ * our accepts in other firewalls' chains, in one transaction. When the transaction
+ * fails, the sysctls go back too: nothing half-applied.
  */
 enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct error *err)
 {
-	const struct forwarding_sysctl *wanted[2];
+	const struct forwarding_sysctl *wanted_sysctls[2];
 	size_t n_wanted = 0;
-	enum exit_code rc;
+	char *wanted_structure = NULL;
+	struct element_list wanted = { 0 };
+	bool done = false;
+	enum exit_code rc = EXIT_OK;
 
 	if (model_has_family(run->m, AF_INET))
-		wanted[n_wanted++] = &sysctl_ipv4_forward;
+		wanted_sysctls[n_wanted++] = &sysctl_ipv4_forward;
 	if (model_has_family(run->m, AF_INET6))
-		wanted[n_wanted++] = &sysctl_ipv6_forward;
+		wanted_sysctls[n_wanted++] = &sysctl_ipv6_forward;
 
-	if (!entries_from_model(run->m, &run->entries)) {
+	if (!entries_from_model(run->m, &run->entries) ||
+	    !elements_split(run->table_text, &wanted_structure, &wanted)) {
+		free(wanted_structure);
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
-	/* The generation around the listing: unchanged, and the one our last commit left,
-	 * means the listing shows the table exactly as that apply left it. */
-	uint32_t gen_before, gen_after;
-
-	rc = kernel_generation(&gen_before, err);
-	if (rc == EXIT_OK)
-		rc = read_ruleset(run, k, true, err);
-	if (rc == EXIT_OK)
-		rc = kernel_generation(&gen_after, err);
-	if (rc == EXIT_OK) {
-		run->entries_live = same_entries(&run->before.entries, &run->entries);
-		run->untouched = gen_before == gen_after &&
-				 state_generation_is(run->state_dir, gen_after);
-	}
 	for (size_t i = 0; rc == EXIT_OK && i < n_wanted; i++) {
-		rc = sysctl_enable(run->state_dir, wanted[i], &run->changes[i], err);
+		rc = sysctl_enable(run->state_dir, wanted_sysctls[i], &run->changes[i], err);
 		if (rc == EXIT_OK)
 			run->n_changes++;
 	}
-	bool table_needed = rc == EXIT_OK && !already_applied(run);
-
 	if (rc == EXIT_OK)
-		rc = commit(run, k, table_needed, err);
+		rc = apply_untouched(run, k, wanted_structure, &wanted, &done, err);
+	if (rc == EXIT_OK && !done) {
+		live_free(&run->before);
+		rc = apply_read(run, k, wanted_structure, &wanted, err);
+	}
+	if (rc == EXIT_OK && done)
+		run->table_changed = run->change.deleted || run->change.added;
+	elements_free(&wanted);
+	free(wanted_structure);
 	if (rc != EXIT_OK) {
 		/* A later sysctl or the transaction failed: put back the sysctls this run set. */
 		while (run->n_changes > 0)
@@ -230,16 +398,9 @@ enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct e
 		return rc;
 	}
 	/* Committed: from here on, a failure is only a warning; the forwards are in place. */
-	if (table_needed || run->foreign_changed)
-		remember_generation(run);
-	if (table_needed) {
-		struct error warning;
-
-		if (remember(run, k, &warning) != EXIT_OK)
-			fprintf(stderr, "nft-portfwd: warning: the table is applied, but %s; the next "
-					"apply commits again\n", warning.msg);
-		run->conntrack_removed = conntrack_forget_stale(&run->before.entries, &run->entries);
-	}
+	if (run->committed)
+		run->conntrack_removed = conntrack_forget_stale(&run->change.removed_mappings,
+							       &run->change.added_mappings);
 	return EXIT_OK;
 }
 
@@ -247,7 +408,7 @@ void apply_run_free(struct apply_run *run)
 {
 	entries_free(&run->entries);
 	live_free(&run->before);
-	live_free(&run->after);
+	element_change_free(&run->change);
 	foreign_report_free(&run->foreign);
 	free(run->pending);
 	free(run->foreign_text);
@@ -267,13 +428,36 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	bool any_restored = false;
 	const char *forwarder[2];
 	FILE *mem;
-	/* Our table's entries (for conntrack) and our accepts in other firewalls' chains,
-	 * which go in the same transaction as the table. */
-	enum exit_code rc = coexist_read(k, false, &(struct entry_list){ 0 }, INTEGRATE_MARK_DEFAULT, &before, &foreign, err);
+	/* Our accepts in other firewalls' chains, which go in the same transaction as the
+	 * table; our table's structure only: its elements are not needed to delete it. */
+	enum exit_code rc = coexist_read(k, 0, &(struct entry_list){ 0 }, INTEGRATE_MARK_DEFAULT,
+					 &before, &foreign, err);
+	struct entry_list mappings = { 0 };
+	struct element_change gone = { 0 };
+	char *old_text = NULL;
+
+	/* What the table mapped, for conntrack: the last apply's record, read back without one. */
+	if (rc == EXIT_OK && before.present) {
+		struct element_list old = { 0 };
+		struct live_table live = { 0 };
+		char *discard = NULL;
+
+		rc = old_elements(state_dir, k, false, &live, &old_text, &old, err);
+		if (rc == EXIT_OK && !old_text)
+			rc = old_elements(state_dir, k, true, &live, &old_text, &old, err);
+		if (rc == EXIT_OK)
+			rc = element_commands(&old, &(struct element_list){ 0 }, &discard, &gone, err);
+		mappings = gone.removed_mappings;
+		free(discard);
+		elements_free(&old);
+		live_free(&live);
+	}
 
 	if (rc != EXIT_OK) {
 		live_free(&before);
 		foreign_report_free(&foreign);
+		element_change_free(&gone);
+		free(old_text);
 		json_decref(restored_list);
 		return rc;
 	}
@@ -281,6 +465,8 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	    !foreign_render_removal(&foreign, mem) || fclose(mem) != 0) {
 		live_free(&before);
 		foreign_report_free(&foreign);
+		element_change_free(&gone);
+		free(old_text);
 		json_decref(restored_list);
 		free(text);
 		error_set(err, "out of memory");
@@ -295,10 +481,13 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	free(text);
 	if (rc != EXIT_OK) {
 		live_free(&before);
+		element_change_free(&gone);
+		free(old_text);
 		json_decref(restored_list);
 		return rc;
 	}
 	state_remove(state_dir, APPLIED_TEXT_FILE);
+	state_remove(state_dir, APPLIED_INTEGRATE_FILE);
 	state_remove(state_dir, APPLIED_LIVE_FILE);
 	state_remove(state_dir, APPLIED_GEN_FILE);
 	state_remove(state_dir, APPLIED_ARGS_FILE);
@@ -308,7 +497,9 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		outcome_say(out, "removed %zu accept rule%s of nft-portfwd from other firewalls' chains",
 			    foreign_removed, foreign_removed == 1 ? "" : "s");
 	/* Every binding the table made is stale now. */
-	conntrack_removed = conntrack_forget_stale(&before.entries, &(struct entry_list){ 0 });
+	conntrack_removed = conntrack_forget_stale(&mappings, &(struct entry_list){ 0 });
+	element_change_free(&gone);
+	free(old_text);
 	if (conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of the forwards", conntrack_removed,
 			    conntrack_removed == 1 ? "y" : "ies");

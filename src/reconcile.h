@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "elements.h"
 #include "entries.h"
 #include "foreign.h"
 #include "kernel.h"
@@ -25,14 +26,17 @@ struct apply_run {
 	const struct model *m;
 	const char *table_text;          /* the rendered table */
 	struct entry_list entries;       /* the config's map entries */
-	struct live_table before, after;
-	struct foreign_report foreign;   /* other firewalls on the forward hook */
+	struct live_table before;        /* our table's structure, when it was read */
+	struct foreign_report foreign;   /* other firewalls on the forward hook, when read */
+	bool foreign_read;               /* false: untouched since the last apply looked */
 	bool *pending;                   /* per foreign block: our accepts need adding */
 	char *foreign_text;              /* the nft commands for our rules in their chains */
 	struct sysctl_change changes[2];
 	size_t n_changes;
-	bool entries_live;               /* before maps exactly the config's entries */
-	bool untouched;                  /* no transaction anywhere since the last apply */
+	struct element_change change;    /* elements from before to the config's */
+	bool old_known;                  /* what the table held before is known */
+	bool committed;                  /* a transaction was committed */
+	bool replaced;                   /* ... and it replaced the whole table */
 	bool table_changed, foreign_changed;
 	bool gen_known;                  /* it committed; gen_after: the generation right after */
 	uint32_t gen_after;

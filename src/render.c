@@ -411,6 +411,60 @@ static bool plan_halves(const struct model *m, const struct entry_list *all, str
 	return true;
 }
 
+/* One family's part of a list of entries, sorted by key (`by_key`) and by guest endpoint. */
+static bool half_of(const struct entry_list *list, size_t fam, struct half *h)
+{
+	size_t n = 0;
+
+	h->fam = &families[fam];
+	h->by_key = calloc(list->count + 1, sizeof(*h->by_key));
+	h->by_guest = calloc(list->count + 1, sizeof(*h->by_guest));
+	if (!h->by_key || !h->by_guest)
+		return false;
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].family == h->fam->af) {
+			h->by_key[n++] = list->items[i];
+			h->open_map |= !list->items[i].source;
+			h->source_map |= list->items[i].source != NULL;
+		}
+	h->count = n;
+	memcpy(h->by_guest, h->by_key, n * sizeof(*h->by_key));
+	qsort(h->by_key, n, sizeof(*h->by_key), cmp_key);
+	qsort(h->by_guest, n, sizeof(*h->by_guest), cmp_guest);
+	return true;
+}
+
+static void half_free(struct half *h)
+{
+	free(h->by_key);
+	free(h->by_guest);
+}
+
+bool render_elements(const struct entry_list *mappings, const struct entry_list *guests,
+		     const struct entry_list *masqueraded, FILE *out)
+{
+	bool ok = true;
+
+	for (size_t fam = 0; ok && fam < 2; fam++) {
+		struct half maps = { 0 }, guest = { 0 }, masq = { 0 };
+
+		ok = half_of(mappings, fam, &maps) && half_of(guests, fam, &guest) &&
+		     half_of(masqueraded, fam, &masq);
+		if (ok && maps.open_map)
+			print_open_map(out, &maps);
+		if (ok && maps.source_map)
+			print_source_map(out, &maps);
+		if (ok && guest.count)
+			print_endpoint_set(out, &guest, "guest", "", false);
+		if (ok && masq.count)
+			print_endpoint_set(out, &masq, "masq", "", true);
+		half_free(&maps);
+		half_free(&guest);
+		half_free(&masq);
+	}
+	return ok && !ferror(out);
+}
+
 bool render_ruleset(const struct model *m, FILE *out)
 {
 	struct entry_list all = { 0 };

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "entries.h"
 #include "model.h"
 
 #define TABLE_FAMILY "inet"
@@ -21,6 +22,15 @@ bool render_ruleset(const struct model *m, FILE *out);
 
 /* render_ruleset into a malloc'd string; NULL when out of memory. */
 char *render_ruleset_text(const struct model *m);
+
+/*
+ * Only the forwards' sets and maps of a table, with the given elements, written as
+ * render_ruleset writes them: map entries (fwdN, fwdsrcN), the endpoints of guestN and
+ * those of masqN (entries with family, guest, proto and guest_port; keep_source false).
+ * elements_split reads a live table this way, to compare it with a rendering.
+ */
+bool render_elements(const struct entry_list *mappings, const struct entry_list *guests,
+		     const struct entry_list *masqueraded, FILE *out);
 
 /* Delete the table in one transaction, whether or not it exists. */
 bool render_flush(FILE *out);

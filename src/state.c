@@ -209,19 +209,41 @@ void state_remove(const char *dir, const char *name)
 	}
 }
 
+/*
+ * A generation is a count of this network namespace's transactions since it was made: the
+ * record names the boot and the namespace too, so that a state dir kept across a reboot,
+ * or shared by two namespaces, never vouches for a ruleset it did not see.
+ */
+static void generation_record(uint32_t gen, char *value, size_t size)
+{
+	char boot[64] = "";
+	struct stat ns = { 0 };
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (f) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = '\0';
+		boot[strcspn(boot, "\n")] = '\0';
+		fclose(f);
+	}
+	stat("/proc/self/ns/net", &ns);
+	snprintf(value, size, "%" PRIu32 " boot=%s netns=%ju:%ju", gen, boot, (uintmax_t)ns.st_dev,
+		 (uintmax_t)ns.st_ino);
+}
+
 bool state_generation_is(const char *dir, uint32_t gen)
 {
-	char recorded[16], now[16];
+	char recorded[160], now[160];
 
-	snprintf(now, sizeof(now), "%" PRIu32, gen);
+	generation_record(gen, now, sizeof(now));
 	return state_read(dir, APPLIED_GEN_FILE, recorded, sizeof(recorded)) &&
 	       strcmp(recorded, now) == 0;
 }
 
 enum exit_code state_write_generation(const char *dir, uint32_t gen, struct error *err)
 {
-	char value[16];
+	char value[160];
 
-	snprintf(value, sizeof(value), "%" PRIu32, gen);
+	generation_record(gen, value, sizeof(value));
 	return state_write(dir, APPLIED_GEN_FILE, value, err);
 }

@@ -5,6 +5,7 @@
  *   lock           flock'd by every command that changes the ruleset
  *   applied.nft    the text the last apply committed     applied.gen   the generation after it
  *   applied.live   the live table's structure as that apply left it
+ *   applied.integrate  what our accepts in other firewalls' chains were made for
  *   applied.args   what that apply was given (KEY=VALUE lines), for reapply
  *   ipv4-forward.before, ipv6-forward.before: the forwarding values flush puts back
  *   watch.json     what a running watcher tells status    handover      see cmd_watch.c
@@ -31,6 +32,11 @@
 #define APPLIED_TEXT_FILE "applied.nft"
 #define APPLIED_GEN_FILE "applied.gen"
 #define APPLIED_LIVE_FILE "applied.live"
+/*
+ * "auto MARK" or "off": the integration the last look at other firewalls' chains wrote our
+ * accepts for. Unchanged, and no transaction since (applied.gen), they need no new look.
+ */
+#define APPLIED_INTEGRATE_FILE "applied.integrate"
 /* What the last apply was given (config path, forward flags), for reapply. */
 #define APPLIED_ARGS_FILE "applied.args"
 
@@ -54,7 +60,10 @@ enum exit_code state_write(const char *dir, const char *name, const char *value,
 			   struct error *err);
 void state_remove(const char *dir, const char *name);
 
-/* Is `gen` the generation the last apply recorded? (No transaction anywhere since then.) */
+/*
+ * Is `gen` the generation the last apply recorded, in this boot and network namespace?
+ * (No transaction anywhere since then.)
+ */
 bool state_generation_is(const char *dir, uint32_t gen);
 enum exit_code state_write_generation(const char *dir, uint32_t gen, struct error *err);
 
