@@ -67,35 +67,35 @@ static void put_port(FILE *out, unsigned port)
 	do
 		*--p = (char)('0' + port % 10);
 	while (port /= 10);
-	fputs(p, out);
+	fputs_unlocked(p, out);
 }
 
 static void put_addr(FILE *out, const struct addr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	fputs(addr_text(a, buf), out);
+	fputs_unlocked(addr_text(a, buf), out);
 }
 
 /* "ADDRESS . PROTOCOL . PORT": a guest endpoint */
 static void put_endpoint(FILE *out, const struct entry *e)
 {
 	put_addr(out, &e->guest);
-	fputs(" . ", out);
-	fputs(proto_name(e->proto), out);
-	fputs(" . ", out);
+	fputs_unlocked(" . ", out);
+	fputs_unlocked(proto_name(e->proto), out);
+	fputs_unlocked(" . ", out);
 	put_port(out, e->guest_port);
 }
 
 /* "PROTOCOL . HOST PORT : ADDRESS . PORT" */
 static void put_mapping(FILE *out, const struct entry *e)
 {
-	fputs(proto_name(e->proto), out);
-	fputs(" . ", out);
+	fputs_unlocked(proto_name(e->proto), out);
+	fputs_unlocked(" . ", out);
 	put_port(out, e->host_port);
-	fputs(" : ", out);
+	fputs_unlocked(" : ", out);
 	put_addr(out, &e->guest);
-	fputs(" . ", out);
+	fputs_unlocked(" . ", out);
 	put_port(out, e->guest_port);
 }
 
@@ -134,9 +134,9 @@ static void print_open_map(FILE *out, const struct half *h)
 		const struct entry *e = &h->by_key[i];
 
 		if (!e->source) {
-			fputs("\t\t\t", out);
+			fputs_unlocked("\t\t\t", out);
 			put_mapping(out, e);
-			fputs(",\n", out);
+			fputs_unlocked(",\n", out);
 		}
 	}
 	print_elements_end(out);
@@ -155,15 +155,15 @@ static void print_source_map(FILE *out, const struct half *h)
 
 		if (!e->source)
 			continue;
-		fputs("\t\t\t", out);
+		fputs_unlocked("\t\t\t", out);
 		put_addr(out, &e->source->addr);
 		if (e->source->len != h->fam->max_len) {
-			putc('/', out);
+			putc_unlocked('/', out);
 			put_port(out, e->source->len);
 		}
-		fputs(" . ", out);
+		fputs_unlocked(" . ", out);
 		put_mapping(out, e);
-		fputs(",\n", out);
+		fputs_unlocked(",\n", out);
 	}
 	print_elements_end(out);
 }
@@ -189,9 +189,9 @@ static void print_endpoint_set(FILE *out, const struct half *h, const char *name
 			continue;
 		if (masqueraded_only && e->keep_source)
 			continue;
-		fputs("\t\t\t", out);
+		fputs_unlocked("\t\t\t", out);
 		put_endpoint(out, e);
-		fputs(",\n", out);
+		fputs_unlocked(",\n", out);
 	}
 	print_elements_end(out);
 }

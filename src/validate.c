@@ -158,15 +158,17 @@ static bool in_net(const struct addr *a, const char *net, unsigned len)
 static const char *special_addr(const struct addr *a)
 {
 	if (a->family == AF_INET) {
-		if (in_net(a, "0.0.0.0", 8))
+		uint32_t host = ntohl(a->v4.s_addr); /* compared as a number: this runs per forward */
+
+		if (host >> 24 == 0)
 			return "is in 0.0.0.0/8, which only ever stands for this host as a source and "
 			       "is never routed to";
-		if (in_net(a, "127.0.0.0", 8))
+		if (host >> 24 == 127)
 			return "is a loopback address: the kernel never routes packets with a "
 			       "loopback address off the host, so no forward through it can work";
-		if (in_net(a, "224.0.0.0", 4))
+		if (host >> 28 == 0xe)
 			return "is a multicast address; a forward needs one unicast address";
-		if (a->v4.s_addr == htonl(INADDR_BROADCAST))
+		if (host == INADDR_BROADCAST)
 			return "is the broadcast address; a forward needs one unicast address";
 		return NULL;
 	}
@@ -325,7 +327,11 @@ static bool check_keep_source(const struct model *m, struct error *err)
 {
 	struct entry_list entries;
 
-	if (m->no_masquerade)
+	bool any = false;
+
+	for (size_t i = 0; i < m->forward_count && !any; i++)
+		any = m->forwards[i].keep_source;
+	if (m->no_masquerade || !any)
 		return true;
 	if (!entries_from_model(m, &entries))
 		return error_set(err, "out of memory");
