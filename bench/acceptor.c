@@ -4,7 +4,9 @@
  * close them at once. On SIGTERM or SIGINT, print the number accepted and exit. Writes
  * "ready" to stdout once every port is listening.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>

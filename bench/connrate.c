@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * connrate ADDR PORT SECONDS: open TCP connections to ADDR:PORT one after another for
- * SECONDS and print how many succeeded per second. Each connection is closed with a reset
+ * connrate ADDR PORT SECONDS [STOPFILE]: open TCP connections to ADDR:PORT one after another
+ * for SECONDS (or until STOPFILE exists) and print how many succeeded per second. Each connection is closed with a reset
  * (SO_LINGER 0) so neither end keeps a TIME_WAIT socket and ports never run out; conntrack
  * then deletes the closed entry when the port is used again, so every connection is a new
  * conntrack entry that walks the NAT chains.
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,15 +32,23 @@ int main(int argc, char **argv)
 	long ok = 0, failed = 0;
 	double start, end, seconds;
 
-	if (argc != 4 || inet_pton(AF_INET, argv[1], &to.sin_addr) != 1 ||
+	const char *stopfile = argc == 5 ? argv[4] : NULL;
+	struct stat st;
+
+	if ((argc != 4 && argc != 5) || inet_pton(AF_INET, argv[1], &to.sin_addr) != 1 ||
 	    (to.sin_port = htons((uint16_t)atoi(argv[2]))) == 0 || (seconds = atof(argv[3])) <= 0) {
-		fprintf(stderr, "usage: connrate IPV4-ADDR PORT SECONDS\n");
+		fprintf(stderr, "usage: connrate IPV4-ADDR PORT SECONDS [STOPFILE]\n");
 		return 2;
 	}
 	start = now();
 	end = start + seconds;
 	while (now() < end) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int fd;
+
+		/* a stat every 256 connections costs nothing next to them */
+		if (stopfile && (ok + failed) % 256 == 0 && stat(stopfile, &st) == 0)
+			break;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		if (fd < 0) {
 			perror("connrate: socket");

@@ -81,8 +81,10 @@ enum exit_code kernel_run(struct kernel *k, const char *text, bool dry_run, stru
 	/* kernel_open checked CAP_NET_ADMIN, so EPERM here is the kernel refusing this change. */
 	if (strstr(why, "Operation not permitted")) {
 		error_set(err, "the kernel refused the change (Operation not permitted): another "
-			       "process may own table " TABLE_FAMILY " " TABLE_NAME " (nft flags "
-			       "owner), or a security module denies it; the table is unchanged");
+			       "process owns a table it touches (nft 'flags owner': table "
+			       TABLE_FAMILY " " TABLE_NAME ", or a firewall's table that would get "
+			       "our accept; integrate = off leaves those alone), or a security module "
+			       "denies it; nothing was changed");
 		return EXIT_KERNEL;
 	}
 	error_set(err, "nftables rejected the ruleset%s; table " TABLE_FAMILY " " TABLE_NAME

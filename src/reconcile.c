@@ -159,8 +159,13 @@ static enum exit_code element_commands(const struct element_list *old,
 	return EXIT_OK;
 }
 
-/* After a commit, or a read that found all in place: what the next apply may trust. */
-static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_before)
+/*
+ * After a commit, or a read that found all in place: what the next apply may trust.
+ * `record_same`: the last apply's record has the config's structure, so a replace may
+ * have left the table as it was (its record lost, say) and the new structure is compared.
+ */
+static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_before,
+		     bool record_same)
 {
 	const char *dir = run->state_dir;
 	struct error warning;
@@ -186,7 +191,7 @@ static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_befor
 
 		state_remove(dir, APPLIED_LIVE_FILE);
 		if (live_read_structure(k, &after, &warning) == EXIT_OK && after.present) {
-			run->table_changed = !run->before.present || run->change.deleted ||
+			run->table_changed = !record_same || !run->before.present || run->change.deleted ||
 					     run->change.added || !run->old_known ||
 					     strcmp(run->before.canonical, after.canonical) != 0;
 			state_write_file(dir, APPLIED_LIVE_FILE, after.canonical, &warning);
@@ -281,7 +286,7 @@ static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
 
 			if (commit(run, k, commands, &ignored) == EXIT_OK) {
 				*done = true;
-				remember(run, k, gen);
+				remember(run, k, gen, true);
 			} else {
 				element_change_free(&run->change);
 			}
@@ -311,14 +316,15 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 	struct element_list applied = { 0 }, old = { 0 };
 	struct live_table live = { 0 };
 	uint32_t gen_before;
-	bool same_structure;
+	bool record_same, same_structure;
 	enum exit_code rc = kernel_generation(&gen_before, err);
 
 	if (rc == EXIT_OK)
 		rc = read_ruleset(run, k, true, err);
-	same_structure = rc == EXIT_OK && run->before.present && applied_text && applied_live &&
-			 elements_split(applied_text, &applied_structure, &applied) &&
-			 !strcmp(applied_structure, wanted_structure) &&
+	record_same = rc == EXIT_OK && applied_text &&
+		      elements_split(applied_text, &applied_structure, &applied) &&
+		      !strcmp(applied_structure, wanted_structure);
+	same_structure = record_same && run->before.present && applied_live &&
 			 !strcmp(applied_live, run->before.canonical);
 	/* The elements before: read back when the table can stay, or for conntrack when it
 	 * goes and there is no record of what it held. */
@@ -337,7 +343,7 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 		rc = commit(run, k, run->replaced ? run->table_text : commands, err);
 	}
 	if (rc == EXIT_OK)
-		remember(run, k, gen_before);
+		remember(run, k, gen_before, record_same);
 	if (rc == EXIT_OK && !run->replaced)
 		run->table_changed = run->change.deleted || run->change.added;
 	free(commands);

@@ -12,16 +12,7 @@ printf 'host-ip = %s\nforward tcp 8080 to %s:80\n' "$HOST_IP" "$GUEST_IP" >"$cfg
 pf_serve "$GUEST" tcp 0.0.0.0 80 guest
 
 step "another process owns table inet portfwd"
-fifo="$PF_TMP/owner.fifo"
-mkfifo "$fifo" || fail "mkfifo"
-ip netns exec "$HOST" nft -i <"$fifo" >/dev/null 2>&1 &
-owner=$!
-PF_PIDS+=("$owner")
-exec 9>"$fifo"
-echo 'add table inet portfwd { flags owner; }' >&9
-echo 'add chain inet portfwd held' >&9
-for _ in $(seq 50); do hnft list chain inet portfwd held >/dev/null 2>&1 && break; sleep 0.1; done
-hnft list chain inet portfwd held >/dev/null 2>&1 || fail "the owner's table did not appear"
+pf_own_table inet portfwd held
 before=$(hnft -s list ruleset)
 
 step "apply is refused by the kernel"
@@ -38,9 +29,7 @@ assert_eq "$(pf_ip_forward "$HOST")" 0 "ip_forward turned back off"
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 8080 "nothing forwards"
 
 step "the owner goes away; apply works"
-exec 9>&-
-wait "$owner" 2>/dev/null
-for _ in $(seq 50); do hnft list table inet portfwd >/dev/null 2>&1 || break; sleep 0.1; done
+pf_release_table inet portfwd
 pf_run --config "$cfg" apply
 pf_expect_rc 0 "apply after the owner left"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest "forward works"

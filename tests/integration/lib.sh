@@ -181,6 +181,28 @@ pf_ip_forward() { ip netns exec "$1" cat /proc/sys/net/ipv4/ip_forward; }
 # nft in the host namespace
 hnft() { ip netns exec "$HOST" nft "$@"; }
 
+# pf_own_table FAMILY TABLE CHAIN-SPEC: another process (an `nft -i` fed through a fifo on
+# fd 9) creates table FAMILY TABLE with 'flags owner' and the chain "CHAIN-SPEC" in it, and
+# holds them while it lives; pf_release_table ends it and waits until the table is gone.
+pf_own_table() {
+    local family=$1 table=$2 chain=$3 fifo="$PF_TMP/owner.fifo"
+    mkfifo "$fifo" || fail "mkfifo"
+    ip netns exec "$HOST" nft -i <"$fifo" >/dev/null 2>&1 &
+    PF_OWNER=$!
+    PF_PIDS+=("$PF_OWNER")
+    exec 9>"$fifo"
+    echo "add table $family $table { flags owner; }" >&9
+    echo "add chain $family $table $chain" >&9
+    for _ in $(seq 50); do hnft list chain "$family" "$table" "${chain%% *}" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    fail "the owner's table $family $table did not appear"
+}
+pf_release_table() {   # FAMILY TABLE
+    exec 9>&-
+    wait "$PF_OWNER" 2>/dev/null
+    for _ in $(seq 50); do hnft list table "$1" "$2" >/dev/null 2>&1 || return 0; sleep 0.1; done
+    fail "the owner's table $1 $2 is still there"
+}
+
 # ---------------------------------------------------------------- the binary
 
 # pf_run ARGS...: run the binary in the host namespace with the per-test state
