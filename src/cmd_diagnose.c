@@ -165,11 +165,6 @@ static const char *probe_fix(int err)
 	}
 }
 
-static int cmp_guest(const void *a, const void *b)
-{
-	return entry_cmp_guest(a, b);
-}
-
 /* Does each guest answer on its port? Probes at most MAX_PROBES distinct endpoints. */
 static void check_guests(struct tally *t, const struct entry_list *wanted)
 {
@@ -182,7 +177,7 @@ static void check_guests(struct tally *t, const struct entry_list *wanted)
 	}
 	if (wanted->count)
 		memcpy(sorted, wanted->items, wanted->count * sizeof(*sorted));
-	qsort(sorted, wanted->count, sizeof(*sorted), cmp_guest);
+	entries_sort(sorted, wanted->count, BY_GUEST);
 	for (size_t i = 0; i < wanted->count; i++) {
 		const struct entry *e = &sorted[i];
 		char guest[INET6_ADDRSTRLEN];

@@ -75,16 +75,6 @@ static bool in_sync(const struct report *r)
 	return r->drift_count == 0 && r->mismatch_count == 0 && r->extra_count == 0;
 }
 
-static int cmp_key(const void *a, const void *b)
-{
-	return entry_cmp_key(a, b);
-}
-
-static int cmp_guest(const void *a, const void *b)
-{
-	return entry_cmp_guest(a, b);
-}
-
 /* Guest endpoints ordered as entry_cmp_guest orders entries. */
 static int cmp_stats(const void *a, const void *b)
 {
@@ -110,10 +100,10 @@ static bool compare_entries(struct report *r)
 		return false;
 	}
 	memcpy(r->have, r->live.entries.items, n * sizeof(*r->have));
-	qsort(r->have, n, sizeof(*r->have), cmp_key);
+	qsort(r->have, n, sizeof(*r->have), entry_qsort_key);
 	for (size_t i = 0; i < r->wanted.count; i++) {
 		const struct entry *want = &r->wanted.items[i];
-		const struct entry *have = bsearch(want, r->have, n, sizeof(*r->have), cmp_key);
+		const struct entry *have = bsearch(want, r->have, n, sizeof(*r->have), entry_qsort_key);
 		enum forward_state state = STATE_MISSING;
 		struct forward_status *f = &r->forwards[want->forward];
 
@@ -157,7 +147,7 @@ static bool count_traffic(struct report *r)
 		while (end < r->wanted.count && r->wanted.items[end].forward == forward)
 			end++;
 		memcpy(endpoints, &r->wanted.items[start], (end - start) * sizeof(*endpoints));
-		qsort(endpoints, end - start, sizeof(*endpoints), cmp_guest);
+		entries_sort(endpoints, end - start, BY_GUEST);
 		for (size_t i = 0; i < end - start; i++) {
 			const struct entry *e = &endpoints[i];
 			struct endpoint_stats key = { .guest = e->guest, .proto = e->proto,

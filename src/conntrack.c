@@ -193,12 +193,7 @@ static bool read_local_addresses(struct sweep *sweep)
 	return sweep->local != NULL;
 }
 
-/*
- * Does this network namespace track any connection? A dump walks every bucket of the
- * kernel's conntrack hash (262,144 here, ~15 ms) however few entries there are; with none
- * (or no conntrack at all) there is nothing to forget.
- */
-static bool any_tracked(void)
+bool conntrack_any_tracked(void)
 {
 	char count[32] = "";
 	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_count", "re");
@@ -219,7 +214,7 @@ enum exit_code conntrack_forget(const struct entry_list *stale, const struct ent
 	enum exit_code rc = EXIT_OK;
 
 	*removed = 0;
-	if ((stale->count == 0 && fresh->count == 0) || !any_tracked())
+	if ((stale->count == 0 && fresh->count == 0) || !conntrack_any_tracked())
 		return EXIT_OK;
 	if (!read_local_addresses(&sweep)) {
 		error_set(err, "cannot list this host's addresses: %s", strerror(errno));

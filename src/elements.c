@@ -258,11 +258,6 @@ static bool parse_mapping(const struct element *el, struct entry *e, struct pref
 	return true;
 }
 
-static int cmp_key(const void *a, const void *b)
-{
-	return entry_cmp_key(a, b);
-}
-
 /*
  * One command per set: "delete element" with the keys, or "add element" with the whole
  * elements (in set order: compare found them set by set). Map elements go to `mappings`.
@@ -314,8 +309,8 @@ bool elements_diff(const struct element_list *from, const struct element_list *t
 		element_change_free(change);
 		return false;
 	}
-	qsort(change->removed_mappings.items, change->removed_mappings.count, sizeof(struct entry), cmp_key);
-	qsort(change->added_mappings.items, change->added_mappings.count, sizeof(struct entry), cmp_key);
+	entries_sort(change->removed_mappings.items, change->removed_mappings.count, BY_KEY);
+	entries_sort(change->added_mappings.items, change->added_mappings.count, BY_KEY);
 	return true;
 }
 

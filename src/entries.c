@@ -56,6 +56,11 @@ int entry_cmp_key(const struct entry *a, const struct entry *b)
 	return prefix_cmp(a->source, b->source);
 }
 
+int entry_qsort_guest(const void *a, const void *b)
+{
+	return entry_cmp_guest(a, b);
+}
+
 int entry_cmp_guest(const struct entry *a, const struct entry *b)
 {
 	int c = addr_cmp(&a->guest, &b->guest);
@@ -127,9 +132,69 @@ void entries_free(struct entry_list *list)
 	list->count = 0;
 }
 
-static int cmp_key(const void *a, const void *b)
+int entry_qsort_key(const void *a, const void *b)
 {
 	return entry_cmp_key(a, b);
+}
+
+/*
+ * A number that orders like the comparison as far as it goes: family, protocol, port and
+ * whether there is an allowlist (by key); family, IPv4 address, protocol, port (by guest,
+ * IPv6 guests all tie). Equal numbers fall back to the full comparison.
+ */
+static uint64_t order_number(const struct entry *e, enum entry_order order)
+{
+	uint64_t v6 = e->family == AF_INET6;
+
+	if (order == BY_KEY)
+		return v6 << 40 | (uint64_t)e->proto << 32 | (uint64_t)e->host_port << 16 |
+		       (e->source != NULL);
+	if (v6)
+		return 1ull << 63;
+	return (uint64_t)ntohl(e->guest.v4.s_addr) << 24 | (uint64_t)e->proto << 16 | e->guest_port;
+}
+
+struct ordered {
+	uint64_t number;
+	const struct entry *entry;
+};
+
+static int cmp_ordered_key(const void *a, const void *b)
+{
+	const struct ordered *x = a, *y = b;
+
+	if (x->number != y->number)
+		return x->number < y->number ? -1 : 1;
+	return entry_cmp_key(x->entry, y->entry);
+}
+
+static int cmp_ordered_guest(const void *a, const void *b)
+{
+	const struct ordered *x = a, *y = b;
+
+	if (x->number != y->number)
+		return x->number < y->number ? -1 : 1;
+	return entry_cmp_guest(x->entry, y->entry);
+}
+
+void entries_sort(struct entry *items, size_t n, enum entry_order order)
+{
+	struct ordered *o = malloc((n + 1) * sizeof(*o));
+	struct entry *copy = malloc((n + 1) * sizeof(*copy));
+
+	if (!o || !copy) { /* slower, but the same order */
+		qsort(items, n, sizeof(*items), order == BY_KEY ? entry_qsort_key : entry_qsort_guest);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			o[i] = (struct ordered){ order_number(&items[i], order), &items[i] };
+		qsort(o, n, sizeof(*o), order == BY_KEY ? cmp_ordered_key : cmp_ordered_guest);
+		for (size_t i = 0; i < n; i++)
+			copy[i] = *o[i].entry;
+		if (n)
+			memcpy(items, copy, n * sizeof(*items));
+	}
+	free(o);
+	free(copy);
 }
 
 bool entries_stale(const struct entry_list *before, const struct entry_list *after,
@@ -146,15 +211,16 @@ bool entries_stale(const struct entry_list *before, const struct entry_list *aft
 	}
 	if (after->count)
 		memcpy(sorted, after->items, after->count * sizeof(*sorted));
-	qsort(sorted, after->count, sizeof(*sorted), cmp_key);
+	entries_sort(sorted, after->count, BY_KEY);
 	for (size_t i = 0; i < before->count; i++) {
 		const struct entry *old = &before->items[i];
-		const struct entry *now = bsearch(old, sorted, after->count, sizeof(*sorted), cmp_key);
+		const struct entry *now = bsearch(old, sorted, after->count, sizeof(*sorted),
+							  entry_qsort_key);
 
 		if (!now || addr_cmp(&now->guest, &old->guest) != 0 || now->guest_port != old->guest_port)
 			stale->items[stale->count++] = *old;
 	}
 	free(sorted);
-	qsort(stale->items, stale->count, sizeof(*stale->items), cmp_key);
+	entries_sort(stale->items, stale->count, BY_KEY);
 	return true;
 }

@@ -42,6 +42,15 @@ int entry_cmp_key(const struct entry *a, const struct entry *b);
 /* Orders by family, guest address, protocol, guest port: the guest endpoint. */
 int entry_cmp_guest(const struct entry *a, const struct entry *b);
 
+/* The same two for qsort and bsearch. */
+int entry_qsort_key(const void *a, const void *b);
+int entry_qsort_guest(const void *a, const void *b);
+
+enum entry_order { BY_KEY, BY_GUEST };
+
+/* Sort by entry_cmp_key or entry_cmp_guest; fast (most comparisons are of one number). */
+void entries_sort(struct entry *items, size_t n, enum entry_order order);
+
 int addr_cmp(const struct addr *a, const struct addr *b);
 
 /* The address as text (inet_ntop) in `buf`, which it returns. */

@@ -44,10 +44,17 @@ bool nft_put_comment(FILE *out, const char *text)
 	return true;
 }
 
+bool nft_quote_string(char *buf, size_t size, const char *text)
+{
+	return nft_string_ok(text) && (size_t)snprintf(buf, size, "\"%s\"", text) < size;
+}
+
 bool nft_put_string(FILE *out, const char *text)
 {
-	if (!nft_string_ok(text))
+	char quoted[NFT_COMMENT_MAX + 3];
+
+	if (!nft_quote_string(quoted, sizeof(quoted), text))
 		return false;
-	fprintf(out, "\"%s\"", text);
+	fputs(quoted, out);
 	return true;
 }

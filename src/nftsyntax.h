@@ -30,6 +30,9 @@ bool nft_put_rule_ref(FILE *out, const char *verb, const char *family, const cha
 /* " comment \"TEXT\"", or nothing and false when the text cannot be written. */
 bool nft_put_comment(FILE *out, const char *text);
 
+/* "\"TEXT\"" (an interface name) into buf, or false when it cannot be written or fit. */
+bool nft_quote_string(char *buf, size_t size, const char *text);
+
 /* "\"TEXT\"" (an interface name), or nothing and false. */
 bool nft_put_string(FILE *out, const char *text);
 

@@ -336,11 +336,12 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 	/* A hand edit between the two listings, or elements we never write: replace. */
 	if (same_structure && (live.foreign_count || strcmp(live.canonical, run->before.canonical)))
 		same_structure = false;
-	if (rc == EXIT_OK)
+	/* the changes, for the commit or for conntrack; nothing before: nothing to compare */
+	if (rc == EXIT_OK && run->old_known)
 		rc = element_commands(&old, wanted, &commands, &run->change, err);
 	if (rc == EXIT_OK) {
 		run->replaced = !same_structure;
-		rc = commit(run, k, run->replaced ? run->table_text : commands, err);
+		rc = commit(run, k, run->replaced ? run->table_text : commands ? commands : "", err);
 	}
 	if (rc == EXIT_OK)
 		remember(run, k, gen_before, record_same);
@@ -404,9 +405,11 @@ enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct e
 		return rc;
 	}
 	/* Committed: from here on, a failure is only a warning; the forwards are in place. */
-	if (run->committed)
+	if (run->committed && run->old_known)
 		run->conntrack_removed = conntrack_forget_stale(&run->change.removed_mappings,
 							       &run->change.added_mappings);
+	else if (run->committed)
+		run->conntrack_removed = conntrack_forget_stale(&(struct entry_list){ 0 }, &run->entries);
 	return EXIT_OK;
 }
 
@@ -442,8 +445,9 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	struct element_change gone = { 0 };
 	char *old_text = NULL;
 
-	/* What the table mapped, for conntrack: the last apply's record, read back without one. */
-	if (rc == EXIT_OK && before.present) {
+	/* What the table mapped, for conntrack (when it tracks anything): the last apply's
+	 * record, read back without one. */
+	if (rc == EXIT_OK && before.present && conntrack_any_tracked()) {
 		struct element_list old = { 0 };
 		struct live_table live = { 0 };
 		char *discard = NULL;

@@ -1,11 +1,92 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "entries.h"
 #include "nftsyntax.h"
 #include "render.h"
+
+/*
+ * The rendering is built in memory: with 100,000 forwards it is 180,000 element lines, and
+ * a FILE (a memstream copies byte by byte) was most of the renderer's time. `failed`
+ * remembers that memory ran out; every later write is dropped.
+ */
+struct text {
+	char *data;
+	size_t len, cap;
+	bool failed;
+};
+
+static bool text_reserve(struct text *t, size_t more)
+{
+	size_t cap = t->cap ? t->cap : 4096;
+	char *grown;
+
+	if (t->failed)
+		return false;
+	if (t->len + more < t->cap)
+		return true;
+	while (cap <= t->len + more)
+		cap *= 2;
+	if (!(grown = realloc(t->data, cap))) {
+		t->failed = true;
+		return false;
+	}
+	t->data = grown;
+	t->cap = cap;
+	return true;
+}
+
+static void text_put(struct text *t, const char *s, size_t n)
+{
+	if (!text_reserve(t, n))
+		return;
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+static void text_puts(struct text *t, const char *s)
+{
+	text_put(t, s, strlen(s));
+}
+
+static void text_putc(struct text *t, char c)
+{
+	text_put(t, &c, 1);
+}
+
+static void text_printf(struct text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(struct text *t, const char *format, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, format);
+	n = vsnprintf(NULL, 0, format, ap);
+	va_end(ap);
+	if (n < 0 || !text_reserve(t, (size_t)n + 1)) {
+		t->failed = true;
+		return;
+	}
+	va_start(ap, format);
+	vsnprintf(t->data + t->len, (size_t)n + 1, format, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* Hand the text to `out`; false when memory ran out or the write failed. */
+static bool text_flush(struct text *t, FILE *out)
+{
+	bool ok = !t->failed && fwrite(t->data ? t->data : "", 1, t->len, out) == t->len;
+
+	free(t->data);
+	*t = (struct text){ 0 };
+	return ok && !ferror(out);
+}
 
 /* What differs between the IPv4 and the IPv6 half of the table. */
 struct family {
@@ -37,16 +118,6 @@ struct half {
 	bool all_keep_source;
 };
 
-static int cmp_key(const void *a, const void *b)
-{
-	return entry_cmp_key(a, b);
-}
-
-static int cmp_guest(const void *a, const void *b)
-{
-	return entry_cmp_guest(a, b);
-}
-
 static bool list_has_family(const struct addr_list *list, int af)
 {
 	for (size_t i = 0; i < list->count; i++)
@@ -59,7 +130,7 @@ static bool list_has_family(const struct addr_list *list, int af)
  * Elements are written piece by piece: with 10,000 forwards there are 30,000 element lines,
  * and fprintf's format parsing was most of the renderer's time.
  */
-static void put_port(FILE *out, unsigned port)
+static void put_port(struct text *out, unsigned port)
 {
 	char digits[8], *p = digits + sizeof(digits);
 
@@ -67,87 +138,87 @@ static void put_port(FILE *out, unsigned port)
 	do
 		*--p = (char)('0' + port % 10);
 	while (port /= 10);
-	fputs_unlocked(p, out);
+	text_puts(out, p);
 }
 
-static void put_addr(FILE *out, const struct addr *a)
+static void put_addr(struct text *out, const struct addr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	fputs_unlocked(addr_text(a, buf), out);
+	text_puts(out, addr_text(a, buf));
 }
 
 /* "ADDRESS . PROTOCOL . PORT": a guest endpoint */
-static void put_endpoint(FILE *out, const struct entry *e)
+static void put_endpoint(struct text *out, const struct entry *e)
 {
 	put_addr(out, &e->guest);
-	fputs_unlocked(" . ", out);
-	fputs_unlocked(proto_name(e->proto), out);
-	fputs_unlocked(" . ", out);
+	text_puts(out, " . ");
+	text_puts(out, proto_name(e->proto));
+	text_puts(out, " . ");
 	put_port(out, e->guest_port);
 }
 
 /* "PROTOCOL . HOST PORT : ADDRESS . PORT" */
-static void put_mapping(FILE *out, const struct entry *e)
+static void put_mapping(struct text *out, const struct entry *e)
 {
-	fputs_unlocked(proto_name(e->proto), out);
-	fputs_unlocked(" . ", out);
+	text_puts(out, proto_name(e->proto));
+	text_puts(out, " . ");
 	put_port(out, e->host_port);
-	fputs_unlocked(" : ", out);
+	text_puts(out, " : ");
 	put_addr(out, &e->guest);
-	fputs_unlocked(" . ", out);
+	text_puts(out, " . ");
 	put_port(out, e->guest_port);
 }
 
-static void print_elements_start(FILE *out)
+static void print_elements_start(struct text *out)
 {
-	fprintf(out, "\t\telements = {\n");
+	text_printf(out, "\t\telements = {\n");
 }
 
-static void print_elements_end(FILE *out)
+static void print_elements_end(struct text *out)
 {
-	fprintf(out, "\t\t}\n\t}\n\n");
+	text_printf(out, "\t\t}\n\t}\n\n");
 }
 
-static void print_host_set(FILE *out, const struct model *m, const struct half *h)
+static void print_host_set(struct text *out, const struct model *m, const struct half *h)
 {
 	char buf[INET6_ADDRSTRLEN];
 	const struct addr_list *lists[] = { &m->host_ips, &m->public_ips };
 
-	fprintf(out, "\tset host%s {\n\t\ttype %s\n", h->fam->suffix, h->fam->addr_type);
-	fprintf(out, "\t\tcomment \"addresses clients use to reach the host: host-ip, public-ip\"\n");
+	text_printf(out, "\tset host%s {\n\t\ttype %s\n", h->fam->suffix, h->fam->addr_type);
+	text_printf(out, "\t\tcomment \"addresses clients use to reach the host: host-ip, public-ip\"\n");
 	print_elements_start(out);
 	for (size_t l = 0; l < 2; l++)
 		for (size_t i = 0; i < lists[l]->count; i++)
 			if (lists[l]->items[i].family == h->fam->af)
-				fprintf(out, "\t\t\t%s,\n", addr_text(&lists[l]->items[i], buf));
+				text_printf(out, "\t\t\t%s,\n", addr_text(&lists[l]->items[i], buf));
 	print_elements_end(out);
 }
 
-static void print_open_map(FILE *out, const struct half *h)
+static void print_open_map(struct text *out, const struct half *h)
 {
-	fprintf(out, "\tmap fwd%s {\n\t\ttype inet_proto . inet_service : %s . inet_service\n",
+	text_printf(out, "\tmap fwd%s {\n\t\ttype inet_proto . inet_service : %s . inet_service\n",
 		h->fam->suffix, h->fam->addr_type);
-	fprintf(out, "\t\tcomment \"protocol . host port : guest address . guest port\"\n");
+	text_printf(out, "\t\tcomment \"protocol . host port : guest address . guest port\"\n");
 	print_elements_start(out);
 	for (size_t i = 0; i < h->count; i++) {
 		const struct entry *e = &h->by_key[i];
 
 		if (!e->source) {
-			fputs_unlocked("\t\t\t", out);
+			text_puts(out, "\t\t\t");
 			put_mapping(out, e);
-			fputs_unlocked(",\n", out);
+			text_puts(out, ",\n");
 		}
 	}
 	print_elements_end(out);
 }
 
-static void print_source_map(FILE *out, const struct half *h)
+static void print_source_map(struct text *out, const struct half *h)
 {
-	fprintf(out, "\tmap fwdsrc%s {\n\t\ttype %s . inet_proto . inet_service : %s . inet_service\n",
+	text_printf(out, "\tmap fwdsrc%s {\n\t\ttype %s . inet_proto . inet_service : %s . inet_service\n",
 		h->fam->suffix, h->fam->addr_type, h->fam->addr_type);
-	fprintf(out, "\t\tflags interval\n");
-	fprintf(out, "\t\tcomment \"allowed client network . protocol . host port : guest "
+	text_printf(out, "\t\tflags interval\n");
+	text_printf(out, "\t\tcomment \"allowed client network . protocol . host port : guest "
 		     "address . guest port\"\n");
 	print_elements_start(out);
 	for (size_t i = 0; i < h->count; i++) {
@@ -155,15 +226,15 @@ static void print_source_map(FILE *out, const struct half *h)
 
 		if (!e->source)
 			continue;
-		fputs_unlocked("\t\t\t", out);
+		text_puts(out, "\t\t\t");
 		put_addr(out, &e->source->addr);
 		if (e->source->len != h->fam->max_len) {
-			putc_unlocked('/', out);
+			text_putc(out, '/');
 			put_port(out, e->source->len);
 		}
-		fputs_unlocked(" . ", out);
+		text_puts(out, " . ");
 		put_mapping(out, e);
-		fputs_unlocked(",\n", out);
+		text_puts(out, ",\n");
 	}
 	print_elements_end(out);
 }
@@ -172,14 +243,14 @@ static void print_source_map(FILE *out, const struct half *h)
  * A set of guest endpoints (address . protocol . port), each once: all of them (guestN,
  * with per-endpoint counters for status) or only those that are masqueraded (masqN).
  */
-static void print_endpoint_set(FILE *out, const struct half *h, const char *name,
+static void print_endpoint_set(struct text *out, const struct half *h, const char *name,
 			       const char *comment, bool masqueraded_only)
 {
-	fprintf(out, "\tset %s%s {\n\t\ttype %s . inet_proto . inet_service\n", name,
+	text_printf(out, "\tset %s%s {\n\t\ttype %s . inet_proto . inet_service\n", name,
 		h->fam->suffix, h->fam->addr_type);
 	if (!masqueraded_only)
-		fprintf(out, "\t\tcounter\n");
-	fprintf(out, "\t\tcomment \"%s\"\n", comment);
+		text_printf(out, "\t\tcounter\n");
+	text_printf(out, "\t\tcomment \"%s\"\n", comment);
 	print_elements_start(out);
 	for (size_t i = 0; i < h->count; i++) {
 		const struct entry *e = &h->by_guest[i];
@@ -189,9 +260,9 @@ static void print_endpoint_set(FILE *out, const struct half *h, const char *name
 			continue;
 		if (masqueraded_only && e->keep_source)
 			continue;
-		fputs_unlocked("\t\t\t", out);
+		text_puts(out, "\t\t\t");
 		put_endpoint(out, e);
-		fputs_unlocked(",\n", out);
+		text_puts(out, ",\n");
 	}
 	print_elements_end(out);
 }
@@ -203,14 +274,14 @@ static void print_endpoint_set(FILE *out, const struct half *h, const char *name
  * the host's NAT. The prerouting chain "hairpin" finds them; this set remembers them for
  * the postrouting masquerade, without touching packet or conntrack marks.
  */
-static void print_hairpin_set(FILE *out, const struct half *h)
+static void print_hairpin_set(struct text *out, const struct half *h)
 {
 	const char *type = h->fam->addr_type;
 
-	fprintf(out, "\tset hairpin%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n",
+	text_printf(out, "\tset hairpin%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n",
 		h->fam->suffix, type, type);
-	fprintf(out, "\t\tflags dynamic,timeout\n\t\ttimeout 10s\n");
-	fprintf(out, "\t\tcomment \"new hairpin connections (client . guest . protocol . ports), "
+	text_printf(out, "\t\tflags dynamic,timeout\n\t\ttimeout 10s\n");
+	text_printf(out, "\t\tcomment \"new hairpin connections (client . guest . protocol . ports), "
 		     "for the masquerade\"\n\t}\n\n");
 }
 
@@ -223,33 +294,37 @@ enum hook { HOOK_PREROUTING, HOOK_OUTPUT, HOOK_INPUT };
  * 127.0.0.1 off the host, so DNAT there would only break local services. The output hook
  * has no input interface.
  */
-static void print_host_rules(FILE *out, const struct model *m, const struct half *h,
+static void print_host_rules(struct text *out, const struct model *m, const struct half *h,
 			     enum hook hook, const char *tail)
 {
 	const struct family *fam = h->fam;
 	bool iface = m->host_iface[0] && hook != HOOK_OUTPUT;
+	char iface_text[2 * IF_NAMESIZE + 3] = "";
+
+	if (iface)
+		nft_quote_string(iface_text, sizeof(iface_text), m->host_iface);
 
 	if (h->any_local) {
-		fprintf(out, "\t\t");
+		text_printf(out, "\t\t");
 		if (iface) {
-			fputs("iifname ", out);
-			nft_put_string(out, m->host_iface); /* validated: always writable */
-			fputc(' ', out);
+			text_puts(out, "iifname ");
+			text_puts(out, iface_text); /* validated: always writable */
+			text_putc(out, ' ');
 		}
 		if (hook == HOOK_OUTPUT)
-			fprintf(out, "fib daddr type local %s daddr != %s", fam->l3, fam->loopback);
+			text_printf(out, "fib daddr type local %s daddr != %s", fam->l3, fam->loopback);
 		else
-			fprintf(out, "fib daddr type local meta nfproto %s", fam->nfproto);
-		fprintf(out, " %s\n", tail);
+			text_printf(out, "fib daddr type local meta nfproto %s", fam->nfproto);
+		text_printf(out, " %s\n", tail);
 	}
 	if (h->host_set) {
-		fprintf(out, "\t\t");
+		text_printf(out, "\t\t");
 		if (iface) {
-			fputs("iifname ", out);
-			nft_put_string(out, m->host_iface);
-			fputc(' ', out);
+			text_puts(out, "iifname ");
+			text_puts(out, iface_text);
+			text_putc(out, ' ');
 		}
-		fprintf(out, "%s daddr @host%s %s\n", fam->l3, fam->suffix, tail);
+		text_printf(out, "%s daddr @host%s %s\n", fam->l3, fam->suffix, tail);
 	}
 }
 
@@ -258,7 +333,7 @@ static void print_host_rules(FILE *out, const struct model *m, const struct half
  * outside its networks matches no element and is not translated. Maps with intervals need
  * a protocol match before the port lookup.
  */
-static void print_dnat_rules(FILE *out, const struct model *m, const struct half *h,
+static void print_dnat_rules(struct text *out, const struct model *m, const struct half *h,
 			     enum hook hook, const char *comment)
 {
 	const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
@@ -277,20 +352,20 @@ static void print_dnat_rules(FILE *out, const struct model *m, const struct half
 	}
 }
 
-static void print_chains(FILE *out, const struct model *m, const struct half halves[2])
+static void print_chains(struct text *out, const struct model *m, const struct half halves[2])
 {
 	char tail[512];
 	uint32_t mark;
 
-	fprintf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+	text_printf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
 	for (size_t i = 0; i < 2; i++)
 		if (halves[i].count)
 			print_dnat_rules(out, m, &halves[i], HOOK_PREROUTING,
 					 "3 prerouting: DNAT connections to forwarded host ports");
-	fprintf(out, "\t}\n\n");
+	text_printf(out, "\t}\n\n");
 
 	if (halves[0].some_keep_source || halves[1].some_keep_source) {
-		fprintf(out, "\tchain hairpin {\n\t\ttype filter hook prerouting priority -99; "
+		text_printf(out, "\tchain hairpin {\n\t\ttype filter hook prerouting priority -99; "
 			     "policy accept;\n");
 		for (size_t i = 0; i < 2; i++) {
 			const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
@@ -298,20 +373,20 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 			if (!halves[i].some_keep_source)
 				continue;
 			/* After DNAT (-100): does the route to the guest leave where it came in? */
-			fprintf(out, "\t\tmeta nfproto %s ct state new ct status dnat fib daddr . iif oif "
+			text_printf(out, "\t\tmeta nfproto %s ct state new ct status dnat fib daddr . iif oif "
 				     "exists add @hairpin%s { %s saddr . %s daddr . meta l4proto . th sport . "
 				     "th dport } comment \"6 hairpin: a connection that leaves where it "
 				     "came in\"\n", halves[i].fam->nfproto, sfx, l3, l3);
 		}
-		fprintf(out, "\t}\n\n");
+		text_printf(out, "\t}\n\n");
 	}
 
-	fprintf(out, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
+	text_printf(out, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
 	for (size_t i = 0; i < 2; i++)
 		if (halves[i].count)
 			print_dnat_rules(out, m, &halves[i], HOOK_OUTPUT,
 					 "4 output: DNAT the host's own connections to forwarded ports");
-	fprintf(out, "\t}\n\n");
+	text_printf(out, "\t}\n\n");
 
 	/*
 	 * Before every filter chain of other tables (priority filter): only the packets of
@@ -319,26 +394,26 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 	 * those chains run; their accepts (foreign.c) match it. Other bits are kept.
 	 */
 	mark = model_mark(m);
-	fprintf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter - 10; "
+	text_printf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter - 10; "
 		     "policy accept;\n");
 	if (halves[0].count || halves[1].count)
-		fprintf(out, "\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x comment "
+		text_printf(out, "\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x comment "
 			     "\"5 forward: only the forwards carry mark 0x%08x\"\n", mark, mark, ~mark, mark);
 	for (size_t i = 0; i < 2; i++) {
 		const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
 
 		if (!halves[i].count)
 			continue;
-		fprintf(out, "\t\tct direction original ct status dnat %s daddr . meta l4proto . th dport "
+		text_printf(out, "\t\tct direction original ct status dnat %s daddr . meta l4proto . th dport "
 			     "@guest%s counter meta mark set meta mark | 0x%08x comment \"5 forward: DNAT'd "
 			     "connections to guests\"\n", l3, sfx, mark);
-		fprintf(out, "\t\tct direction reply ct status dnat %s saddr . meta l4proto . th sport "
+		text_printf(out, "\t\tct direction reply ct status dnat %s saddr . meta l4proto . th sport "
 			     "@guest%s counter meta mark set meta mark | 0x%08x comment \"5 forward: guests' "
 			     "replies\"\n", l3, sfx, mark);
 	}
-	fprintf(out, "\t}\n\n");
+	text_printf(out, "\t}\n\n");
 
-	fprintf(out, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	text_printf(out, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct half *h = &halves[i];
 		const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
@@ -346,17 +421,17 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 		if (!h->count)
 			continue;
 		if (!h->all_keep_source)
-			fprintf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @%s%s "
+			text_printf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @%s%s "
 				     "masquerade comment \"6 postrouting: guests reply through the "
 				     "host\"\n", l3, h->some_keep_source ? "masq" : "guest", sfx);
 		if (h->some_keep_source)
-			fprintf(out, "\t\t%s saddr . %s daddr . meta l4proto . th sport . th dport "
+			text_printf(out, "\t\t%s saddr . %s daddr . meta l4proto . th sport . th dport "
 				     "@hairpin%s masquerade comment \"6 postrouting: hairpin connections "
 				     "to keep-source forwards\"\n", l3, l3, sfx);
 	}
-	fprintf(out, "\t}\n\n");
+	text_printf(out, "\t}\n\n");
 
-	fprintf(out, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
+	text_printf(out, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct half *h = &halves[i];
 		const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
@@ -373,7 +448,7 @@ static void print_chains(FILE *out, const struct model *m, const struct half hal
 			print_host_rules(out, m, h, HOOK_INPUT, tail);
 		}
 	}
-	fprintf(out, "\t}\n");
+	text_printf(out, "\t}\n");
 }
 
 /* Split the entries by family and decide what each half of the table needs. */
@@ -402,8 +477,8 @@ static bool plan_halves(const struct model *m, const struct entry_list *all, str
 		}
 		h->count = n;
 		memcpy(h->by_guest, h->by_key, n * sizeof(*h->by_key));
-		qsort(h->by_key, n, sizeof(*h->by_key), cmp_key);
-		qsort(h->by_guest, n, sizeof(*h->by_guest), cmp_guest);
+		entries_sort(h->by_key, n, BY_KEY);
+		entries_sort(h->by_guest, n, BY_GUEST);
 		h->host_set = list_has_family(&m->host_ips, h->fam->af) ||
 			      list_has_family(&m->public_ips, h->fam->af);
 		h->any_local = !list_has_family(&m->host_ips, h->fam->af);
@@ -429,8 +504,8 @@ static bool half_of(const struct entry_list *list, size_t fam, struct half *h)
 		}
 	h->count = n;
 	memcpy(h->by_guest, h->by_key, n * sizeof(*h->by_key));
-	qsort(h->by_key, n, sizeof(*h->by_key), cmp_key);
-	qsort(h->by_guest, n, sizeof(*h->by_guest), cmp_guest);
+	entries_sort(h->by_key, n, BY_KEY);
+	entries_sort(h->by_guest, n, BY_GUEST);
 	return true;
 }
 
@@ -441,8 +516,9 @@ static void half_free(struct half *h)
 }
 
 bool render_elements(const struct entry_list *mappings, const struct entry_list *guests,
-		     const struct entry_list *masqueraded, FILE *out)
+		     const struct entry_list *masqueraded, FILE *file)
 {
+	struct text buf = { 0 }, *out = &buf;
 	bool ok = true;
 
 	for (size_t fam = 0; ok && fam < 2; fam++) {
@@ -462,17 +538,20 @@ bool render_elements(const struct entry_list *mappings, const struct entry_list 
 		half_free(&guest);
 		half_free(&masq);
 	}
-	return ok && !ferror(out);
+	return text_flush(out, file) && ok;
 }
 
-bool render_ruleset(const struct model *m, FILE *out)
+/* The rendering into `out`; false when memory ran out. */
+static bool render(const struct model *m, struct text *out)
 {
 	struct entry_list all = { 0 };
 	struct half halves[2] = { 0 };
 	bool ok = entries_from_model(m, &all) && plan_halves(m, &all, halves);
 
+	/* about 100 bytes per element line: grown once instead of twenty times */
+	text_reserve(out, 4096 + all.count * 100);
 	if (ok) {
-		fprintf(out,
+		text_puts(out,
 			"# Rendered by nft-portfwd. Review it with 'nft-portfwd render'; 'nft-portfwd apply'\n"
 			"# commits it as one transaction. The first two lines make the replace work whether\n"
 			"# or not the table exists. Part 1 of the design, net.ipv4.ip_forward (and IPv6\n"
@@ -502,31 +581,33 @@ bool render_ruleset(const struct model *m, FILE *out)
 				print_hairpin_set(out, h);
 		}
 		print_chains(out, m, halves);
-		fprintf(out, "}\n");
+		text_puts(out, "}\n");
 	}
 	for (size_t i = 0; i < 2; i++) {
 		free(halves[i].by_key);
 		free(halves[i].by_guest);
 	}
 	entries_free(&all);
-	return ok && !ferror(out);
+	return ok && !out->failed;
+}
+
+bool render_ruleset(const struct model *m, FILE *file)
+{
+	struct text out = { 0 };
+	bool ok = render(m, &out);
+
+	return text_flush(&out, file) && ok;
 }
 
 char *render_ruleset_text(const struct model *m)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	bool ok;
+	struct text out = { 0 };
 
-	if (!mem)
-		return NULL;
-	ok = render_ruleset(m, mem);
-	if (fclose(mem) != 0 || !ok) {
-		free(text);
+	if (!render(m, &out)) {
+		free(out.data);
 		return NULL;
 	}
-	return text;
+	return out.data;
 }
 
 bool render_flush(FILE *out)

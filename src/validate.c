@@ -314,11 +314,6 @@ static bool check_families(const struct model *m, struct error *err)
 	return true;
 }
 
-static int cmp_guest(const void *a, const void *b)
-{
-	return entry_cmp_guest(a, b);
-}
-
 /*
  * Masquerading is decided per guest endpoint (after DNAT the host port is gone), so all
  * forwards to one endpoint must agree on keep-source.
@@ -335,7 +330,7 @@ static bool check_keep_source(const struct model *m, struct error *err)
 		return true;
 	if (!entries_from_model(m, &entries))
 		return error_set(err, "out of memory");
-	qsort(entries.items, entries.count, sizeof(*entries.items), cmp_guest);
+	entries_sort(entries.items, entries.count, BY_GUEST);
 	for (size_t i = 1; i < entries.count; i++) {
 		const struct entry *a = &entries.items[i - 1], *b = &entries.items[i];
 		char here[512], there[512], guest[INET6_ADDRSTRLEN];
