@@ -243,8 +243,11 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 		    json_boolean(run->table_changed || run->foreign_changed || sysctl_written));
 	outcome_set(out, "table_changed", json_boolean(run->table_changed));
 	outcome_set(out, "table_replaced", json_boolean(run->table_changed && run->replaced));
-	outcome_set(out, "elements_added", json_integer((json_int_t)run->change.added));
-	outcome_set(out, "elements_deleted", json_integer((json_int_t)run->change.deleted));
+	/* in place only: a replace rewrites every element */
+	outcome_set(out, "elements_added",
+		    json_integer(run->replaced ? 0 : (json_int_t)run->change.added));
+	outcome_set(out, "elements_deleted",
+		    json_integer(run->replaced ? 0 : (json_int_t)run->change.deleted));
 	outcome_set(out, "foreign_changed", json_boolean(run->foreign_changed));
 	outcome_set(out, "forwards", json_integer((json_int_t)run->m->forward_count));
 	outcome_set(out, "sysctls_set", sysctls);

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A rendering split into structure and elements, and the element commands between two
+ * renderings: what apply commits when only forwards change.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "elements.h"
+#include "render.h"
+#include "validate.h"
+
+static int failures;
+
+#define EXPECT(cond, ...)                                   \
+	do {                                                \
+		if (!(cond)) {                              \
+			printf("FAIL %s:%d: ", __func__, __LINE__); \
+			printf(__VA_ARGS__);                \
+			printf("\n");                       \
+			failures++;                         \
+		}                                           \
+	} while (0)
+
+/* One config's rendering, its structure and its elements. */
+struct side {
+	struct model m;
+	char *text, *structure;
+	struct element_list elements;
+};
+
+static void render_config(const char *config, struct side *s)
+{
+	struct error err = { "" };
+
+	*s = (struct side){ 0 };
+	if (!config_parse(&s->m, config, strlen(config), "test.conf", &err) ||
+	    !check_model(&s->m, &err)) {
+		printf("FAIL: config rejected: %s\n", err.msg);
+		failures++;
+		return;
+	}
+	s->text = render_ruleset_text(&s->m);
+	if (!s->text || !elements_split(s->text, &s->structure, &s->elements)) {
+		printf("FAIL: out of memory\n");
+		failures++;
+	}
+}
+
+static void side_free(struct side *s)
+{
+	elements_free(&s->elements);
+	free(s->structure);
+	free(s->text);
+	model_free(&s->m);
+}
+
+/* The commands from a to b, as one string; *change filled. */
+static char *diff(const struct side *a, const struct side *b, struct element_change *change)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem || !elements_diff(&a->elements, &b->elements, mem, change)) {
+		printf("FAIL: elements_diff failed\n");
+		failures++;
+	}
+	if (mem)
+		fclose(mem);
+	return text;
+}
+
+#define BASE "host-ip = 203.0.113.1\nforward tcp 8080 to 192.0.2.79:80\n"
+
+static void test_split(void)
+{
+	struct side s;
+
+	render_config(BASE "forward udp 5000 to 192.0.2.80\n"
+			   "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24, 203.0.113.7\n", &s);
+	/* fwd4: 2, fwdsrc4: 2, guest4: 3 (host4 stays in the structure) */
+	EXPECT(s.elements.count == 7, "%zu elements", s.elements.count);
+	EXPECT(s.structure && !strstr(s.structure, "tcp . 8080 : 192.0.2.79 . 80"),
+	       "a map element left in the structure");
+	EXPECT(s.structure && strstr(s.structure, "\t\t\t203.0.113.1,\n"),
+	       "the host set's element must stay in the structure");
+	EXPECT(s.structure && strstr(s.structure, "\tmap fwd4 {") && strstr(s.structure, "chain forward"),
+	       "the structure lost its sets or chains");
+	EXPECT(s.elements.count > 0 && s.elements.items[0].len == strlen("tcp . 8080 : 192.0.2.79 . 80") &&
+	       !memcmp(s.elements.items[0].text, "tcp . 8080 : 192.0.2.79 . 80", s.elements.items[0].len),
+	       "first element '%.*s'", (int)s.elements.items[0].len, s.elements.items[0].text);
+	side_free(&s);
+}
+
+static void test_same_config(void)
+{
+	struct side a, b;
+	struct element_change c;
+	char *text;
+
+	render_config(BASE, &a);
+	render_config(BASE, &b);
+	text = diff(&a, &b, &c);
+	EXPECT(text && !text[0], "commands for the same config: '%s'", text);
+	EXPECT(c.added == 0 && c.deleted == 0, "%zu added, %zu deleted", c.added, c.deleted);
+	EXPECT(a.structure && b.structure && !strcmp(a.structure, b.structure), "structures differ");
+	free(text);
+	element_change_free(&c);
+	side_free(&a);
+	side_free(&b);
+}
+
+static void test_changed_guest_port(void)
+{
+	struct side a, b;
+	struct element_change c;
+	char *text;
+	const char *want =
+		"delete element inet portfwd fwd4 {\n\tudp . 5000\n}\n"
+		"delete element inet portfwd guest4 {\n\t192.0.2.80 . udp . 5000\n}\n"
+		"add element inet portfwd fwd4 {\n\tudp . 5000 : 192.0.2.80 . 5001\n}\n"
+		"add element inet portfwd guest4 {\n\t192.0.2.80 . udp . 5001\n}\n";
+
+	render_config(BASE "forward udp 5000 to 192.0.2.80\n", &a);
+	render_config(BASE "forward udp 5000 to 192.0.2.80:5001\n", &b);
+	text = diff(&a, &b, &c);
+	EXPECT(text && !strcmp(text, want), "commands:\n%s\nwanted:\n%s", text, want);
+	EXPECT(c.added == 2 && c.deleted == 2, "%zu added, %zu deleted", c.added, c.deleted);
+	EXPECT(a.structure && b.structure && !strcmp(a.structure, b.structure),
+	       "a changed guest port must not change the structure");
+	/* conntrack: the old mapping is stale, the new one fresh */
+	EXPECT(c.removed_mappings.count == 1 && c.removed_mappings.items[0].guest_port == 5000 &&
+	       c.removed_mappings.items[0].host_port == 5000 &&
+	       c.removed_mappings.items[0].proto == PROTO_UDP,
+	       "removed mappings: %zu", c.removed_mappings.count);
+	EXPECT(c.added_mappings.count == 1 && c.added_mappings.items[0].guest_port == 5001,
+	       "added mappings: %zu", c.added_mappings.count);
+	free(text);
+	element_change_free(&c);
+	side_free(&a);
+	side_free(&b);
+}
+
+static void test_allowlist_and_shared_endpoint(void)
+{
+	struct side a, b;
+	struct element_change c;
+	char *text;
+
+	/* 2224 leads to the same endpoint as 2223: removing it deletes no guest4 element */
+	render_config(BASE "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24\n"
+			   "forward tcp 2224 to 192.0.2.79:22 from 203.0.113.7\n", &a);
+	render_config(BASE "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24\n", &b);
+	text = diff(&a, &b, &c);
+	EXPECT(text && !strcmp(text, "delete element inet portfwd fwdsrc4 {\n\t203.0.113.7 . tcp . 2224\n}\n"),
+	       "commands:\n%s", text);
+	EXPECT(c.removed_mappings.count >= 1 && c.removed_mappings.items[0].source &&
+	       c.removed_mappings.items[0].source->len == 32,
+	       "the removed allowlisted mapping keeps its client network");
+	EXPECT(text && !strstr(text, "guest4"), "guest4 192.0.2.79 . tcp . 22 is still used: %s", text);
+	free(text);
+	element_change_free(&c);
+	side_free(&a);
+	side_free(&b);
+}
+
+static void test_structure_changes(void)
+{
+	struct side a, b, c;
+
+	render_config(BASE, &a);
+	render_config("host-ip = 203.0.113.1, 198.51.100.1\nforward tcp 8080 to 192.0.2.79:80\n", &b);
+	render_config(BASE "forward tcp 8443 to 192.0.2.79:443 keep-source\n", &c);
+	EXPECT(a.structure && b.structure && strcmp(a.structure, b.structure),
+	       "a new host-ip must change the structure");
+	EXPECT(a.structure && c.structure && strcmp(a.structure, c.structure),
+	       "keep-source must change the structure");
+	side_free(&a);
+	side_free(&b);
+	side_free(&c);
+}
+
+/* The writer that reads a live table back gives the same lines as the renderer. */
+static void test_render_elements_matches(void)
+{
+	struct side a;
+	struct entry_list entries = { 0 }, guests = { 0 }, none = { 0 };
+	char *text = NULL, *structure = NULL;
+	size_t len = 0;
+	FILE *mem;
+	struct element_list live = { 0 };
+	struct element_change c;
+
+	render_config("host-ip = 203.0.113.1, 2001:db8:1::1\nforward tcp 8080 to 192.0.2.79:80\n"
+		      "forward udp 5000-5002 to 192.0.2.80\n"
+		      "forward tcp 2223 to [2001:db8:2::79]:22 from 2001:db8:9::/48\n", &a);
+	if (!entries_from_model(&a.m, &entries))
+		return;
+	/* the endpoints, one per entry (render_elements keeps each once) */
+	guests = entries;
+	mem = open_memstream(&text, &len);
+	EXPECT(mem && render_elements(&entries, &guests, &none, mem), "render_elements failed");
+	if (mem)
+		fclose(mem);
+	EXPECT(text && elements_split(text, &structure, &live), "split failed");
+	EXPECT(live.count == a.elements.count, "%zu live elements, %zu rendered", live.count,
+	       a.elements.count);
+	free(diff(&a, &(struct side){ .elements = live }, &c));
+	EXPECT(c.added == 0 && c.deleted == 0, "live vs rendered: %zu added, %zu deleted", c.added,
+	       c.deleted);
+	element_change_free(&c);
+	elements_free(&live);
+	free(structure);
+	free(text);
+	entries_free(&entries);
+	side_free(&a);
+}
+
+int main(void)
+{
+	test_split();
+	test_same_config();
+	test_changed_guest_port();
+	test_allowlist_and_shared_endpoint();
+	test_structure_changes();
+	test_render_elements_matches();
+	if (failures) {
+		printf("%d failure(s)\n", failures);
+		return 1;
+	}
+	printf("elements: all tests passed\n");
+	return 0;
+}
