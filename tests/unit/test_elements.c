@@ -11,18 +11,8 @@
 #include "elements.h"
 #include "render.h"
 #include "validate.h"
+#include "expect.h"
 
-static int failures;
-
-#define EXPECT(cond, ...)                                   \
-	do {                                                \
-		if (!(cond)) {                              \
-			printf("FAIL %s:%d: ", __func__, __LINE__); \
-			printf(__VA_ARGS__);                \
-			printf("\n");                       \
-			failures++;                         \
-		}                                           \
-	} while (0)
 
 /* One config's rendering, its structure and its elements. */
 struct side {

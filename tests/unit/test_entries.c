@@ -7,18 +7,8 @@
 #include "config.h"
 #include "entries.h"
 #include "validate.h"
+#include "expect.h"
 
-static int failures;
-
-#define EXPECT(cond, ...)                                   \
-	do {                                                \
-		if (!(cond)) {                              \
-			printf("FAIL %s:%d: ", __func__, __LINE__); \
-			printf(__VA_ARGS__);                \
-			printf("\n");                       \
-			failures++;                         \
-		}                                           \
-	} while (0)
 
 static void load(const char *text, struct model *m, struct entry_list *entries)
 {
