@@ -13,7 +13,6 @@
 #include "validate.h"
 #include "expect.h"
 
-
 /* One config's rendering, its structure and its elements. */
 struct side {
 	struct model m;

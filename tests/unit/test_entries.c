@@ -9,7 +9,6 @@
 #include "validate.h"
 #include "expect.h"
 
-
 static void load(const char *text, struct model *m, struct entry_list *entries)
 {
 	struct error err = { "" };
