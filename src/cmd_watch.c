@@ -59,6 +59,8 @@ struct watcher {
 	struct events *ev;
 	struct change_batch batch;
 	bool pending;          /* changes seen, not yet looked at */
+	/* our table is what the last reconcile left: no notification since touched it */
+	bool ours_known;
 	long long first_ms, last_ms;
 	long long last_heal_ms;
 	char healed_where[512]; /* what the last heal wrote: "inet portfwd, ip filter LIBVIRT_FWI" */
@@ -142,7 +144,8 @@ static void heal_what(const struct apply_run *run, char *what, size_t size, char
 static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, char *what,
 				size_t size)
 {
-	struct apply_run run = { .state_dir = w->opts->state_dir, .m = &w->m, .table_text = w->text };
+	struct apply_run run = { .state_dir = w->opts->state_dir, .m = &w->m, .table_text = w->text,
+				 .ours_known = w->ours_known };
 	struct outcome out;
 	struct error err;
 	int lock_fd = -1;
@@ -155,6 +158,8 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	if (rc == EXIT_OK && run.gen_known)
 		own_commit(&w->own, run.gen_after);
 	state_unlock(lock_fd);
+	/* followed since before this look (events_open comes first): it knows our table now */
+	w->ours_known = rc == EXIT_OK;
 	*healed = rc == EXIT_OK && (run.table_changed || run.foreign_changed);
 	for (size_t i = 0; rc == EXIT_OK && i < run.n_changes; i++)
 		*healed |= run.changes[i].written;
@@ -215,6 +220,8 @@ static void settle(struct watcher *w)
 
 	w->pending = false;
 	memset(&w->batch, 0, sizeof(w->batch));
+	if (b.ours || b.overflow)
+		w->ours_known = false;
 	if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK) {
 		log_line(SD_ERR, "the re-apply after %s (pid %ld) changed the ruleset failed; the next "
 			 "change tries again", b.who[0] ? b.who : "another program", (long)b.pid);

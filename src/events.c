@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "events.h"
+#include "render.h"
 
 /* Room for a burst (a firewall rebuilding hundreds of rules) before the kernel drops. */
 #define EVENTS_RCVBUF (8 << 20)
@@ -19,6 +20,7 @@ struct events {
 	struct mnl_socket *nl;
 	/* what the transaction being read has touched so far; its NEWGEN ends it */
 	char touched[512];
+	bool ours;          /* ... and whether table inet portfwd is among it */
 };
 
 /* Enough to say what changed; a firewall's rebuild touches dozens of chains. */
@@ -138,6 +140,7 @@ static void touch(struct events *ev, const char *family, const char *table, cons
 
 	if (!table)
 		return;
+	ev->ours |= !strcmp(family, TABLE_FAMILY) && !strcmp(table, TABLE_NAME);
 	snprintf(item, sizeof(item), "%s %s%s%s", family, table, chain ? " " : "", chain ? chain : "");
 	list_add(ev->touched, sizeof(ev->touched), item);
 }
@@ -210,6 +213,7 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 			struct change_batch *b = rd->b;
 
 			b->changed = true;
+			b->ours |= ev->ours;
 			b->commits++;
 			b->pid = who;
 			snprintf(b->who, sizeof(b->who), "%s",
@@ -226,6 +230,7 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 			}
 		}
 		ev->touched[0] = '\0';
+		ev->ours = false;
 		break;
 	}
 	default:
@@ -251,6 +256,7 @@ enum exit_code events_read(struct events *ev, const struct own_commits *own,
 			/* the kernel dropped notifications: something changed, we cannot say what */
 			b->changed = b->overflow = true;
 			ev->touched[0] = '\0';
+			ev->ours = false;
 			continue;
 		}
 		if (n <= 0) {

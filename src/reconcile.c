@@ -329,15 +329,18 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 		      !strcmp(applied_structure, wanted_structure);
 	same_structure = record_same && run->before.present && applied_live &&
 			 !strcmp(applied_live, run->before.canonical);
-	/* The elements before: read back when the table can stay, or for conntrack when it
-	 * goes and there is no record of what it held. */
-	if (rc == EXIT_OK && (same_structure || (run->before.present && !applied_text)))
+	/* The elements before: read back when the table can stay (the record, when the
+	 * watcher saw nobody touch the table), or for conntrack when it goes and there is
+	 * no record of what it held. */
+	if (rc == EXIT_OK && ((same_structure && !run->ours_known) ||
+			      (run->before.present && !applied_text)))
 		rc = old_elements(run->state_dir, k, true, &live, &old_text, &old, err);
 	else if (rc == EXIT_OK && applied_text)
 		rc = old_elements(run->state_dir, k, false, &live, &old_text, &old, err);
 	run->old_known = old_text != NULL;
 	/* A hand edit between the two listings, or elements we never write: replace. */
-	if (same_structure && (live.foreign_count || strcmp(live.canonical, run->before.canonical)))
+	if (same_structure && live.canonical &&
+	    (live.foreign_count || strcmp(live.canonical, run->before.canonical)))
 		same_structure = false;
 	/* the changes, for the commit or for conntrack; nothing before: nothing to compare */
 	if (rc == EXIT_OK && run->old_known)

@@ -25,6 +25,12 @@ struct apply_run {
 	const char *state_dir;
 	const struct model *m;
 	const char *table_text;          /* the rendered table */
+	/*
+	 * In: no transaction but our own touched our table since the last apply, as the
+	 * watcher, following every notification, can tell; then its elements need not be
+	 * listed after other firewalls' commits (the record says what they are).
+	 */
+	bool ours_known;
 	struct entry_list entries;       /* the config's map entries */
 	struct live_table before;        /* our table's structure, when it was read */
 	struct foreign_report foreign;   /* other firewalls on the forward hook, when read */

@@ -7,6 +7,7 @@
 #  - ufw enabled and reloaded after the watcher started: the forwards keep working and
 #    status is in sync;
 #  - a new table that drops the forwards, made after the watcher started: healed;
+#  - one of our elements deleted by hand: put back in place;
 #  - its own commits do not wake it; each heal is one log line naming what came back;
 #  - status (and --json) shows the running watcher and its heals;
 #  - another program deleting our accept 50 times a second for 10 s: a "keeps undoing"
@@ -112,6 +113,14 @@ EOF2
 within 2 "after a new table with policy drop"
 [ "$(heals)" -gt "$n" ] || fail "no heal logged for the new table"
 assert_line "$(cat "$LOG")" 'healed: the accept in inet later forward was missing or out of place' "the heal names the new chain"
+
+step "one of our elements deleted by hand: put back in place"
+n=$(heals)
+hnft delete element inet portfwd fwd4 '{ tcp . 8000 }' || fail "deleting our element"
+within 2 "after our element was deleted"
+[ "$(heals)" -gt "$n" ] || fail "no heal logged for the deleted element"
+assert_line "$(cat "$LOG")" 'healed: table inet portfwd differed from the config; after nft \(pid [0-9]+, 1 transaction\) changed inet portfwd' "the heal names our table"
+assert_match "$(hnft list map inet portfwd fwd4)" 'tcp \. 8000 : ' "the element is back"
 
 step "forwarding turned off by hand (no nftables event for it)"
 pf_sysctl_set "$HOST" net.ipv4.ip_forward 0
