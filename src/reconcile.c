@@ -284,13 +284,25 @@ static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
 		run->old_known = true;
 		rc = element_commands(&old, wanted, &commands, &run->change, err);
 		if (rc == EXIT_OK && commands[0]) {
-			/* someone's transaction since the generation was read fails it: read then */
-			struct error ignored;
+			struct error refused;
+			uint32_t now;
 
-			if (commit(run, k, commands, &ignored) == EXIT_OK) {
+			if (commit(run, k, commands, &refused) == EXIT_OK) {
 				*done = true;
 				remember(run, k, gen, true);
+			} else if (kernel_generation(&now, err) == EXIT_OK && now == gen) {
+				/* No one's transaction since: the record is not what is live. Say so,
+				 * rather than cover it; the next apply reads the table back. */
+				state_remove(run->state_dir, APPLIED_GEN_FILE);
+				*done = true;
+				rc = EXIT_KERNEL;
+				error_set(err, "the record of the last apply in %s does not match table "
+					       TABLE_FAMILY " " TABLE_NAME " (edited, or written by "
+					       "another tool?), and no transaction since explains it; "
+					       "nothing was changed, and the next apply reads the table "
+					       "back. %s", run->state_dir, refused.msg);
 			} else {
+				/* someone's transaction since the generation was read: read then */
 				element_change_free(&run->change);
 			}
 		} else {
