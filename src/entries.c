@@ -163,8 +163,6 @@ static int cmp_ordered_key(const void *a, const void *b)
 {
 	const struct ordered *x = a, *y = b;
 
-	if (x->number != y->number)
-		return x->number < y->number ? -1 : 1;
 	return entry_cmp_key(x->entry, y->entry);
 }
 
@@ -172,28 +170,63 @@ static int cmp_ordered_guest(const void *a, const void *b)
 {
 	const struct ordered *x = a, *y = b;
 
-	if (x->number != y->number)
-		return x->number < y->number ? -1 : 1;
 	return entry_cmp_guest(x->entry, y->entry);
+}
+
+/* Stable LSD radix sort by number, a byte at a time, skipping bytes all numbers share. */
+static struct ordered *radix_sort(struct ordered *o, struct ordered *spare, size_t n)
+{
+	for (unsigned shift = 0; shift < 64 && n; shift += 8) {
+		size_t count[256] = { 0 }, at = 0;
+		struct ordered *swap;
+
+		for (size_t i = 0; i < n; i++)
+			count[o[i].number >> shift & 0xff]++;
+		if (count[o[0].number >> shift & 0xff] == n)
+			continue;
+		for (size_t d = 0; d < 256; d++) {
+			size_t c = count[d];
+
+			count[d] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			spare[count[o[i].number >> shift & 0xff]++] = o[i];
+		swap = o;
+		o = spare;
+		spare = swap;
+	}
+	return o;
 }
 
 void entries_sort(struct entry *items, size_t n, enum entry_order order)
 {
-	struct ordered *o = malloc((n + 1) * sizeof(*o));
+	int (*full)(const void *, const void *) = order == BY_KEY ? cmp_ordered_key : cmp_ordered_guest;
+	struct ordered *o = malloc((n + 1) * sizeof(*o)), *spare = malloc((n + 1) * sizeof(*spare));
 	struct entry *copy = malloc((n + 1) * sizeof(*copy));
 
-	if (!o || !copy) { /* slower, but the same order */
+	if (!o || !spare || !copy) { /* slower, but the same order */
 		qsort(items, n, sizeof(*items), order == BY_KEY ? entry_qsort_key : entry_qsort_guest);
 	} else {
+		struct ordered *sorted;
+
 		for (size_t i = 0; i < n; i++)
 			o[i] = (struct ordered){ order_number(&items[i], order), &items[i] };
-		qsort(o, n, sizeof(*o), order == BY_KEY ? cmp_ordered_key : cmp_ordered_guest);
+		sorted = radix_sort(o, spare, n);
+		/* equal numbers (IPv6 guests, allowlists of one port): the full comparison */
+		for (size_t start = 0, end; start < n; start = end) {
+			for (end = start + 1; end < n && sorted[end].number == sorted[start].number; end++)
+				;
+			if (end - start > 1)
+				qsort(sorted + start, end - start, sizeof(*sorted), full);
+		}
 		for (size_t i = 0; i < n; i++)
-			copy[i] = *o[i].entry;
+			copy[i] = *sorted[i].entry;
 		if (n)
 			memcpy(items, copy, n * sizeof(*items));
 	}
 	free(o);
+	free(spare);
 	free(copy);
 }
 
