@@ -158,8 +158,9 @@ done
 
 # What the conntrack sweep adds to a change when the namespace tracks connections: the
 # kernel walks its whole conntrack hash for the dump, however few entries there are.
-n=${SIZES%% *}
-for s in $SIZES; do [ "$s" = 10000 ] && n=10000; done
+CT_N=${SIZES%% *}
+for s in $SIZES; do [ "$s" = 10000 ] && CT_N=10000; done
+n=$CT_N
 ns="$TAG-ct"
 new_ns "$ns"; rm -rf "$TMP/state"
 ip netns exec "$ns" "$NFT_PORTFWD" apply -q --config "$TMP/a$n.conf" --state-dir "$TMP/state" || die "apply $n"
@@ -202,7 +203,7 @@ cat <<EOF
 
 Peak RSS of one change (KiB): $(for n in $SIZES; do printf '%s forwards %s vs nft -f %s (%s); ' "$n" "${R[rss.pf.$n]}" "${R[rss.nft.$n]}" "$(ratio "${R[rss.pf.$n]}" "${R[rss.nft.$n]}")"; done)
 
-With $CT_COUNT tracked connection(s) in the namespace, a change among $n forwards takes
+With $CT_COUNT tracked connection(s) in the namespace, a change among $CT_N forwards takes
 $(ms "${R[ctchange]}") ms: apply then deletes the changed mapping's conntrack entries, and the
 kernel's conntrack dump walks all $BUCKETS buckets of its hash, however few entries there are.
 

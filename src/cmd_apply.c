@@ -84,10 +84,12 @@ enum exit_code run_apply(const struct options *opts)
 
 const struct command command_apply = {
 	.name = "apply",
-	.summary = "turn on forwarding and replace table inet portfwd in one transaction",
+	.summary = "turn on forwarding and bring table inet portfwd to the config in one transaction",
 	.help = "Validates the config, turns on net.ipv4.ip_forward (and IPv6 forwarding when an\n"
-		"IPv6 forward exists), remembering the old value for flush, then replaces table\n"
-		"inet portfwd in one transaction. Other firewalls whose forward-hook chains would\n"
+		"IPv6 forward exists), remembering the old value for flush, then commits what\n"
+		"differs in one transaction: the changed forwards' elements in place (the others\n"
+		"keep their counters and connections), or the whole of table inet portfwd when\n"
+		"its structure changes. Other firewalls whose forward-hook chains would\n"
 		"drop the forwards (libvirt, Docker, ufw, firewalld, any other) get the narrowest\n"
 		"accepts for exactly the configured guest endpoints, in the same transaction,\n"
 		"unless integrate = off. On any error the previous table, rules and sysctls stay as\n"
