@@ -10,7 +10,8 @@
 #             N live from the previous apply: the everyday case. Against `nft -f` of the
 #             whole changed rendering over the live table (what a tool that re-renders
 #             everything does). Timed in both directions (A->B, B->A), RUNS times each.
-#   no-op     apply of the config that is live
+#   no-op     apply of the config that is live, against `nft-portfwd render` alone (the
+#             config parsed, checked and rendered, no kernel: what every apply does first)
 #   status    `nft-portfwd status` (with counters), against `nft -j list table inet portfwd`
 #   flush     `nft-portfwd flush` of the N live forwards
 #   memory    peak RSS (/usr/bin/time %M) of one change, against `nft -f` over the live table
@@ -103,6 +104,15 @@ for n in $SIZES; do
     "$NFT_PORTFWD" render --config "$TMP/b$n.conf" -o "$TMP/b$n.nft" || die "render $n (changed)"
     sa="--state-dir $TMP/state"
 
+    # render alone: parse, check and render the config (the no-op's floor: no kernel)
+    : >"$TMP/render.pf"
+    for ((i = 0; i < RUNS; i++)); do
+        s=$EPOCHREALTIME
+        "$NFT_PORTFWD" render --config "$TMP/a$n.conf" -o /dev/null || die "render $n"
+        e=$EPOCHREALTIME
+        echo $(( 10#${e/./} - 10#${s/./} )) >>"$TMP/render.pf"
+    done
+
     # fresh: a new namespace per run
     : >"$TMP/fresh.pf"; : >"$TMP/fresh.nft"
     for ((i = 0; i < RUNS; i++)); do
@@ -149,7 +159,7 @@ for n in $SIZES; do
         ns_time "$ns" "$NFT_PORTFWD" flush -q $sa >>"$TMP/flush.pf"
     done
     del_ns "$ns"
-    for k in fresh.pf fresh.nft change.pf change.nft elements.nft noop.pf status.pf list.nft flush.pf; do
+    for k in render.pf fresh.pf fresh.nft change.pf change.nft elements.nft noop.pf status.pf list.nft flush.pf; do
         R[$k.$n]=$(median <"$TMP/$k")
         log "$n forwards, $k: median $(ms "${R[$k.$n]}") ms ($(tr '\n' ' ' <"$TMP/$k"))"
     done
@@ -187,15 +197,15 @@ Medians in ms, timed inside the namespace. "nft -f" loads nft-portfwd's own whol
 fresh apply): the floor for a tool that re-renders everything. A change is one forward's
 guest port, timed A->B and B->A. The namespace tracks no connections (see the last lines).
 
-| forwards | fresh apply | nft -f (fresh) | ratio | one change | nft -f over the live table | ratio | nft -f of only its elements | no-op | ratio | flush | ratio | status | nft -j list table | ratio |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| forwards | fresh apply | nft -f (fresh) | ratio | one change | nft -f over the live table | ratio | nft -f of only its elements | no-op | ratio | render alone | flush | ratio | status | nft -j list table | ratio |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 EOF
 for n in $SIZES; do
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" \
         "$(ms "${R[fresh.pf.$n]}")" "$(ms "${R[fresh.nft.$n]}")" "$(ratio "${R[fresh.pf.$n]}" "${R[fresh.nft.$n]}")" \
         "$(ms "${R[change.pf.$n]}")" "$(ms "${R[change.nft.$n]}")" "$(ratio "${R[change.pf.$n]}" "${R[change.nft.$n]}")" \
         "$(ms "${R[elements.nft.$n]}")" \
-        "$(ms "${R[noop.pf.$n]}")" "$(ratio "${R[noop.pf.$n]}" "${R[change.nft.$n]}")" \
+        "$(ms "${R[noop.pf.$n]}")" "$(ratio "${R[noop.pf.$n]}" "${R[change.nft.$n]}")" "$(ms "${R[render.pf.$n]}")" \
         "$(ms "${R[flush.pf.$n]}")" "$(ratio "${R[flush.pf.$n]}" "${R[change.nft.$n]}")" \
         "$(ms "${R[status.pf.$n]}")" "$(ms "${R[list.nft.$n]}")" "$(ratio "${R[status.pf.$n]}" "${R[list.nft.$n]}")"
 done
@@ -219,7 +229,7 @@ for n in $SIZES; do
     case $n in
         10000)
             target "one change among 10,000" "${R[change.pf.$n]}" 20000 "${R[change.nft.$n]}" "20 ms"
-            target "no-op, 10,000" "${R[noop.pf.$n]}" 15000 "" "15 ms"
+            target "no-op, 10,000 (render alone: $(ms "${R[render.pf.$n]}") ms)" "${R[noop.pf.$n]}" 15000 "" "15 ms"
             target "flush of 10,000" "${R[flush.pf.$n]}" 50000 "" "50 ms" ;;
         100000)
             target "one change among 100,000" "${R[change.pf.$n]}" 40000 "${R[change.nft.$n]}" "40 ms" ;;
