@@ -195,7 +195,7 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
 	bool ok;
 
-	r->drift = calloc(r->live.foreign_count + r->foreign.count + 3, sizeof(*r->drift));
+	r->drift = calloc(r->live.foreign_count + r->foreign.count + 4, sizeof(*r->drift));
 	ok = r->drift != NULL;
 	if (ok && !r->live.present && r->m->forward_count > 0)
 		ok = add_drift(r, "%s", NO_TABLE);
@@ -214,6 +214,9 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	}
 	if (ok && applied_text && strcmp(applied_text, rendered) != 0)
 		ok = add_drift(r, "%s", CONFIG_CHANGED);
+	if (ok && r->live.present && !live_hosts_are(&r->live, r->m))
+		ok = add_drift(r, "the host addresses in set host4 or host6 are not host-ip and "
+				  "public-ip (a hand edit); apply puts them back");
 	for (size_t i = 0; ok && i < r->live.foreign_count; i++)
 		ok = add_drift(r, "%s", r->live.foreign[i]);
 	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {

@@ -19,7 +19,7 @@
 #include "validate.h"
 
 /* The maps and sets nft-portfwd reads back, by name. */
-enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET, KIND_MASQ_SET };
+enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET, KIND_MASQ_SET, KIND_HOST_SET };
 
 static const struct {
 	const char *name;
@@ -34,6 +34,8 @@ static const struct {
 	{ "guest6", AF_INET6, KIND_GUEST_SET },
 	{ "masq4", AF_INET, KIND_MASQ_SET },
 	{ "masq6", AF_INET6, KIND_MASQ_SET },
+	{ "host4", AF_INET, KIND_HOST_SET },
+	{ "host6", AF_INET6, KIND_HOST_SET },
 };
 
 /* What is being read, for messages: "map fwdsrc4" and the element as nft listed it. */
@@ -208,6 +210,42 @@ static enum exit_code read_endpoint_element(const struct where *w, int family, b
 	return EXIT_OK;
 }
 
+/* One element of hostN: an address of the host (host-ip, public-ip). */
+static enum exit_code read_host_element(const struct where *w, int family, struct live_table *t,
+					struct error *err)
+{
+	json_t *counter;
+
+	if (!get_addr(element_value(w->elem, &counter), family, &t->hosts.items[t->hosts.count]))
+		return foreign(w, "it is not one address of the set's family", t, err);
+	t->hosts.count++;
+	return EXIT_OK;
+}
+
+static bool has_addr(const struct addr_list *list, const struct addr *a)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (addr_cmp(&list->items[i], a) == 0)
+			return true;
+	return false;
+}
+
+bool live_hosts_are(const struct live_table *t, const struct model *m)
+{
+	for (size_t i = 0; i < t->hosts.count; i++)
+		if (!has_addr(&m->host_ips, &t->hosts.items[i]) &&
+		    !has_addr(&m->public_ips, &t->hosts.items[i]))
+			return false;
+	for (size_t l = 0; l < 2; l++) {
+		const struct addr_list *list = l ? &m->public_ips : &m->host_ips;
+
+		for (size_t i = 0; i < list->count; i++)
+			if (!has_addr(&t->hosts, &list->items[i]))
+				return false;
+	}
+	return true;
+}
+
 /* The set or map object of a list entry ({"set": {...}} or {"map": {...}}), if it is one. */
 static json_t *set_of(json_t *item, const char **what)
 {
@@ -229,8 +267,9 @@ static int known_index(json_t *set)
 
 /* Never NULL, even when empty, so callers can hand them to memcpy and qsort. */
 static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_t n_guests,
-				   size_t n_masqueraded, struct error *err)
+				   size_t n_masqueraded, size_t n_hosts, struct error *err)
 {
+	t->hosts.items = calloc(n_hosts + 1, sizeof(*t->hosts.items));
 	t->entries.items = calloc(n_entries + 1, sizeof(*t->entries.items));
 	/* Indexed like the entries, so that each source map element has its slot. */
 	t->sources = calloc(n_entries + 1, sizeof(*t->sources));
@@ -238,7 +277,7 @@ static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_
 	t->guests.items = calloc(n_guests + 1, sizeof(*t->guests.items));
 	t->masqueraded.items = calloc(n_masqueraded + 1, sizeof(*t->masqueraded.items));
 	if (!t->entries.items || !t->sources || !t->stats || !t->guests.items ||
-	    !t->masqueraded.items) {
+	    !t->masqueraded.items || !t->hosts.items) {
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
@@ -248,7 +287,7 @@ static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_
 static enum exit_code read_elements(json_t *list, bool with_counters, struct live_table *t,
 				    struct error *err)
 {
-	size_t n_entries = 0, n_guests = 0, n_masqueraded = 0, i, j;
+	size_t n_entries = 0, n_guests = 0, n_masqueraded = 0, n_hosts = 0, i, j;
 	json_t *item;
 	enum exit_code rc = EXIT_OK;
 
@@ -265,10 +304,12 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 			n_guests += n;
 		else if (known[which].kind == KIND_MASQ_SET)
 			n_masqueraded += n;
+		else if (known[which].kind == KIND_HOST_SET)
+			n_hosts += n;
 		else
 			n_entries += n;
 	}
-	rc = alloc_arrays(t, n_entries, n_guests, n_masqueraded, err);
+	rc = alloc_arrays(t, n_entries, n_guests, n_masqueraded, n_hosts, err);
 	if (rc != EXIT_OK)
 		return rc;
 
@@ -287,7 +328,9 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 		}
 		for (j = 0; rc == EXIT_OK && j < json_array_size(elems); j++) {
 			w.elem = json_array_get(elems, j);
-			if (known[which].kind == KIND_GUEST_SET || known[which].kind == KIND_MASQ_SET)
+			if (known[which].kind == KIND_HOST_SET)
+				rc = read_host_element(&w, known[which].family, t, err);
+			else if (known[which].kind == KIND_GUEST_SET || known[which].kind == KIND_MASQ_SET)
 				rc = read_endpoint_element(&w, known[which].family,
 							   known[which].kind == KIND_GUEST_SET,
 							   with_counters, t, err);
@@ -368,7 +411,7 @@ static enum exit_code parse(json_t *list, bool with_counters, struct live_table 
 
 	*t = (struct live_table){ .present = list != NULL };
 	if (!list) {
-		rc = alloc_arrays(t, 0, 0, 0, err);
+		rc = alloc_arrays(t, 0, 0, 0, 0, err);
 		if (rc == EXIT_OK && !(t->canonical = strdup(""))) {
 			error_set(err, "out of memory");
 			rc = EXIT_SYSTEM;
@@ -488,6 +531,7 @@ void live_free(struct live_table *t)
 	entries_free(&t->entries);
 	entries_free(&t->guests);
 	entries_free(&t->masqueraded);
+	free(t->hosts.items);
 	free(t->sources);
 	free(t->stats);
 	free(t->canonical);

@@ -40,6 +40,8 @@ struct live_table {
 	struct prefix *sources;
 	/* The endpoints in sets guestN and masqN (family, guest, proto, guest_port). */
 	struct entry_list guests, masqueraded;
+	/* The addresses in sets hostN (part of the structure, but not of `canonical`). */
+	struct addr_list hosts;
 	struct endpoint_stats *stats; /* only when read with counters */
 	size_t stats_count;
 	/*
@@ -69,6 +71,12 @@ enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struc
  */
 enum exit_code live_from_items(const json_t *items, bool with_counters, struct live_table *t,
 			       struct error *err);
+
+/*
+ * Do sets hostN hold exactly the model's host-ip and public-ip addresses? Only for a
+ * table read with its elements (live_read_table); a terse listing holds none.
+ */
+bool live_hosts_are(const struct live_table *t, const struct model *m);
 
 void live_free(struct live_table *t);
 

@@ -113,29 +113,26 @@ static bool live_elements(const struct live_table *t, char **text)
 }
 
 /*
- * The elements the table holds before this apply: read from the kernel (after a
- * transaction of someone else's, the only word to trust), or the last apply's record.
- * `live` is filled when read; *text holds what the elements point into.
+ * The elements a table holds: `text`, a record's rendering (the last apply's), or NULL
+ * to read the live table back (after a transaction of someone else's, the only word to
+ * trust; `live` is filled and *owned holds the text the elements point into).
  */
-static enum exit_code old_elements(const char *state_dir, struct kernel *k, bool from_kernel,
-				   struct live_table *live, char **text, struct element_list *old,
-				   struct error *err)
+static enum exit_code table_elements(struct kernel *k, const char *text, struct live_table *live,
+				     char **owned, struct element_list *elements, struct error *err)
 {
 	char *structure = NULL;
 	enum exit_code rc;
 
-	*text = NULL;
-	*old = (struct element_list){ 0 };
-	if (from_kernel) {
+	*owned = NULL;
+	if (!text) {
 		rc = live_read_table(k, false, live, err);
 		if (rc != EXIT_OK)
 			return rc;
-		if (!live_elements(live, text))
+		if (!live_elements(live, owned))
 			return error_set(err, "out of memory"), EXIT_SYSTEM;
-	} else if (!(*text = state_read_file(state_dir, APPLIED_TEXT_FILE))) {
-		return EXIT_OK; /* no record: nothing known */
+		text = *owned;
 	}
-	if (!elements_split(*text, &structure, old))
+	if (!elements_split(text, &structure, elements))
 		return error_set(err, "out of memory"), EXIT_SYSTEM;
 	free(structure);
 	return EXIT_OK;
@@ -163,9 +160,11 @@ static enum exit_code element_commands(const struct element_list *old,
  * After a commit, or a read that found all in place: what the next apply may trust.
  * `record_same`: the last apply's record has the config's structure, so a replace may
  * have left the table as it was (its record lost, say) and the new structure is compared.
+ * `record_current`: the record is already the config's rendering. The table is what the
+ * config renders now (committed, or found so), and the record must say so.
  */
 static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_before,
-		     bool record_same)
+		     bool record_same, bool record_current)
 {
 	const char *dir = run->state_dir;
 	struct error warning;
@@ -178,7 +177,7 @@ static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_befor
 
 	run->gen_known = run->committed && known;
 	run->gen_after = gen_now;
-	if (run->committed &&
+	if (!record_current &&
 	    state_write_file(dir, APPLIED_TEXT_FILE, run->table_text, &warning) != EXIT_OK) {
 		fprintf(stderr, "nft-portfwd: warning: %s; the next apply reads the table back, and "
 				"status cannot tell hand-made changes from this apply\n", warning.msg);
@@ -189,9 +188,11 @@ static void remember(struct apply_run *run, struct kernel *k, uint32_t gen_befor
 		/* the new structure, from a terse listing (cheap), for the reads after others' commits */
 		struct live_table after = { 0 };
 
+		run->table_changed = true; /* unless the structure is known to be the same */
 		state_remove(dir, APPLIED_LIVE_FILE);
 		if (live_read_structure(k, &after, &warning) == EXIT_OK && after.present) {
-			run->table_changed = !record_same || !run->before.present || run->change.deleted ||
+			run->table_changed = !record_same || !run->before.present || run->hosts_differ ||
+					     run->change.deleted ||
 					     run->change.added || !run->old_known ||
 					     strcmp(run->before.canonical, after.canonical) != 0;
 			state_write_file(dir, APPLIED_LIVE_FILE, after.canonical, &warning);
@@ -255,6 +256,29 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 }
 
 /*
+ * The kernel refused a change computed from the record, and no transaction since `gen`
+ * explains it: unless something else refuses (an owner, a security module), the record is
+ * not what is live. Say so rather than cover it, and forget the generation so that the
+ * next apply reads the table back. False (err untouched) when someone's transaction did
+ * happen: then reading back is the answer.
+ */
+static bool refused_as_recorded(const struct apply_run *run, uint32_t gen,
+				const struct error *refused, struct error *err)
+{
+	uint32_t now;
+	struct error ignored;
+
+	if (kernel_generation(&now, &ignored) != EXIT_OK || now != gen)
+		return false;
+	state_remove(run->state_dir, APPLIED_GEN_FILE);
+	error_set(err, "%s\nNo transaction since the last apply explains it: if nothing else "
+		       "refuses (an owner, a security module), the record of that apply in %s does "
+		       "not match table " TABLE_FAMILY " " TABLE_NAME " (edited?). The next apply "
+		       "reads the table back.", refused->msg, run->state_dir);
+	return true;
+}
+
+/*
  * The everyday path: no transaction anywhere since our last commit, so the table is what
  * that commit left (the record), and other firewalls' chains too. Only element changes,
  * or nothing, when the structure and the integration are the same. *done false: another
@@ -283,24 +307,21 @@ static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
 		run->before.present = true;
 		run->old_known = true;
 		rc = element_commands(&old, wanted, &commands, &run->change, err);
-		if (rc == EXIT_OK && commands[0]) {
+		if (rc == EXIT_OK && run->change.added) {
+			/* New elements (a guest endpoint, a port, a client network) may meet drops
+			 * in other firewalls that the old ones did not: look at those first. Our
+			 * table is the record (nothing happened since), so it is not listed. */
+			element_change_free(&run->change);
+			run->ours_known = true;
+		} else if (rc == EXIT_OK && commands[0]) {
 			struct error refused;
-			uint32_t now;
 
 			if (commit(run, k, commands, &refused) == EXIT_OK) {
 				*done = true;
-				remember(run, k, gen, true);
-			} else if (kernel_generation(&now, err) == EXIT_OK && now == gen) {
-				/* No one's transaction since: the record is not what is live. Say so,
-				 * rather than cover it; the next apply reads the table back. */
-				state_remove(run->state_dir, APPLIED_GEN_FILE);
+				remember(run, k, gen, true, false);
+			} else if (refused_as_recorded(run, gen, &refused, err)) {
 				*done = true;
 				rc = EXIT_KERNEL;
-				error_set(err, "the record of the last apply in %s does not match table "
-					       TABLE_FAMILY " " TABLE_NAME " (edited, or written by "
-					       "another tool?), and no transaction since explains it; "
-					       "nothing was changed, and the next apply reads the table "
-					       "back. %s", run->state_dir, refused.msg);
 			} else {
 				/* someone's transaction since the generation was read: read then */
 				element_change_free(&run->change);
@@ -327,8 +348,9 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 {
 	char *applied_text = state_read_file(run->state_dir, APPLIED_TEXT_FILE);
 	char *applied_live = state_read_file(run->state_dir, APPLIED_LIVE_FILE);
-	char *applied_structure = NULL, *old_text = NULL, *commands = NULL;
-	struct element_list applied = { 0 }, old = { 0 };
+	char *applied_structure = NULL, *live_text = NULL, *commands = NULL;
+	struct element_list applied = { 0 }, read_back = { 0 };
+	const struct element_list *old = NULL;
 	struct live_table live = { 0 };
 	uint32_t gen_before;
 	bool record_same, same_structure;
@@ -345,30 +367,47 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 	 * watcher saw nobody touch the table), or for conntrack when it goes and there is
 	 * no record of what it held. */
 	if (rc == EXIT_OK && ((same_structure && !run->ours_known) ||
-			      (run->before.present && !applied_text)))
-		rc = old_elements(run->state_dir, k, true, &live, &old_text, &old, err);
-	else if (rc == EXIT_OK && applied_text)
-		rc = old_elements(run->state_dir, k, false, &live, &old_text, &old, err);
-	run->old_known = old_text != NULL;
-	/* A hand edit between the two listings, or elements we never write: replace. */
+			      (run->before.present && !applied_text))) {
+		rc = table_elements(k, NULL, &live, &live_text, &read_back, err);
+		old = &read_back;
+	} else if (rc == EXIT_OK && applied_text) {
+		/* split above, unless memory ran out there */
+		if (!applied_structure && !elements_split(applied_text, &applied_structure, &applied)) {
+			error_set(err, "out of memory");
+			rc = EXIT_SYSTEM;
+		}
+		old = &applied;
+	}
+	run->old_known = rc == EXIT_OK && old;
+	/* A hand edit between the two listings, of the host addresses, or elements we never
+	 * write: replace. */
+	run->hosts_differ = live.canonical && !live_hosts_are(&live, run->m);
 	if (same_structure && live.canonical &&
-	    (live.foreign_count || strcmp(live.canonical, run->before.canonical)))
+	    (live.foreign_count || strcmp(live.canonical, run->before.canonical) ||
+	     run->hosts_differ))
 		same_structure = false;
 	/* the changes, for the commit or for conntrack; nothing before: nothing to compare */
 	if (rc == EXIT_OK && run->old_known)
-		rc = element_commands(&old, wanted, &commands, &run->change, err);
+		rc = element_commands(old, wanted, &commands, &run->change, err);
 	if (rc == EXIT_OK) {
 		run->replaced = !same_structure;
 		rc = commit(run, k, run->replaced ? run->table_text : commands ? commands : "", err);
+		/* elements from the record, refused: say whether the record is to blame */
+		if (rc == EXIT_KERNEL && run->ours_known && !run->replaced) {
+			struct error refused = *err;
+
+			refused_as_recorded(run, gen_before, &refused, err);
+		}
 	}
 	if (rc == EXIT_OK)
-		remember(run, k, gen_before, record_same);
+		remember(run, k, gen_before, record_same,
+			 applied_text && !strcmp(applied_text, run->table_text));
 	if (rc == EXIT_OK && !run->replaced)
 		run->table_changed = run->change.deleted || run->change.added;
 	free(commands);
-	elements_free(&old);
+	elements_free(&read_back);
 	elements_free(&applied);
-	free(old_text);
+	free(live_text);
 	free(applied_structure);
 	free(applied_text);
 	free(applied_live);
@@ -468,15 +507,14 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	if (rc == EXIT_OK && before.present && conntrack_any_tracked()) {
 		struct element_list old = { 0 };
 		struct live_table live = { 0 };
-		char *discard = NULL;
+		char *discard = NULL, *record = state_read_file(state_dir, APPLIED_TEXT_FILE);
 
-		rc = old_elements(state_dir, k, false, &live, &old_text, &old, err);
-		if (rc == EXIT_OK && !old_text)
-			rc = old_elements(state_dir, k, true, &live, &old_text, &old, err);
+		rc = table_elements(k, record, &live, &old_text, &old, err);
 		if (rc == EXIT_OK)
 			rc = element_commands(&old, &(struct element_list){ 0 }, &discard, &gone, err);
 		mappings = gone.removed_mappings;
 		free(discard);
+		free(record);
 		elements_free(&old);
 		live_free(&live);
 	}

@@ -43,6 +43,7 @@ struct apply_run {
 	bool old_known;                  /* what the table held before is known */
 	bool committed;                  /* a transaction was committed */
 	bool replaced;                   /* ... and it replaced the whole table */
+	bool hosts_differ;               /* sets hostN held other addresses (a hand edit) */
 	bool table_changed, foreign_changed;
 	bool gen_known;                  /* it committed; gen_after: the generation right after */
 	uint32_t gen_after;

@@ -119,6 +119,16 @@ pf_expect_rc 0 "status after the heal"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest80 "tcp 8080 after the heal"
 hnft list map inet portfwd fwd4 | grep -q 7777 && fail "the hand-added element survived the heal"
 
+step "a hand-deleted host address: status finds it, apply puts it back"
+hnft delete element inet portfwd host4 "{ $HOST_IP }" || fail "hand delete of the host address"
+pf_run --config "$cfg" status
+pf_expect_rc 1 "status after the host address was deleted"
+assert_line "$PF_OUT" 'host addresses in set host4 or host6' "status names the host set"
+assert_no_reply "$CLIENT" tcp "$HOST_IP" 8080 "tcp 8080 without the host address"
+japply
+assert_eq "$J" "True True 0 0" "apply replaces the table (the host set is structure)"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest80 "tcp 8080 with the host address back"
+
 step "a kernel rejection of an incremental transaction leaves everything as it was"
 # The record of the last apply says tcp 8080 is not in the table (a hand edit of the state
 # dir; no nftables transaction since, so apply trusts it): the change adds tcp 8080 with
@@ -132,7 +142,7 @@ sed 's/:80$/:81/; s/udp 5000 to \(.*\):5000/udp 5000 to \1:5001/' "$cfg" >"$PF_T
 grep -q ':81$' "$PF_TMP/moved.conf" && grep -q ':5001$' "$PF_TMP/moved.conf" || fail "the moved config"
 pf_run --config "$PF_TMP/moved.conf" apply
 pf_expect_rc 5 "apply whose incremental transaction the kernel refuses"
-assert_match "$PF_ERR" "does not match table inet portfwd" "the error says the record is not what is live"
+assert_match "$PF_ERR" "does not match table inet portfwd" "the error says the record may not be what is live"
 assert_eq "$(printf '%s\n' "$PF_ERR" | grep -c 'File exists\|Device or resource busy')" 1 "and the kernel's reason"
 assert_eq "$(hnft -s list ruleset)" "$ruleset_before" "ruleset byte-identical after the rejection"
 assert_reaches "$CLIENT" udp "$HOST_IP" 5000 guest5000 "udp 5000 still at its first guest port"
