@@ -206,8 +206,16 @@ bool conntrack_any_tracked(void)
 	return strcmp(count, "0\n") != 0;
 }
 
-enum exit_code conntrack_forget(const struct entry_list *stale, const struct entry_list *fresh,
-				size_t *removed, struct error *err)
+/*
+ * Delete the conntrack entries that were DNAT'd by one of `stale`: same family, protocol
+ * and original destination port, the client inside the entry's source network (if any),
+ * and translated to the entry's old guest address and port. Also delete untranslated UDP
+ * flows to this host that one of `fresh` now forwards. Both lists sorted by key, as
+ * entries_stale gives them. *removed counts the deleted entries.
+ */
+static enum exit_code conntrack_forget(const struct entry_list *stale,
+				       const struct entry_list *fresh, size_t *removed,
+				       struct error *err)
 {
 	struct sweep sweep = { .stale = stale, .fresh = fresh };
 	struct nfct_handle *h;

@@ -56,7 +56,7 @@ int entry_cmp_key(const struct entry *a, const struct entry *b)
 	return prefix_cmp(a->source, b->source);
 }
 
-int entry_qsort_guest(const void *a, const void *b)
+static int entry_qsort_guest(const void *a, const void *b)
 {
 	return entry_cmp_guest(a, b);
 }

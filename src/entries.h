@@ -42,9 +42,8 @@ int entry_cmp_key(const struct entry *a, const struct entry *b);
 /* Orders by family, guest address, protocol, guest port: the guest endpoint. */
 int entry_cmp_guest(const struct entry *a, const struct entry *b);
 
-/* The same two for qsort and bsearch. */
+/* entry_cmp_key for qsort and bsearch. */
 int entry_qsort_key(const void *a, const void *b);
-int entry_qsort_guest(const void *a, const void *b);
 
 enum entry_order { BY_KEY, BY_GUEST };
 

@@ -19,7 +19,8 @@ bool nft_name_ok(const char *name)
 	return true;
 }
 
-bool nft_string_ok(const char *text)
+/* Can `text` stand between double quotes (an interface name, a comment)? */
+static bool nft_string_ok(const char *text)
 {
 	for (; *text; text++)
 		if ((unsigned char)*text < 0x20 || *text == 0x7f || *text == '"' || *text == '\\')
@@ -47,14 +48,4 @@ bool nft_put_comment(FILE *out, const char *text)
 bool nft_quote_string(char *buf, size_t size, const char *text)
 {
 	return nft_string_ok(text) && (size_t)snprintf(buf, size, "\"%s\"", text) < size;
-}
-
-bool nft_put_string(FILE *out, const char *text)
-{
-	char quoted[NFT_COMMENT_MAX + 3];
-
-	if (!nft_quote_string(quoted, sizeof(quoted), text))
-		return false;
-	fputs(quoted, out);
-	return true;
 }

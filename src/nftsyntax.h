@@ -17,9 +17,6 @@
 /* Can `name` (a table, chain or set name) be written in nft syntax? */
 bool nft_name_ok(const char *name);
 
-/* Can `text` stand between double quotes (an interface name, a comment)? */
-bool nft_string_ok(const char *text);
-
 /*
  * "VERB rule FAMILY TABLE CHAIN" (VERB: add, insert or delete), or nothing and false when
  * a name cannot be written.
@@ -32,8 +29,5 @@ bool nft_put_comment(FILE *out, const char *text);
 
 /* "\"TEXT\"" (an interface name) into buf, or false when it cannot be written or fit. */
 bool nft_quote_string(char *buf, size_t size, const char *text);
-
-/* "\"TEXT\"" (an interface name), or nothing and false. */
-bool nft_put_string(FILE *out, const char *text);
 
 #endif
