@@ -11,9 +11,9 @@
 #include "state.h"
 
 /*
- * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path
- * and the forward flags, one KEY=VALUE a line. Nothing is recorded for a value that holds
- * a newline (reapply then does nothing, rather than guess).
+ * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path,
+ * the drop-in directory read and the forward flags, one KEY=VALUE a line. Nothing is
+ * recorded for a value that holds a newline (reapply then does nothing, rather than guess).
  */
 static void record_args(const struct options *opts)
 {
@@ -23,8 +23,11 @@ static void record_args(const struct options *opts)
 		{ "config", NULL }, { "public-ip", opts->public_ip }, { "host-ip", opts->host_ip },
 		{ "host-iface", opts->host_iface }, { "integrate", opts->integrate },
 		{ "host-port", opts->host_port }, { "vm-ip", opts->vm_ip },
-		{ "vm-port", opts->vm_port }, { "proto", opts->proto },
+		{ "vm-port", opts->vm_port }, { "proto", opts->proto }, { "config-dir", NULL },
 	};
+	/* the drop-in directory that was read (reapply names it, so it is read again) */
+	char *dir = realpath(opts->config_dir ? opts->config_dir :
+			     opts->config_given ? "" : CONFIG_DIR_DEFAULT, NULL);
 	char *config = realpath(opts->config_path, NULL), *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
@@ -33,7 +36,7 @@ static void record_args(const struct options *opts)
 
 	for (size_t i = 0; ok && i < sizeof(args) / sizeof(args[0]); i++) {
 		const char *value = i == 0 ? (opts->config_given || config ? (config ? config : "") : NULL)
-					   : args[i].value;
+				    : !strcmp(args[i].key, "config-dir") ? dir : args[i].value;
 
 		if (value && strchr(value, '\n'))
 			ok = false;
@@ -48,6 +51,7 @@ static void record_args(const struct options *opts)
 		state_remove(opts->state_dir, APPLIED_ARGS_FILE);
 	free(text);
 	free(config);
+	free(dir);
 }
 
 enum exit_code run_apply(const struct options *opts)

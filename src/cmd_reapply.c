@@ -41,6 +41,10 @@ static enum exit_code run_reapply(const struct options *opts)
 			again.config_given = eq[1] != '\0';
 			continue;
 		}
+		if (!strcmp(line, "config-dir")) {
+			again.config_dir = eq + 1;
+			continue;
+		}
 		slot = !strcmp(line, "public-ip") ? &again.public_ip :
 		       !strcmp(line, "host-ip") ? &again.host_ip :
 		       !strcmp(line, "host-iface") ? &again.host_iface :

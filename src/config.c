@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +31,9 @@ void model_free(struct model *m)
 	free(m->public_ips.items);
 	free(m->host_ips.items);
 	free(m->forwards);
+	for (size_t i = 0; i < m->owned_source_count; i++)
+		free(m->owned_sources[i]);
+	free(m->owned_sources);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -482,7 +486,7 @@ static bool parse_forward_line(struct model *m, char *rest, const struct origin 
 }
 
 static bool parse_line(struct model *m, char *line, const struct origin *where,
-		       struct error *err)
+		       bool forwards_only, struct error *err)
 {
 	char *hash = strchr(line, '#'), *eq, *key;
 	size_t word;
@@ -516,11 +520,15 @@ static bool parse_line(struct model *m, char *line, const struct origin *where,
 				   "the key before '=' is missing; expected one of " SETTING_KEYS);
 	if (*trim(eq + 1) == '\0')
 		return field_error(err, where, key, NULL, "the value after '=' is missing");
+	if (forwards_only)
+		return field_error(err, where, key, NULL,
+				   "is a setting, and settings stay in the main config file; a "
+				   "drop-in file holds forwards only: move it there");
 	return config_set(m, key, trim(eq + 1), false, where, key, err);
 }
 
-bool config_parse(struct model *m, const char *text, size_t len, const char *source,
-		  struct error *err)
+static bool parse_text(struct model *m, const char *text, size_t len, const char *source,
+		       bool forwards_only, struct error *err)
 {
 	char *copy = malloc(len + 1), *line;
 	struct origin where = { .source = source, .line = 0 };
@@ -545,13 +553,19 @@ bool config_parse(struct model *m, const char *text, size_t len, const char *sou
 			ok = field_error(err, &where, "line", NULL,
 					 "contains a NUL byte; the config must be text");
 		else
-			ok = parse_line(m, line, &where, err);
+			ok = parse_line(m, line, &where, forwards_only, err);
 		if (!end)
 			break;
 		line = end + 1;
 	}
 	free(copy);
 	return ok;
+}
+
+bool config_parse(struct model *m, const char *text, size_t len, const char *source,
+		  struct error *err)
+{
+	return parse_text(m, text, len, source, false, err);
 }
 
 /* What a path that is no regular file is, for the message. */
@@ -562,7 +576,8 @@ static const char *file_kind(mode_t mode)
 	       S_ISSOCK(mode) ? "a socket" : "not a regular file";
 }
 
-bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err)
+static bool read_file(struct model *m, const char *path, bool missing_ok, bool forwards_only,
+		      struct error *err)
 {
 	/* O_NONBLOCK: a FIFO must not block the open; only regular files are read anyway */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -627,7 +642,76 @@ bool config_read_file(struct model *m, const char *path, bool missing_ok, struct
 		free(text);
 		return false;
 	}
-	ok = config_parse(m, text, len, path, err);
+	ok = parse_text(m, text, len, path, forwards_only, err);
 	free(text);
+	return ok;
+}
+
+bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err)
+{
+	return read_file(m, path, missing_ok, false, err);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "NAME.conf", not hidden: what a drop-in directory holds (editors' backups are not). */
+static bool is_dropin(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && !strcmp(name + len - 5, ".conf");
+}
+
+bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t count = 0;
+	bool ok = true;
+
+	if (!d) {
+		if (errno == ENOENT && missing_ok)
+			return true;
+		return error_set(err, "cannot read config directory %s: %s", dir, strerror(errno));
+	}
+	while (ok && (de = readdir(d))) {
+		char **grown;
+
+		if (!is_dropin(de->d_name))
+			continue;
+		grown = realloc(names, (count + 1) * sizeof(*names));
+		if (!grown || !(grown[count] = strdup(de->d_name))) {
+			names = grown ? grown : names;
+			ok = error_set(err, "out of memory");
+			break;
+		}
+		names = grown;
+		count++;
+	}
+	closedir(d);
+	/* lexical order of the bytes, whatever the locale: 10-web.conf before 20-db.conf */
+	if (ok && count)
+		qsort(names, count, sizeof(*names), cmp_name);
+	for (size_t i = 0; ok && i < count; i++) {
+		char *path = NULL, **grown = realloc(m->owned_sources,
+						     (m->owned_source_count + 1) * sizeof(*grown));
+
+		if (grown)
+			m->owned_sources = grown;
+		/* the forwards' origins point at the path: the model keeps it */
+		if (!grown || asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			ok = error_set(err, "out of memory");
+			break;
+		}
+		m->owned_sources[m->owned_source_count++] = path;
+		ok = read_file(m, path, false, true, err);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
 	return ok;
 }

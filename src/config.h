@@ -35,6 +35,14 @@ bool config_parse(struct model *m, const char *text, size_t len, const char *sou
 bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err);
 
 /*
+ * Read every NAME.conf in `dir` (not hidden ones), in lexical byte order, into the same
+ * model: more forwards of one config, whose errors name their file and line. A setting in
+ * one is an error (settings stay in the main file). `missing_ok` accepts a directory that
+ * does not exist.
+ */
+bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct error *err);
+
+/*
  * Set a global setting ("public-ip", "host-ip", "host-iface", "masquerade"). `field` names it in messages.
  * With `override`, a value from an earlier source is replaced; without it, a second value
  * is an error.

@@ -18,7 +18,10 @@ static const struct command *const commands[] = {
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
-#define CONFIG_OPTION "  -c, --config FILE    config file (default " CONFIG_PATH_DEFAULT ")\n"
+#define CONFIG_OPTION                                                                    \
+	"  -c, --config FILE    config file (default " CONFIG_PATH_DEFAULT ")\n"           \
+	"  --config-dir DIR     every DIR/*.conf after it: more forwards (default\n"        \
+	"                       " CONFIG_DIR_DEFAULT " with the default config only)\n"
 #define COMMON_OPTIONS                                                                   \
 	"  -h, --help           show help (after a command: that command's help)\n"      \
 	"  -V, --version        show the version\n"

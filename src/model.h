@@ -77,6 +77,8 @@ struct model {
 	/* where each global setting was first given, to report a second one */
 	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin,
 		masquerade_origin, integrate_origin, integrate_mark_origin;
+	char **owned_sources;        /* drop-in paths the forwards' origins point at */
+	size_t owned_source_count;
 };
 
 /*

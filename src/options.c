@@ -22,12 +22,14 @@ enum {
 	LONG_INTEGRATE,
 	LONG_TRACE,
 	LONG_JSON,
+	LONG_CONFIG_DIR,
 };
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "config", required_argument, NULL, 'c' },
+	{ "config-dir", required_argument, NULL, LONG_CONFIG_DIR },
 	{ "output", required_argument, NULL, 'o' },
 	{ "state-dir", required_argument, NULL, LONG_STATE_DIR },
 	{ "public-ip", required_argument, NULL, LONG_PUBLIC_IP },
@@ -83,6 +85,14 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 			opts->config_path = optarg;
 			opts->config_given = true;
 			note_given(opts, OPT_CONFIG, "--config");
+			break;
+		case LONG_CONFIG_DIR:
+			if (opts->config_dir) {
+				error_set(err, "option --config-dir given twice; give one directory");
+				return EXIT_USAGE;
+			}
+			opts->config_dir = optarg;
+			note_given(opts, OPT_CONFIG, "--config-dir");
 			break;
 		case 'o':
 			if (!set_once(&opts->output_path, "--output", err))
@@ -249,7 +259,13 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}
-	if (!load_flags(opts, m, err) || !check_model(m, err)) {
+	/* The drop-ins: --config-dir, or with the default config its default directory
+	 * (a --config FILE of a test or another host is not mixed with this host's). */
+	const char *dir = opts->config_dir ? opts->config_dir
+					   : opts->config_given ? NULL : CONFIG_DIR_DEFAULT;
+
+	if ((dir && !config_read_dir(m, dir, !opts->config_dir, err)) ||
+	    !load_flags(opts, m, err) || !check_model(m, err)) {
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}

@@ -9,6 +9,8 @@
 #include "model.h"
 
 #define CONFIG_PATH_DEFAULT "/etc/nft-portfwd.conf"
+/* Drop-in files of more forwards; read with the default config only, unless given. */
+#define CONFIG_DIR_DEFAULT "/etc/nft-portfwd.d"
 
 /* Which options a command accepts; one bit each. */
 enum option_bit {
@@ -27,6 +29,7 @@ struct options {
 	const char *command;
 	const char *config_path;
 	bool config_given;
+	const char *config_dir;  /* --config-dir; NULL: CONFIG_DIR_DEFAULT with the default config */
 	const char *state_dir;
 	const char *output_path;
 	const char *public_ip, *host_ip, *host_iface, *host_port, *vm_ip, *vm_port, *proto;

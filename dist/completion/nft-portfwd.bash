@@ -6,7 +6,7 @@
 _nft_portfwd_takes_value()
 {
     case $1 in
-        -c | --config | -o | --output | --state-dir | --public-ip | --host-ip | \
+        -c | --config | --config-dir | -o | --output | --state-dir | --public-ip | --host-ip | \
             --host-iface | --host-port | --vm-ip | --vm-port | --proto | --integrate | \
             --trace)
             return 0
@@ -18,7 +18,7 @@ _nft_portfwd_takes_value()
 # The options each command takes ('' is the command line before a command).
 _nft_portfwd_options()
 {
-    local common="--config --help --version"
+    local common="--config --config-dir --help --version"
     local fwd="--public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto --integrate"
     case $1 in
         render) echo "$common --output $fwd" ;;
@@ -78,7 +78,7 @@ _nft_portfwd()
             _nft_portfwd_files
             return
             ;;
-        --state-dir)
+        --state-dir | --config-dir)
             _nft_portfwd_files -d
             return
             ;;
