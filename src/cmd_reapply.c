@@ -64,10 +64,10 @@ static enum exit_code run_reapply(const struct options *opts)
 const struct command command_reapply = {
 	.name = "reapply",
 	.summary = "apply again what the last apply was given, or nothing",
-	.help = "Applies again exactly what the last successful apply was given: its config file\n"
-		"and forward flags, recorded in the state dir. Does nothing (exit 0) when no\n"
-		"apply is recorded there: none since boot, or a flush since. The libvirt network\n"
-		"hook runs it after a network starts.\n",
+	.help = "Applies again exactly what the last successful apply was given: its config file,\n"
+		"drop-in directory and forward flags, recorded in the state dir. Does nothing\n"
+		"(exit 0) when no apply is recorded there: none since boot, or a flush since.\n"
+		"The libvirt network hook runs it after a network starts.\n",
 	.accepts = OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_reapply,
 };

@@ -14,8 +14,7 @@
 struct sweep {
 	const struct entry_list *stale; /* mappings that changed or went away */
 	const struct entry_list *fresh; /* mappings that are new or changed */
-	struct addr *local;             /* this host's addresses */
-	size_t local_count;
+	struct addr_list local;         /* this host's addresses */
 	struct nf_conntrack **doomed; /* clones of the matching entries, deleted after the dump */
 	size_t count, capacity;
 	bool out_of_memory;
@@ -92,14 +91,6 @@ static bool keep_clone(struct sweep *sweep, const struct nf_conntrack *ct)
 	return true;
 }
 
-static bool is_local(const struct sweep *sweep, const struct addr *a)
-{
-	for (size_t i = 0; i < sweep->local_count; i++)
-		if (addr_cmp(&sweep->local[i], a) == 0)
-			return true;
-	return false;
-}
-
 /* Does an untranslated flow to this host match a new mapping (so it should be translated)? */
 static bool matches_fresh(const struct sweep *sweep, const struct nf_conntrack *ct,
 			  const struct entry *key)
@@ -108,7 +99,7 @@ static bool matches_fresh(const struct sweep *sweep, const struct nf_conntrack *
 	struct addr server = ct_addr(ct, key->family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST);
 	struct addr client = ct_addr(ct, key->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC);
 
-	if (!is_local(sweep, &server))
+	if (!addr_list_has(&sweep->local, &server))
 		return false;
 	for (const struct entry *e = first_for_port(sweep->fresh, key);
 	     e && e < end && e->family == key->family && e->proto == key->proto &&
@@ -173,24 +164,24 @@ static bool read_local_addresses(struct sweep *sweep)
 		return false;
 	for (ifa = list; ifa; ifa = ifa->ifa_next)
 		n++;
-	sweep->local = calloc(n + 1, sizeof(*sweep->local));
-	for (ifa = list; sweep->local && ifa; ifa = ifa->ifa_next) {
-		struct addr *a = &sweep->local[sweep->local_count];
+	sweep->local.items = calloc(n + 1, sizeof(*sweep->local.items));
+	for (ifa = list; sweep->local.items && ifa; ifa = ifa->ifa_next) {
+		struct addr *a = &sweep->local.items[sweep->local.count];
 
 		if (!ifa->ifa_addr)
 			continue;
 		if (ifa->ifa_addr->sa_family == AF_INET) {
 			a->family = AF_INET;
 			a->v4 = ((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr;
-			sweep->local_count++;
+			sweep->local.count++;
 		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
 			a->family = AF_INET6;
 			a->v6 = ((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr;
-			sweep->local_count++;
+			sweep->local.count++;
 		}
 	}
 	freeifaddrs(list);
-	return sweep->local != NULL;
+	return sweep->local.items != NULL;
 }
 
 bool conntrack_any_tracked(void)
@@ -232,7 +223,7 @@ static enum exit_code conntrack_forget(const struct entry_list *stale,
 	if (!h) {
 		error_set(err, "cannot open the conntrack table to remove stale NAT bindings: %s",
 			  strerror(errno));
-		free(sweep.local);
+		free(sweep.local.items);
 		return EXIT_SYSTEM;
 	}
 	nfct_callback_register(h, NFCT_T_ALL, collect, &sweep);
@@ -257,7 +248,7 @@ static enum exit_code conntrack_forget(const struct entry_list *stale,
 		nfct_destroy(sweep.doomed[i]);
 	}
 	free(sweep.doomed);
-	free(sweep.local);
+	free(sweep.local.items);
 	nfct_close(h);
 	return rc;
 }

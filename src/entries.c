@@ -16,6 +16,14 @@ int addr_cmp(const struct addr *a, const struct addr *b)
 	return memcmp(&a->v6, &b->v6, a->family == AF_INET ? sizeof(a->v4) : sizeof(a->v6));
 }
 
+bool addr_list_has(const struct addr_list *list, const struct addr *a)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (addr_cmp(&list->items[i], a) == 0)
+			return true;
+	return false;
+}
+
 static int prefix_cmp(const struct prefix *a, const struct prefix *b)
 {
 	int c;

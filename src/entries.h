@@ -52,6 +52,9 @@ void entries_sort(struct entry *items, size_t n, enum entry_order order);
 
 int addr_cmp(const struct addr *a, const struct addr *b);
 
+/* Is `a` one of the list's addresses? */
+bool addr_list_has(const struct addr_list *list, const struct addr *a);
+
 /* The address as text (inet_ntop) in `buf`, which it returns. */
 const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN]);
 

@@ -222,25 +222,17 @@ static enum exit_code read_host_element(const struct where *w, int family, struc
 	return EXIT_OK;
 }
 
-static bool has_addr(const struct addr_list *list, const struct addr *a)
-{
-	for (size_t i = 0; i < list->count; i++)
-		if (addr_cmp(&list->items[i], a) == 0)
-			return true;
-	return false;
-}
-
 bool live_hosts_are(const struct live_table *t, const struct model *m)
 {
 	for (size_t i = 0; i < t->hosts.count; i++)
-		if (!has_addr(&m->host_ips, &t->hosts.items[i]) &&
-		    !has_addr(&m->public_ips, &t->hosts.items[i]))
+		if (!addr_list_has(&m->host_ips, &t->hosts.items[i]) &&
+		    !addr_list_has(&m->public_ips, &t->hosts.items[i]))
 			return false;
 	for (size_t l = 0; l < 2; l++) {
 		const struct addr_list *list = l ? &m->public_ips : &m->host_ips;
 
 		for (size_t i = 0; i < list->count; i++)
-			if (!has_addr(&t->hosts, &list->items[i]))
+			if (!addr_list_has(&t->hosts, &list->items[i]))
 				return false;
 	}
 	return true;

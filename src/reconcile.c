@@ -255,6 +255,26 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	outcome_set(out, "conntrack_removed", json_integer((json_int_t)run->conntrack_removed));
 }
 
+/* What the last apply committed (applied.nft), split once for both paths below. */
+struct record {
+	char *text;            /* NULL: no record */
+	char *structure;
+	struct element_list elements;
+};
+
+static bool record_load(const char *state_dir, struct record *r)
+{
+	*r = (struct record){ .text = state_read_file(state_dir, APPLIED_TEXT_FILE) };
+	return !r->text || elements_split(r->text, &r->structure, &r->elements);
+}
+
+static void record_free(struct record *r)
+{
+	elements_free(&r->elements);
+	free(r->structure);
+	free(r->text);
+}
+
 /*
  * The kernel refused a change computed from the record, and no transaction since `gen`
  * explains it: unless something else refuses (an owner, a security module), the record is
@@ -285,55 +305,44 @@ static bool refused_as_recorded(const struct apply_run *run, uint32_t gen,
  * path must decide.
  */
 static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
-				      const char *wanted_structure,
+				      const struct record *rec, const char *wanted_structure,
 				      const struct element_list *wanted, bool *done,
 				      struct error *err)
 {
-	char *old_text = NULL, *old_structure = NULL, *commands = NULL;
-	struct element_list old = { 0 };
+	char *commands = NULL;
 	uint32_t gen;
 	enum exit_code rc = kernel_generation(&gen, err);
 
 	*done = false;
-	if (rc != EXIT_OK || !state_generation_is(run->state_dir, gen) || !integrate_recorded(run))
+	if (rc != EXIT_OK || !state_generation_is(run->state_dir, gen) || !integrate_recorded(run) ||
+	    !rec->text || strcmp(rec->structure, wanted_structure))
 		return rc;
-	old_text = state_read_file(run->state_dir, APPLIED_TEXT_FILE);
-	if (!old_text)
-		return EXIT_OK;
-	if (!elements_split(old_text, &old_structure, &old)) {
-		rc = EXIT_SYSTEM;
-		error_set(err, "out of memory");
-	} else if (!strcmp(old_structure, wanted_structure)) {
-		run->before.present = true;
-		run->old_known = true;
-		rc = element_commands(&old, wanted, &commands, &run->change, err);
-		if (rc == EXIT_OK && run->change.added) {
-			/* New elements (a guest endpoint, a port, a client network) may meet drops
-			 * in other firewalls that the old ones did not: look at those first. Our
-			 * table is the record (nothing happened since), so it is not listed. */
-			element_change_free(&run->change);
-			run->ours_known = true;
-		} else if (rc == EXIT_OK && commands[0]) {
-			struct error refused;
+	run->before.present = true;
+	run->old_known = true;
+	rc = element_commands(&rec->elements, wanted, &commands, &run->change, err);
+	if (rc == EXIT_OK && run->change.added) {
+		/* New elements (a guest endpoint, a port, a client network) may meet drops in
+		 * other firewalls that the old ones did not: look at those first. Our table is
+		 * the record (nothing happened since), so it is not listed. */
+		element_change_free(&run->change);
+		run->ours_known = true;
+	} else if (rc == EXIT_OK && commands[0]) {
+		struct error refused;
 
-			if (commit(run, k, commands, &refused) == EXIT_OK) {
-				*done = true;
-				remember(run, k, gen, true, false);
-			} else if (refused_as_recorded(run, gen, &refused, err)) {
-				*done = true;
-				rc = EXIT_KERNEL;
-			} else {
-				/* someone's transaction since the generation was read: read then */
-				element_change_free(&run->change);
-			}
+		if (commit(run, k, commands, &refused) == EXIT_OK) {
+			*done = true;
+			remember(run, k, gen, true, false);
+		} else if (refused_as_recorded(run, gen, &refused, err)) {
+			*done = true;
+			rc = EXIT_KERNEL;
 		} else {
-			*done = rc == EXIT_OK;
+			/* someone's transaction since the generation was read: read then */
+			element_change_free(&run->change);
 		}
+	} else {
+		*done = rc == EXIT_OK;
 	}
 	free(commands);
-	elements_free(&old);
-	free(old_structure);
-	free(old_text);
 	return rc;
 }
 
@@ -343,13 +352,12 @@ static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
  * from the elements read back. Otherwise the whole table is replaced in one transaction.
  */
 static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
-				 const char *wanted_structure, const struct element_list *wanted,
-				 struct error *err)
+				 const struct record *rec, const char *wanted_structure,
+				 const struct element_list *wanted, struct error *err)
 {
-	char *applied_text = state_read_file(run->state_dir, APPLIED_TEXT_FILE);
 	char *applied_live = state_read_file(run->state_dir, APPLIED_LIVE_FILE);
-	char *applied_structure = NULL, *live_text = NULL, *commands = NULL;
-	struct element_list applied = { 0 }, read_back = { 0 };
+	char *live_text = NULL, *commands = NULL;
+	struct element_list read_back = { 0 };
 	const struct element_list *old = NULL;
 	struct live_table live = { 0 };
 	uint32_t gen_before;
@@ -358,25 +366,18 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 
 	if (rc == EXIT_OK)
 		rc = read_ruleset(run, k, true, err);
-	record_same = rc == EXIT_OK && applied_text &&
-		      elements_split(applied_text, &applied_structure, &applied) &&
-		      !strcmp(applied_structure, wanted_structure);
+	record_same = rc == EXIT_OK && rec->text && !strcmp(rec->structure, wanted_structure);
 	same_structure = record_same && run->before.present && applied_live &&
 			 !strcmp(applied_live, run->before.canonical);
 	/* The elements before: read back when the table can stay (the record, when the
 	 * watcher saw nobody touch the table), or for conntrack when it goes and there is
 	 * no record of what it held. */
 	if (rc == EXIT_OK && ((same_structure && !run->ours_known) ||
-			      (run->before.present && !applied_text))) {
+			      (run->before.present && !rec->text))) {
 		rc = table_elements(k, NULL, &live, &live_text, &read_back, err);
 		old = &read_back;
-	} else if (rc == EXIT_OK && applied_text) {
-		/* split above, unless memory ran out there */
-		if (!applied_structure && !elements_split(applied_text, &applied_structure, &applied)) {
-			error_set(err, "out of memory");
-			rc = EXIT_SYSTEM;
-		}
-		old = &applied;
+	} else if (rc == EXIT_OK && rec->text) {
+		old = &rec->elements;
 	}
 	run->old_known = rc == EXIT_OK && old;
 	/* A hand edit between the two listings, of the host addresses, or elements we never
@@ -401,15 +402,12 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 	}
 	if (rc == EXIT_OK)
 		remember(run, k, gen_before, record_same,
-			 applied_text && !strcmp(applied_text, run->table_text));
+			 rec->text && !strcmp(rec->text, run->table_text));
 	if (rc == EXIT_OK && !run->replaced)
 		run->table_changed = run->change.deleted || run->change.added;
 	free(commands);
 	elements_free(&read_back);
-	elements_free(&applied);
 	free(live_text);
-	free(applied_structure);
-	free(applied_text);
 	free(applied_live);
 	live_free(&live);
 	return rc;
@@ -426,6 +424,7 @@ enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct e
 	size_t n_wanted = 0;
 	char *wanted_structure = NULL;
 	struct element_list wanted = { 0 };
+	struct record rec;
 	bool done = false;
 	enum exit_code rc = EXIT_OK;
 
@@ -434,8 +433,9 @@ enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct e
 	if (model_has_family(run->m, AF_INET6))
 		wanted_sysctls[n_wanted++] = &sysctl_ipv6_forward;
 
-	if (!entries_from_model(run->m, &run->entries) ||
+	if (!record_load(run->state_dir, &rec) || !entries_from_model(run->m, &run->entries) ||
 	    !elements_split(run->table_text, &wanted_structure, &wanted)) {
+		record_free(&rec);
 		free(wanted_structure);
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
@@ -446,15 +446,16 @@ enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct e
 			run->n_changes++;
 	}
 	if (rc == EXIT_OK)
-		rc = apply_untouched(run, k, wanted_structure, &wanted, &done, err);
+		rc = apply_untouched(run, k, &rec, wanted_structure, &wanted, &done, err);
 	if (rc == EXIT_OK && !done) {
 		live_free(&run->before);
-		rc = apply_read(run, k, wanted_structure, &wanted, err);
+		rc = apply_read(run, k, &rec, wanted_structure, &wanted, err);
 	}
 	if (rc == EXIT_OK && done)
 		run->table_changed = run->change.deleted || run->change.added;
 	elements_free(&wanted);
 	free(wanted_structure);
+	record_free(&rec);
 	if (rc != EXIT_OK) {
 		/* A later sysctl or the transaction failed: put back the sysctls this run set. */
 		while (run->n_changes > 0)

@@ -451,41 +451,6 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 	text_printf(out, "\t}\n");
 }
 
-/* Split the entries by family and decide what each half of the table needs. */
-static bool plan_halves(const struct model *m, const struct entry_list *all, struct half halves[2])
-{
-	for (size_t i = 0; i < 2; i++) {
-		struct half *h = &halves[i];
-		size_t n = 0;
-
-		*h = (struct half){ .fam = &families[i] };
-		h->by_key = calloc(all->count + 1, sizeof(*h->by_key));
-		h->by_guest = calloc(all->count + 1, sizeof(*h->by_guest));
-		if (!h->by_key || !h->by_guest)
-			return false;
-		h->all_keep_source = true;
-		for (size_t e = 0; e < all->count; e++) {
-			const struct entry *entry = &all->items[e];
-
-			if (entry->family != h->fam->af)
-				continue;
-			h->by_key[n++] = *entry;
-			h->open_map |= !entry->source;
-			h->source_map |= entry->source != NULL;
-			h->some_keep_source |= entry->keep_source;
-			h->all_keep_source &= entry->keep_source;
-		}
-		h->count = n;
-		memcpy(h->by_guest, h->by_key, n * sizeof(*h->by_key));
-		entries_sort(h->by_key, n, BY_KEY);
-		entries_sort(h->by_guest, n, BY_GUEST);
-		h->host_set = list_has_family(&m->host_ips, h->fam->af) ||
-			      list_has_family(&m->public_ips, h->fam->af);
-		h->any_local = !list_has_family(&m->host_ips, h->fam->af);
-	}
-	return true;
-}
-
 /* One family's part of a list of entries, sorted by key (`by_key`) and by guest endpoint. */
 static bool half_of(const struct entry_list *list, size_t fam, struct half *h)
 {
@@ -508,6 +473,28 @@ static bool half_of(const struct entry_list *list, size_t fam, struct half *h)
 	entries_sort(h->by_guest, n, BY_GUEST);
 	return true;
 }
+
+/* Split the entries by family and decide what each half of the table needs. */
+static bool plan_halves(const struct model *m, const struct entry_list *all, struct half halves[2])
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct half *h = &halves[i];
+
+		*h = (struct half){ 0 };
+		if (!half_of(all, i, h))
+			return false;
+		h->all_keep_source = true;
+		for (size_t e = 0; e < h->count; e++) {
+			h->some_keep_source |= h->by_key[e].keep_source;
+			h->all_keep_source &= h->by_key[e].keep_source;
+		}
+		h->host_set = list_has_family(&m->host_ips, h->fam->af) ||
+			      list_has_family(&m->public_ips, h->fam->af);
+		h->any_local = !list_has_family(&m->host_ips, h->fam->af);
+	}
+	return true;
+}
+
 
 static void half_free(struct half *h)
 {
@@ -583,10 +570,8 @@ static bool render(const struct model *m, struct text *out)
 		print_chains(out, m, halves);
 		text_puts(out, "}\n");
 	}
-	for (size_t i = 0; i < 2; i++) {
-		free(halves[i].by_key);
-		free(halves[i].by_guest);
-	}
+	for (size_t i = 0; i < 2; i++)
+		half_free(&halves[i]);
 	entries_free(&all);
 	return ok && !out->failed;
 }
