@@ -26,8 +26,8 @@ static void record_args(const struct options *opts)
 		{ "vm-port", opts->vm_port }, { "proto", opts->proto }, { "config-dir", NULL },
 	};
 	/* the drop-in directory that was read (reapply names it, so it is read again) */
-	char *dir = realpath(opts->config_dir ? opts->config_dir :
-			     opts->config_given ? "" : CONFIG_DIR_DEFAULT, NULL);
+	const char *read_dir = options_config_dir(opts);
+	char *dir = read_dir ? realpath(read_dir, NULL) : NULL;
 	char *config = realpath(opts->config_path, NULL), *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
@@ -54,28 +54,25 @@ static void record_args(const struct options *opts)
 	free(dir);
 }
 
-enum exit_code run_apply(const struct options *opts)
+enum exit_code apply_into(const struct options *opts, struct outcome *out, bool locked,
+			  struct error *err)
 {
 	struct model m = { 0 };
-	struct error err;
 	struct kernel *k = NULL;
-	struct outcome out;
 	char *text = NULL;
 	int lock_fd = -1;
 	struct apply_run run = { .state_dir = opts->state_dir, .m = &m };
-	enum exit_code rc;
+	enum exit_code rc = options_load_rendered(opts, &m, &text, err);
 
-	outcome_init(&out, opts, "apply");
-	rc = options_load_rendered(opts, &m, &text, &err);
 	run.table_text = text;
 	if (rc == EXIT_OK)
-		rc = kernel_open(&k, &err);
+		rc = kernel_open(&k, err);
+	if (rc == EXIT_OK && !locked)
+		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, err);
 	if (rc == EXIT_OK)
-		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
-	if (rc == EXIT_OK)
-		rc = reconcile_apply(&run, k, &err);
+		rc = reconcile_apply(&run, k, err);
 	if (rc == EXIT_OK) {
-		reconcile_tell(&run, &out);
+		reconcile_tell(&run, out);
 		record_args(opts);
 	}
 	apply_run_free(&run);
@@ -83,7 +80,16 @@ enum exit_code run_apply(const struct options *opts)
 	kernel_close(k);
 	free(text);
 	model_free(&m);
-	return outcome_finish(&out, rc, &err);
+	return rc;
+}
+
+enum exit_code run_apply(const struct options *opts)
+{
+	struct error err;
+	struct outcome out;
+
+	outcome_init(&out, opts, "apply");
+	return outcome_finish(&out, apply_into(opts, &out, false, &err), &err);
 }
 
 const struct command command_apply = {

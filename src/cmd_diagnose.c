@@ -180,7 +180,7 @@ static void check_guests(struct tally *t, const struct entry_list *wanted)
 	entries_sort(sorted, wanted->count, BY_GUEST);
 	for (size_t i = 0; i < wanted->count; i++) {
 		const struct entry *e = &sorted[i];
-		char guest[INET6_ADDRSTRLEN];
+		char guest[INET6_ADDRSTRLEN + FORWARD_NAME_MAX + 3];
 		int err;
 
 		if (i > 0 && entry_cmp_guest(e, &sorted[i - 1]) == 0)
@@ -188,7 +188,10 @@ static void check_guests(struct tally *t, const struct entry_list *wanted)
 		if (++distinct > MAX_PROBES)
 			continue;
 		probed++;
+		/* "192.0.2.79 (ssh)": the name of the forward that leads there, if it has one */
 		addr_text(&e->guest, guest);
+		if (e->name)
+			snprintf(guest + strlen(guest), sizeof(guest) - strlen(guest), " (%s)", e->name);
 		err = probe(e, PROBE_TIMEOUT_MS);
 		if (e->proto == PROTO_UDP && err == 0)
 			verdict(t, true, true, NULL,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "coexist.h"
+#include "describe.h"
 #include "commands.h"
 #include "entries.h"
 #include "hostcheck.h"
@@ -38,6 +39,8 @@ struct mismatch {
 struct forward_status {
 	enum forward_state state;
 	uint64_t packets, bytes;
+	uint64_t limited;   /* new connections its limit dropped */
+	bool limited_known; /* the live table has its limit's counter */
 };
 
 /* How many detail lines a forward gets in the text report; a large range would flood it. */
@@ -86,6 +89,12 @@ static int cmp_stats(const void *a, const void *b)
 						 .guest_port = y->port });
 }
 
+/* Do two entries carry the same name (element comment), or both none? */
+static bool same_name(const struct entry *a, const struct entry *b)
+{
+	return a->name == b->name || (a->name && b->name && strcmp(a->name, b->name) == 0);
+}
+
 /* Match every config entry with the live entry of the same key. */
 static bool compare_entries(struct report *r)
 {
@@ -110,7 +119,7 @@ static bool compare_entries(struct report *r)
 		if (have) {
 			claimed[have - r->have] = true;
 			state = addr_cmp(&have->guest, &want->guest) == 0 &&
-					have->guest_port == want->guest_port
+					have->guest_port == want->guest_port && same_name(have, want)
 				? STATE_LIVE : STATE_DIFFERENT;
 		}
 		if (state != STATE_LIVE)
@@ -123,6 +132,20 @@ static bool compare_entries(struct report *r)
 			r->extra[r->extra_count++] = &r->have[i];
 	free(claimed);
 	return true;
+}
+
+/* The drops of each limited forward, from its named counter. */
+static void count_limited(struct report *r)
+{
+	for (size_t i = 0; i < r->m->forward_count; i++) {
+		const struct forward *f = &r->m->forwards[i];
+		char name[32];
+
+		if (!f->limit.rate)
+			continue;
+		render_limit_name(name, f);
+		r->forwards[i].limited_known = live_counter(&r->live, name, &r->forwards[i].limited);
+	}
 }
 
 /*
@@ -269,48 +292,6 @@ static void report_free(struct report *r)
 
 /* ---- text ---- */
 
-/* "NET/LEN"; in the text report a single address is written as in the config, without /LEN. */
-static const char *prefix_text(const struct prefix *p, bool always_len, char buf[64])
-{
-	char addr[INET6_ADDRSTRLEN];
-	unsigned max_len = p->addr.family == AF_INET ? 32 : 128;
-
-	if (always_len || p->len != max_len)
-		snprintf(buf, 64, "%s/%u", addr_text(&p->addr, addr), p->len);
-	else
-		snprintf(buf, 64, "%s", addr_text(&p->addr, addr));
-	return buf;
-}
-
-static void print_ports(FILE *out, unsigned first, unsigned last)
-{
-	fprintf(out, first == last ? "%u" : "%u-%u", first, last);
-}
-
-/* "tcp,udp 7000-7009 -> 192.0.2.79:9000-9009 from 198.51.100.0/24 keep-source" */
-static char *forward_text(const struct model *m, const struct forward *f)
-{
-	char *text = NULL, buf[64];
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-
-	if (!out)
-		return NULL;
-	fprintf(out, "%s ", f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp" : proto_name(f->protos));
-	print_ports(out, f->host_port, f->host_port_last);
-	fprintf(out, f->guest.family == AF_INET6 ? " -> [%s]:" : " -> %s:", addr_text(&f->guest, buf));
-	print_ports(out, f->guest_port, f->guest_port + (unsigned)(f->host_port_last - f->host_port));
-	for (size_t i = 0; i < f->sources.count; i++)
-		fprintf(out, "%s%s", i ? ", " : " from ", prefix_text(&f->sources.items[i], false, buf));
-	if (forward_keeps_source(m, f))
-		fprintf(out, " keep-source");
-	if (fclose(out) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
 /* "192.0.2.79:22", "[2001:db8::79]:22" */
 static void print_guest(const struct entry *e)
 {
@@ -340,7 +321,11 @@ static void print_details(const struct report *r, size_t forward, size_t *next)
 			continue;
 		printf("      ");
 		print_key(x->want);
-		if (x->have) {
+		if (x->have && !same_name(x->have, x->want) && addr_cmp(&x->have->guest, &x->want->guest) == 0 &&
+		    x->have->guest_port == x->want->guest_port) {
+			printf(": the live table names it %s%s%s\n", x->have->name ? "'" : "",
+			       x->have->name ? x->have->name : "nothing", x->have->name ? "'" : "");
+		} else if (x->have) {
 			printf(": the live table sends it to ");
 			print_guest(x->have);
 			printf("\n");
@@ -403,7 +388,7 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 	const struct model *m = r->m;
 	char **origins = calloc(m->forward_count + 1, sizeof(*origins));
 	char **texts = calloc(m->forward_count + 1, sizeof(*texts));
-	int w_origin = 0, w_text = 0, w_packets = 0, w_bytes = 0;
+	int w_origin = 0, w_name = 0, w_text = 0, w_packets = 0, w_bytes = 0;
 	size_t next = 0;
 	bool ok = origins && texts;
 
@@ -412,10 +397,11 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 		char where[4200];
 
 		format_origin(&m->forwards[i].where, where, sizeof(where));
-		ok = (origins[i] = strdup(where)) && (texts[i] = forward_text(m, &m->forwards[i]));
+		ok = (origins[i] = strdup(where)) && (texts[i] = forward_text(m, &m->forwards[i], AS_STATUS));
 		if (!ok)
 			break;
 		widen(&w_origin, (int)strlen(origins[i]));
+		widen(&w_name, (int)strlen(m->forwards[i].name));
 		widen(&w_text, (int)strlen(texts[i]));
 		widen(&w_packets, snprintf(NULL, 0, "%llu", (unsigned long long)r->forwards[i].packets));
 		widen(&w_bytes, snprintf(NULL, 0, "%llu", (unsigned long long)r->forwards[i].bytes));
@@ -431,10 +417,17 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 		if (m->forward_count == 0)
 			printf("  (the config has no forwards)\n");
 		for (size_t i = 0; i < m->forward_count; i++) {
-			printf("  %-*s  %-*s  %-9s  %*llu packets  %*llu bytes\n", w_origin, origins[i],
-			       w_text, texts[i], state_names[r->forwards[i].state], w_packets,
-			       (unsigned long long)r->forwards[i].packets, w_bytes,
-			       (unsigned long long)r->forwards[i].bytes);
+			const struct forward_status *st = &r->forwards[i];
+
+			/* a name column only when some forward has a name */
+			printf("  %-*s  %s%-*s%s%-*s  %-9s  %*llu packets  %*llu bytes\n", w_origin,
+			       origins[i], "", w_name, m->forwards[i].name, w_name ? "  " : "", w_text,
+			       texts[i], state_names[st->state], w_packets,
+			       (unsigned long long)st->packets, w_bytes, (unsigned long long)st->bytes);
+			if (st->limited_known)
+				printf("      limit: %llu new connection%s dropped above %u/%s\n",
+				       (unsigned long long)st->limited, st->limited == 1 ? "" : "s",
+				       m->forwards[i].limit.rate, rate_unit(&m->forwards[i].limit));
 			/* Without a table every entry is missing: the drift line says it all. */
 			if (r->live.present)
 				print_details(r, i, &next);
@@ -490,34 +483,22 @@ static json_t *json_prefix(const struct prefix *p)
 	return p ? json_string(prefix_text(p, true, buf)) : json_null();
 }
 
+/* The forward as the config says (describe.c), and what the live table does with it. */
 static json_t *json_forward(const struct report *r, size_t i)
 {
 	const struct forward *f = &r->m->forwards[i];
 	const struct forward_status *st = &r->forwards[i];
-	json_t *protos = json_array(), *sources = json_array();
-	char where[4200], guest[INET6_ADDRSTRLEN];
-	bool ok = protos && sources;
+	json_t *o = forward_json(r->m, f), *limit = json_object_get(o, "limit");
 
-	for (unsigned p = PROTO_TCP; ok && p <= PROTO_UDP; p <<= 1)
-		if (f->protos & p)
-			ok = json_array_append_new(protos, json_string(proto_name(p))) == 0;
-	for (size_t s = 0; ok && s < f->sources.count; s++)
-		ok = json_array_append_new(sources, json_prefix(&f->sources.items[s])) == 0;
-	if (!ok) {
-		json_decref(protos);
-		json_decref(sources);
+	if (!o || json_object_set_new(o, "state", json_string(state_names[st->state])) ||
+	    json_object_set_new(o, "packets", json_integer((json_int_t)st->packets)) ||
+	    json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes)) ||
+	    (json_is_object(limit) && json_object_set_new(limit, "dropped", st->limited_known
+			     ? json_integer((json_int_t)st->limited) : json_null()))) {
+		json_decref(o);
 		return NULL;
 	}
-	format_origin(&f->where, where, sizeof(where));
-	/* "o" hands protos and sources to the new object, even when packing fails */
-	return json_pack("{s:s, s:o, s:[i,i], s:s, s:[i,i], s:o, s:b, s:s, s:I, s:I}",
-			 "config", where, "protocols", protos,
-			 "host_ports", f->host_port, f->host_port_last,
-			 "guest", addr_text(&f->guest, guest),
-			 "guest_ports", f->guest_port, f->guest_port + (f->host_port_last - f->host_port),
-			 "sources", sources, "keep_source", forward_keeps_source(r->m, f),
-			 "state", state_names[st->state], "packets", (json_int_t)st->packets,
-			 "bytes", (json_int_t)st->bytes);
+	return o;
 }
 
 static json_t *json_extra(const struct entry *e)
@@ -617,6 +598,7 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 	}
 	if (rc == EXIT_OK) {
 		ok = compare_entries(r) && count_traffic(r) && check_drift(r, opts->state_dir, rendered);
+		count_limited(r);
 		if (!ok) {
 			error_set(err, "out of memory");
 			rc = EXIT_SYSTEM;

@@ -22,6 +22,9 @@ static const struct forward_fields config_words = {
 	.guest_addr = "forward guest address",
 	.guest_port = "forward guest port",
 	.sources = "forward from",
+	.name = "forward name",
+	.limit = "forward limit",
+	.burst = "forward burst",
 };
 
 void model_free(struct model *m)
@@ -340,11 +343,22 @@ bool config_add_forward(struct model *m, const struct forward_text *text,
 			const struct origin *where, const struct forward_fields *fields,
 			struct error *err)
 {
-	struct forward f = { .where = *where, .keep_source = text->keep_source };
+	struct forward f = { .where = *where, .keep_source = text->keep_source, .log = text->log };
 	uint16_t guest_last;
 	const char *reason;
 	char *sources;
 	bool ok;
+
+	if (text->name && (reason = check_forward_name(text->name)))
+		return field_error(err, where, fields->name, text->name, reason);
+	if (text->name)
+		snprintf(f.name, sizeof(f.name), "%s", text->name);
+	if (text->limit && (reason = parse_rate(text->limit, &f.limit)))
+		return field_error(err, where, fields->limit, text->limit, reason);
+	/* A burst of the rate: "5/minute" lets a client open 5 at once, then one each 12 s. */
+	f.limit.burst = f.limit.rate;
+	if (text->burst && (reason = parse_burst(text->burst, &f.limit.burst)))
+		return field_error(err, where, fields->burst, text->burst, reason);
 
 	if ((reason = parse_protos(text->protos, &f.protos)))
 		return field_error(err, where, fields->protos, text->protos, reason);
@@ -420,18 +434,71 @@ static bool split_target(char *target, char **addr, char **port, const struct or
 }
 
 /*
- * forward PROTOS PORT[-LAST] to TARGET [from NET[, NET...]] [keep-source]
- * `from` and `keep-source` may come in either order.
+ * The words after the guest address: `from NET[, NET...]`, `keep-source`, `name NAME`,
+ * `limit RATE [burst N]` and `log`, each at most once and in any order. The list after
+ * `from` ends at the next of these words.
  */
-static bool parse_forward_line(struct model *m, char *rest, const struct origin *where,
-			       struct error *err)
+static bool parse_forward_options(char **saveptr, char *sources, struct forward_text *text,
+				  const struct origin *where, struct error *err)
+{
+	static const char *const words[] = { "from", "keep-source", "name", "limit", "burst", "log" };
+	static const char expected[] = "expected 'from NETWORKS', 'keep-source', 'name NAME', "
+				       "'limit RATE[/second|minute|hour] [burst N]' or 'log'";
+	bool seen[sizeof(words) / sizeof(words[0])] = { false }, in_list = false;
+	size_t used = 0;
+	char *w;
+
+	while ((w = strtok_r(NULL, WHITESPACE, saveptr))) {
+		size_t k = 0;
+		const char **value = NULL;
+
+		while (k < sizeof(words) / sizeof(words[0]) && strcmp(w, words[k]) != 0)
+			k++;
+		if (k == sizeof(words) / sizeof(words[0])) {
+			if (!in_list)
+				return origin_error(err, where, "forward: unexpected '%s' after the "
+						    "guest address; %s", w, expected);
+			used += (size_t)sprintf(sources + used, "%s%s", used ? " " : "", w);
+			continue;
+		}
+		if (seen[k])
+			return origin_error(err, where, "forward: '%s' given twice; give it once",
+					    words[k]);
+		if (k == 4 && !seen[3])
+			return origin_error(err, where, "forward burst: 'burst' belongs to a limit; "
+					    "write 'limit RATE burst N'");
+		seen[k] = true;
+		in_list = k == 0;
+		if (k == 0)
+			text->sources = sources;
+		else if (k == 1)
+			text->keep_source = true;
+		else if (k == 5)
+			text->log = true;
+		else
+			value = k == 2 ? &text->name : k == 3 ? &text->limit : &text->burst;
+		if (value && !(*value = strtok_r(NULL, WHITESPACE, saveptr)))
+			return origin_error(err, where, "forward %s: the value is missing; expected "
+					    "%s", words[k],
+					    k == 2 ? "'name NAME', as in 'name web'"
+					    : k == 3 ? "'limit RATE[/second|minute|hour]', as in "
+						       "'limit 5/minute'"
+					    : "'burst N', as in 'limit 5/minute burst 10'");
+	}
+	if (text->sources && !*text->sources)
+		return origin_error(err, where, "forward from: no network given; expected 'from "
+					       "198.51.100.0/24' or a comma-separated list");
+	return true;
+}
+
+bool config_parse_forward(struct model *m, char *rest, const struct origin *where,
+			  struct error *err)
 {
 	static const char example[] = "as in 'forward tcp 8080 to 192.0.2.10:80'";
 	char *words[4], *saveptr = NULL, *addr = NULL, *port = NULL, *w;
 	struct forward_text text = { 0 };
-	enum { NO_LIST, IN_LIST, AFTER_LIST } list = NO_LIST;
-	char *sources = NULL; /* the words after 'from', joined by spaces */
-	size_t n = 0, used = 0, room = strlen(rest) + 1;
+	char *sources; /* the words after 'from', joined by spaces */
+	size_t n = 0, room = strlen(rest) + 1; /* the joined words are never longer */
 	bool ok;
 
 	while (n < 4 && (w = strtok_r(n ? NULL : rest, WHITESPACE, &saveptr)))
@@ -448,39 +515,17 @@ static bool parse_forward_line(struct model *m, char *rest, const struct origin 
 	if (n < 4)
 		return origin_error(err, where, "forward: the guest address is missing after 'to', %s",
 				    example);
-
-	while ((w = strtok_r(NULL, WHITESPACE, &saveptr))) {
-		if (strcmp(w, "keep-source") == 0 && !text.keep_source) {
-			text.keep_source = true;
-			list = list == IN_LIST ? AFTER_LIST : list;
-		} else if (strcmp(w, "from") == 0 && list == NO_LIST) {
-			list = IN_LIST;
-			if (!(sources = calloc(1, room)))
-				return error_set(err, "out of memory");
-		} else if (list == IN_LIST) {
-			used += (size_t)snprintf(sources + used, room - used, "%s%s", used ? " " : "", w);
-		} else {
-			free(sources);
-			return origin_error(err, where, "forward: unexpected '%s' after the guest "
-					    "address; expected 'from NETWORKS' or 'keep-source', %s",
-					    w, example);
-		}
+	if (!(sources = calloc(1, room)))
+		return error_set(err, "out of memory");
+	ok = parse_forward_options(&saveptr, sources, &text, where, err) &&
+	     split_target(words[3], &addr, &port, where, err);
+	if (ok) {
+		text.protos = words[0];
+		text.host_port = words[1];
+		text.guest_addr = addr;
+		text.guest_port = port;
+		ok = config_add_forward(m, &text, where, &config_words, err);
 	}
-	if (sources && !*sources) {
-		free(sources);
-		return origin_error(err, where, "forward from: no network given; expected 'from "
-					       "198.51.100.0/24' or a comma-separated list");
-	}
-	if (!split_target(words[3], &addr, &port, where, err)) {
-		free(sources);
-		return false;
-	}
-	text.protos = words[0];
-	text.host_port = words[1];
-	text.guest_addr = addr;
-	text.guest_port = port;
-	text.sources = sources;
-	ok = config_add_forward(m, &text, where, &config_words, err);
 	free(sources);
 	return ok;
 }
@@ -503,7 +548,7 @@ static bool parse_line(struct model *m, char *line, const struct origin *where,
 
 		/* "forward = x" is a mistaken setting, reported below as an unknown key. */
 		if (*rest != '=')
-			return parse_forward_line(m, rest, where, err);
+			return config_parse_forward(m, rest, where, err);
 	}
 
 	eq = strchr(line, '=');

@@ -14,7 +14,7 @@
 
 /* Names for the parts of a forward in messages: config words, or the flags' names. */
 struct forward_fields {
-	const char *protos, *host_port, *guest_addr, *guest_port, *sources;
+	const char *protos, *host_port, *guest_addr, *guest_port, *sources, *name, *limit, *burst;
 };
 
 /* The text of one forward, as written in a config line or given by flags. */
@@ -24,7 +24,10 @@ struct forward_text {
 	const char *guest_addr;
 	const char *guest_port; /* PORT or FIRST-LAST; NULL: the host port(s) */
 	const char *sources;    /* comma-separated networks; NULL: any client */
-	bool keep_source;
+	const char *name;       /* NULL: no name */
+	const char *limit;      /* RATE[/second|minute|hour]; NULL: no limit */
+	const char *burst;      /* N; NULL: the rate */
+	bool keep_source, log;
 };
 
 /* Parse a whole config text (it need not end in a newline, and may hold any bytes). */
@@ -49,6 +52,13 @@ bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct e
  */
 bool config_set(struct model *m, const char *key, const char *value, bool override,
 		const struct origin *where, const char *field, struct error *err);
+
+/*
+ * Add the forward of a config line's words after "forward" ("tcp 8080 to 192.0.2.10:80
+ * name web"), validated field by field; `words` is cut into pieces.
+ */
+bool config_parse_forward(struct model *m, char *words, const struct origin *where,
+			  struct error *err);
 
 /* Add one forward, validated field by field. */
 bool config_add_forward(struct model *m, const struct forward_text *text,

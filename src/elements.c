@@ -215,14 +215,24 @@ static uint32_t key_length(const struct element *e)
  */
 static bool parse_mapping(const struct element *el, struct entry *e, struct prefix *source)
 {
-	char text[256], *fields[5], *end;
+	char text[512], *fields[5], *end;
 	size_t n = 0, want = forward_sets[el->set].with_source ? 5 : 4, at = 0;
 	unsigned long host_port, guest_port;
+
+	char *comment;
 
 	if (el->len >= sizeof(text))
 		return false;
 	memcpy(text, el->text, el->len);
 	text[el->len] = '\0';
+	/* ' comment "NAME"' follows the key; a name holds no quote */
+	if ((comment = strstr(text, " comment \""))) {
+		char *close = strchr(comment + 10, '"');
+
+		if (!close)
+			return false;
+		memmove(comment, close + 1, strlen(close + 1) + 1);
+	}
 	for (char *p = text; p && n < want; n++) {
 		char *dot = strstr(p, " . "), *colon = strstr(p, " : ");
 		char *sep = dot && (!colon || dot < colon) ? dot : colon;

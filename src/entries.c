@@ -123,6 +123,7 @@ bool entries_from_model(const struct model *m, struct entry_list *out)
 						.guest = f->guest,
 						.guest_port = (uint16_t)(f->guest_port + (port - f->host_port)),
 						.keep_source = forward_keeps_source(m, f),
+						.name = f->name[0] ? f->name : NULL,
 						.forward = i,
 					};
 				} while (++s < f->sources.count);

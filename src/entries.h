@@ -21,6 +21,7 @@ struct entry {
 	struct addr guest;
 	uint16_t guest_port;
 	bool keep_source;
+	const char *name;       /* the forward's name, the comment of its elements; NULL: none */
 	size_t forward;         /* index of the config forward it comes from */
 };
 

@@ -7,6 +7,8 @@
  *   set guest4:   "elem": [{"elem": {"val": {"concat": ["192.0.2.79", "tcp", 22]},
  *                                   "counter": {"packets": N, "bytes": N}}}, ...]
  *                 ("counter": null when listed stateless)
+ *   comments:     a forward's name is the comment of its elements, "comment": "web" beside
+ *                 "val" (in a map, in the key's {"elem": ...})
  * A hand edit can add shapes nft-portfwd never writes ({"range": [A, B]} for a source or a
  * port, for example); those are recorded as foreign, never guessed at.
  */
@@ -77,8 +79,8 @@ static json_t *concat_of(json_t *value, size_t n)
 }
 
 /*
- * An element with attached state ({"elem": {"val": V, "counter": ...}}) or the plain value.
- * *counter is the attached counter, if any.
+ * An element with attached state ({"elem": {"val": V, "counter": ..., "comment": ...}}) or
+ * the plain value. *counter is the attached counter, if any.
  */
 static json_t *element_value(json_t *elem, json_t **counter)
 {
@@ -86,6 +88,45 @@ static json_t *element_value(json_t *elem, json_t **counter)
 
 	*counter = json_object_get(wrapped, "counter");
 	return wrapped ? json_object_get(wrapped, "val") : elem;
+}
+
+/* Not a pointer to any comment: element_comment's answer for one nft-portfwd never writes. */
+static const char BAD_COMMENT[] = "";
+
+/*
+ * The comment of an element, kept in `t` for the entry that names it: NULL for none,
+ * BAD_COMMENT when it is not one nft-portfwd writes (names, ", " and " +N"; it is written back
+ * unquoted), or when memory ran out (*failed).
+ */
+static const char *element_comment(json_t *elem, struct live_table *t, bool *failed)
+{
+	const char *comment = json_string_value(json_object_get(json_object_get(elem, "elem"),
+								"comment"));
+	size_t len = comment ? strlen(comment) : 0;
+	char *copy;
+
+	if (!comment)
+		return NULL;
+	if (len == 0 || len > ELEMENT_COMMENT_MAX ||
+	    strspn(comment, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_., +") !=
+		    len)
+		return BAD_COMMENT;
+	if (t->comment_count == t->comment_capacity) {
+		size_t capacity = t->comment_capacity ? 2 * t->comment_capacity : 64;
+		char **grown = realloc(t->comments, capacity * sizeof(*grown));
+
+		if (!grown) {
+			*failed = true;
+			return NULL;
+		}
+		t->comments = grown;
+		t->comment_capacity = capacity;
+	}
+	if (!(copy = strdup(comment))) {
+		*failed = true;
+		return NULL;
+	}
+	return t->comments[t->comment_count++] = copy;
 }
 
 static bool get_addr(json_t *value, int family, struct addr *a)
@@ -154,6 +195,7 @@ static enum exit_code read_map_element(const struct where *w, int family, bool w
 	struct entry *e = &t->entries.items[t->entries.count];
 	size_t at = with_source; /* protocol and port follow the client network */
 	json_t *counter, *key, *value, *k;
+	bool failed = false;
 
 	if (!json_is_array(w->elem) || json_array_size(w->elem) != 2)
 		return foreign(w, "expected [KEY, VALUE]", t, err);
@@ -180,6 +222,11 @@ static enum exit_code read_map_element(const struct where *w, int family, bool w
 	if (!value || !get_addr(json_array_get(value, 0), family, &e->guest) ||
 	    !get_port(json_array_get(value, 1), &e->guest_port))
 		return foreign(w, "the value is not guest address . port", t, err);
+	e->name = element_comment(json_array_get(w->elem, 0), t, &failed);
+	if (failed)
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	if (e->name == BAD_COMMENT)
+		return foreign(w, "its comment is not a forward's name", t, err);
 	t->entries.count++;
 	return EXIT_OK;
 }
@@ -195,6 +242,8 @@ static enum exit_code read_endpoint_element(const struct where *w, int family, b
 	struct endpoint_stats s = { 0 };
 	json_t *counter, *k = concat_of(element_value(w->elem, &counter), 3);
 	struct entry_list *list = guest_set ? &t->guests : &t->masqueraded;
+	bool failed = false;
+	const char *name;
 
 	if (!k || !get_addr(json_array_get(k, 0), family, &s.guest) ||
 	    !get_proto(json_array_get(k, 1), &s.proto) || !get_port(json_array_get(k, 2), &s.port))
@@ -202,9 +251,14 @@ static enum exit_code read_endpoint_element(const struct where *w, int family, b
 	if (guest_set && with_counters &&
 	    (!get_count(counter, "packets", &s.packets) || !get_count(counter, "bytes", &s.bytes)))
 		return foreign(w, "it has no counter", t, err);
+	name = element_comment(w->elem, t, &failed);
+	if (failed)
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	if (name == BAD_COMMENT)
+		return foreign(w, "its comment is not the names of forwards", t, err);
 	list->items[list->count++] = (struct entry){ .family = family, .proto = s.proto,
 						     .guest = s.guest, .guest_port = s.port,
-						     .forward = SIZE_MAX };
+						     .name = name, .forward = SIZE_MAX };
 	if (guest_set && with_counters)
 		t->stats[t->stats_count++] = s;
 	return EXIT_OK;
@@ -336,6 +390,42 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 	return EXIT_OK;
 }
 
+/* The table's named counters (one per limited forward: its drops), by name. */
+static enum exit_code read_named_counters(json_t *list, struct live_table *t, struct error *err)
+{
+	size_t i, n = 0;
+	json_t *item;
+
+	json_array_foreach(list, i, item)
+		n += json_object_get(item, "counter") != NULL;
+	if (!(t->counters = calloc(n + 1, sizeof(*t->counters)))) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	json_array_foreach(list, i, item) {
+		json_t *counter = json_object_get(item, "counter");
+		const char *name = json_string_value(json_object_get(counter, "name"));
+		struct named_counter *c = &t->counters[t->counter_count];
+
+		if (!name || strlen(name) >= sizeof(c->name) ||
+		    !get_count(counter, "packets", &c->packets))
+			continue;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		t->counter_count++;
+	}
+	return EXIT_OK;
+}
+
+bool live_counter(const struct live_table *t, const char *name, uint64_t *packets)
+{
+	for (size_t i = 0; i < t->counter_count; i++)
+		if (strcmp(t->counters[i].name, name) == 0) {
+			*packets = t->counters[i].packets;
+			return true;
+		}
+	return false;
+}
+
 /*
  * Remove what changes without the table changing: handles (new on every apply) and counter
  * values. A counter read with counters ({"packets": N, "bytes": N}) becomes null, as a
@@ -356,10 +446,16 @@ static void strip_volatile(json_t *value)
 	json_object_del(value, "handle");
 	json_object_foreach_safe(value, tmp, key, child) {
 		if (strcmp(key, "counter") == 0 && json_object_size(child) == 2 &&
-		    json_object_get(child, "packets") && json_object_get(child, "bytes"))
+		    json_object_get(child, "packets") && json_object_get(child, "bytes")) {
 			json_object_set_new(value, key, json_null());
-		else
+		} else if (strcmp(key, "counter") == 0 && json_object_get(child, "name")) {
+			/* a named counter (a limit's drops): its values are not structure */
+			json_object_del(child, "packets");
+			json_object_del(child, "bytes");
+			json_object_del(child, "handle");
+		} else {
 			strip_volatile(child);
+		}
 	}
 }
 
@@ -409,8 +505,10 @@ static enum exit_code parse(json_t *list, bool with_counters, struct live_table 
 			rc = EXIT_SYSTEM;
 		}
 	} else {
-		/* Elements first: the canonical form drops them. */
+		/* Elements and counters first: the canonical form drops them. */
 		rc = read_elements(list, with_counters, t, err);
+		if (rc == EXIT_OK && with_counters)
+			rc = read_named_counters(list, t, err);
 		if (rc == EXIT_OK && !(t->canonical = canonical_form(list))) {
 			error_set(err, "out of memory");
 			rc = EXIT_SYSTEM;
@@ -527,5 +625,9 @@ void live_free(struct live_table *t)
 	free(t->sources);
 	free(t->stats);
 	free(t->canonical);
+	free(t->counters);
+	for (size_t i = 0; i < t->comment_count; i++)
+		free(t->comments[i]);
+	free(t->comments);
 	*t = (struct live_table){ 0 };
 }

@@ -22,6 +22,12 @@ struct endpoint_stats {
 	uint64_t packets, bytes;
 };
 
+/* A named counter of the table: the new connections a limited forward dropped. */
+struct named_counter {
+	char name[32];
+	uint64_t packets;
+};
+
 struct live_table {
 	bool present;            /* false: there is no table inet portfwd */
 	/*
@@ -42,7 +48,12 @@ struct live_table {
 	struct entry_list guests, masqueraded;
 	/* The addresses in sets hostN (part of the structure, but not of `canonical`). */
 	struct addr_list hosts;
+	/* The elements' comments (forward names), which the entries' names point into. */
+	char **comments;
+	size_t comment_count, comment_capacity;
 	struct endpoint_stats *stats; /* only when read with counters */
+	struct named_counter *counters; /* only when read with counters */
+	size_t counter_count;
 	size_t stats_count;
 	/*
 	 * Elements of those maps and sets that nft-portfwd never writes (a range of clients or
@@ -77,6 +88,9 @@ enum exit_code live_from_items(const json_t *items, bool with_counters, struct l
  * table read with its elements (live_read_table); a terse listing holds none.
  */
 bool live_hosts_are(const struct live_table *t, const struct model *m);
+
+/* The packets of the named counter `name`; false when the table has none of that name. */
+bool live_counter(const struct live_table *t, const char *name, uint64_t *packets);
 
 void live_free(struct live_table *t);
 

@@ -14,6 +14,9 @@ static const struct command *const commands[] = {
 	&command_diagnose,
 	&command_watch,
 	&command_reapply,
+	&command_add,
+	&command_remove,
+	&command_list,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -73,8 +76,8 @@ static void print_usage(FILE *out)
 
 static void print_command_help(const struct command *cmd)
 {
-	printf("Usage: nft-portfwd %s [OPTIONS]\n\n%s\n%s\nOptions:\n%s%s", cmd->name, cmd->summary,
-	       cmd->help, cmd->accepts & OPT_CONFIG ? CONFIG_OPTION : "", COMMON_OPTIONS);
+	printf("Usage: nft-portfwd %s%s%s [OPTIONS]\n\n%s\n%s\nOptions:\n%s%s", cmd->name,
+	       cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary, cmd->help, cmd->accepts & OPT_CONFIG ? CONFIG_OPTION : "", COMMON_OPTIONS);
 	if (cmd->accepts & OPT_OUTPUT)
 		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
 	if (cmd->accepts & OPT_STATE_DIR)
@@ -120,6 +123,11 @@ int main(int argc, char **argv)
 	if (opts.help) {
 		print_command_help(cmd);
 		return EXIT_OK;
+	}
+	if (opts.arg_count && !cmd->args) {
+		error_set(&err, "unexpected argument '%s'; options start with --, see "
+			       "'nft-portfwd %s --help'", opts.args[0], cmd->name);
+		return report_error(EXIT_USAGE, &err);
 	}
 	for (unsigned bit = 1; bit < 1u << OPTION_BITS; bit <<= 1) {
 		if ((opts.given & bit) && !(cmd->accepts & bit)) {

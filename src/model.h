@@ -39,6 +39,16 @@ struct prefix_list {
 	size_t count;
 };
 
+/* The longest forward name: letters, digits, '-', '_' and '.', as in "web-1.prod". */
+#define FORWARD_NAME_MAX 32
+
+/* New connections allowed from one client address: `rate` per `seconds`, `burst` at once. */
+struct rate_limit {
+	uint32_t rate;    /* 0: no limit */
+	uint32_t seconds; /* 1, 60 or 3600 */
+	uint32_t burst;
+};
+
 /*
  * One config forward. A port range maps one to one: host_port + i goes to guest_port + i
  * for i in 0 .. host_port_last - host_port.
@@ -51,6 +61,9 @@ struct forward {
 	uint16_t guest_port;     /* guest port for host_port */
 	struct prefix_list sources; /* empty: any client; else only these networks */
 	bool keep_source;        /* do not masquerade: the guest sees the client's address */
+	char name[FORWARD_NAME_MAX + 1]; /* empty: no name */
+	struct rate_limit limit; /* new connections per client address */
+	bool log;                /* log each new connection through the kernel log */
 	struct origin where;
 };
 

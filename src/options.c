@@ -180,11 +180,9 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 	}
 	if (optind < argc)
 		opts->command = argv[optind++];
-	if (optind < argc) {
-		error_set(err, "unexpected argument '%s'; options start with --, see "
-			       "'nft-portfwd --help'", argv[optind]);
-		return EXIT_USAGE;
-	}
+	/* the command's own words (add's forward, remove's name); main refuses them elsewhere */
+	opts->args = (const char *const *)argv + optind;
+	opts->arg_count = (size_t)(argc - optind);
 	return EXIT_OK;
 }
 
@@ -243,6 +241,12 @@ static bool out_of_memory(const struct error *err)
 	return strstr(err->msg, "out of memory") != NULL;
 }
 
+/* A --config FILE of a test or another host is not mixed with this host's drop-ins. */
+const char *options_config_dir(const struct options *opts)
+{
+	return opts->config_dir ? opts->config_dir : opts->config_given ? NULL : CONFIG_DIR_DEFAULT;
+}
+
 enum exit_code options_load_model(const struct options *opts, struct model *m,
 				  struct error *err)
 {
@@ -259,10 +263,7 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}
-	/* The drop-ins: --config-dir, or with the default config its default directory
-	 * (a --config FILE of a test or another host is not mixed with this host's). */
-	const char *dir = opts->config_dir ? opts->config_dir
-					   : opts->config_given ? NULL : CONFIG_DIR_DEFAULT;
+	const char *dir = options_config_dir(opts);
 
 	if ((dir && !config_read_dir(m, dir, !opts->config_dir, err)) ||
 	    !load_flags(opts, m, err) || !check_model(m, err)) {

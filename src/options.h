@@ -36,6 +36,8 @@ struct options {
 	const char *integrate;
 	unsigned given;         /* option_bit of every option on the command line */
 	const char *first_given[OPTION_BITS]; /* the spelling of the first option of each bit */
+	const char *const *args; /* the words after the command that are not options */
+	size_t arg_count;
 	bool json, quiet;
 	unsigned trace_seconds; /* diagnose --trace; 0: no trace */
 	bool help, version;
@@ -43,6 +45,9 @@ struct options {
 
 /* Parse argv; EXIT_OK or EXIT_USAGE (the message is in err). */
 enum exit_code options_parse(int argc, char **argv, struct options *opts, struct error *err);
+
+/* The drop-in directory read: --config-dir, else the default one with the default config. */
+const char *options_config_dir(const struct options *opts);
 
 /* The config file and the forward flags, validated: EXIT_OK or EXIT_CONFIG. */
 enum exit_code options_load_model(const struct options *opts, struct model *m,

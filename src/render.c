@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "describe.h"
 #include "entries.h"
 #include "nftsyntax.h"
 #include "render.h"
@@ -158,12 +159,22 @@ static void put_endpoint(struct text *out, const struct entry *e)
 	put_port(out, e->guest_port);
 }
 
-/* "PROTOCOL . HOST PORT : ADDRESS . PORT" */
+/* ' comment "TEXT"': validated names (and what live.c read back) need no escaping */
+static void put_comment(struct text *out, const char *comment)
+{
+	text_puts(out, " comment \"");
+	text_puts(out, comment);
+	text_putc(out, '"');
+}
+
+/* "PROTOCOL . HOST PORT[ comment "NAME"] : ADDRESS . PORT" */
 static void put_mapping(struct text *out, const struct entry *e)
 {
 	text_puts(out, proto_name(e->proto));
 	text_puts(out, " . ");
 	put_port(out, e->host_port);
+	if (e->name)
+		put_comment(out, e->name);
 	text_puts(out, " : ");
 	put_addr(out, &e->guest);
 	text_puts(out, " . ");
@@ -239,6 +250,49 @@ static void print_source_map(struct text *out, const struct half *h)
 	print_elements_end(out);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The comment of a guest endpoint that the entries `group[0..n)` lead to: the names of
+ * their forwards, each once, sorted, as many as fit in the kernel's 128 bytes ("web, web-alt
+ * +3" when more do not).
+ */
+static void put_endpoint_comment(struct text *out, const struct entry *group, size_t n)
+{
+	const char *few[8], **names = n <= 8 ? few : calloc(n, sizeof(*names));
+	char comment[ELEMENT_COMMENT_MAX + 1];
+	size_t count = 0, len = 0, left = 0;
+
+	if (!names) {
+		out->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (group[i].name)
+			names[count++] = group[i].name;
+	qsort(names, count, sizeof(*names), cmp_name);
+	for (size_t i = 0; i < count; i++) {
+		size_t need = strlen(names[i]) + (len ? 2 : 0);
+
+		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		if (left || len + need > ELEMENT_COMMENT_MAX - sizeof(" +65535")) {
+			left++;
+			continue;
+		}
+		len += (size_t)sprintf(comment + len, "%s%s", len ? ", " : "", names[i]);
+	}
+	if (left)
+		snprintf(comment + len, sizeof(comment) - len, " +%zu", left);
+	if (count)
+		put_comment(out, comment);
+	if (names != few)
+		free(names);
+}
+
 /*
  * A set of guest endpoints (address . protocol . port), each once: all of them (guestN,
  * with per-endpoint counters for status) or only those that are masqueraded (masqN).
@@ -252,16 +306,17 @@ static void print_endpoint_set(struct text *out, const struct half *h, const cha
 		text_printf(out, "\t\tcounter\n");
 	text_printf(out, "\t\tcomment \"%s\"\n", comment);
 	print_elements_start(out);
-	for (size_t i = 0; i < h->count; i++) {
+	for (size_t i = 0, n; i < h->count; i += n) {
 		const struct entry *e = &h->by_guest[i];
 
 		/* Several host ports or networks may lead to one endpoint; a set holds it once. */
-		if (i > 0 && entry_cmp_guest(&h->by_guest[i - 1], e) == 0)
-			continue;
+		for (n = 1; i + n < h->count && entry_cmp_guest(e, &h->by_guest[i + n]) == 0; n++)
+			;
 		if (masqueraded_only && e->keep_source)
 			continue;
 		text_puts(out, "\t\t\t");
 		put_endpoint(out, e);
+		put_endpoint_comment(out, e, n);
 		text_puts(out, ",\n");
 	}
 	print_elements_end(out);
@@ -283,6 +338,102 @@ static void print_hairpin_set(struct text *out, const struct half *h)
 	text_printf(out, "\t\tflags dynamic,timeout\n\t\ttimeout 10s\n");
 	text_printf(out, "\t\tcomment \"new hairpin connections (client . guest . protocol . ports), "
 		     "for the masquerade\"\n\t}\n\n");
+}
+
+/* Forwards with a limit or a log get rules of their own, in the family of their guest. */
+static bool watched(const struct forward *f, const struct family *fam)
+{
+	return (f->limit.rate || f->log) && f->guest.family == fam->af;
+}
+
+/* "tcp", "udp" or "tcp_udp": with the family and host port, a name no other forward has. */
+static const char *protos_word(unsigned protos)
+{
+	return protos == (PROTO_TCP | PROTO_UDP) ? "tcp_udp" : proto_name(protos);
+}
+
+/* Which forward, in comments and log prefixes: its name, else "tcp,udp 7000-7009". */
+static void forward_label(const struct forward *f, char buf[64])
+{
+	if (f->name[0])
+		snprintf(buf, 64, "%s", f->name);
+	else if (f->host_port_last == f->host_port)
+		snprintf(buf, 64, "%s %u", f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp"
+					   : proto_name(f->protos), f->host_port);
+	else
+		snprintf(buf, 64, "%s %u-%u", f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp"
+					      : proto_name(f->protos), f->host_port, f->host_port_last);
+}
+
+void render_limit_name(char buf[32], const struct forward *f)
+{
+	snprintf(buf, 32, "limit%s_%s_%u", f->guest.family == AF_INET6 ? "6" : "4",
+		 protos_word(f->protos), f->host_port);
+}
+
+/* How many clients one limited forward tracks at once; how many log lines a second. */
+#define LIMIT_CLIENTS 65535
+#define LOG_RATE 10
+
+/*
+ * Per limited forward, the clients that opened connections lately (each with its own token
+ * bucket) and a counter of the connections dropped above the rate. An element expires once
+ * its bucket would be full again, so a client's state lives no longer than it matters; at
+ * most LIMIT_CLIENTS clients are tracked at once (a new one beyond that is not limited).
+ */
+static void print_limit_sets(struct text *out, const struct model *m, const struct family *fam)
+{
+	for (size_t i = 0; i < m->forward_count; i++) {
+		const struct forward *f = &m->forwards[i];
+		uint32_t refill;
+		char name[32], which[64];
+
+		if (!watched(f, fam) || !f->limit.rate)
+			continue;
+		render_limit_name(name, f);
+		forward_label(f, which);
+		refill = f->limit.seconds * ((f->limit.burst + f->limit.rate - 1) / f->limit.rate);
+		text_printf(out, "\tcounter %s {\n\t\tcomment \"new connections to %s dropped above %u/%s "
+			     "from one client\"\n\t}\n\n", name, which, f->limit.rate, rate_unit(&f->limit));
+		text_printf(out, "\tset %s {\n\t\ttype %s\n\t\tsize %u\n\t\tflags dynamic,timeout\n"
+			     "\t\ttimeout %us\n\t\tcomment \"clients of %s, a token bucket each\"\n"
+			     "\t}\n\n", name, fam->addr_type, LIMIT_CLIENTS, refill, which);
+	}
+}
+
+/*
+ * "meta l4proto tcp th dport 2222 ip saddr { 198.51.100.0/24 }": the connections a forward
+ * takes, for its limit and log rules. IPv6 clients are limited per /64, which one host
+ * usually holds whole.
+ */
+static void put_forward_match(struct text *out, const struct forward *f, const struct family *fam)
+{
+	size_t listed = 0;
+
+	text_printf(out, "meta l4proto %s th dport ",
+		    f->protos == (PROTO_TCP | PROTO_UDP) ? "{ tcp, udp }" : proto_name(f->protos));
+	put_port(out, f->host_port);
+	if (f->host_port_last != f->host_port) {
+		text_putc(out, '-');
+		put_port(out, f->host_port_last);
+	}
+	for (size_t s = 0; s < f->sources.count; s++) {
+		const struct prefix *p = &f->sources.items[s];
+
+		if (p->addr.family != fam->af)
+			continue;
+		if (listed++)
+			text_puts(out, ", ");
+		else
+			text_printf(out, " %s saddr { ", fam->l3);
+		put_addr(out, &p->addr);
+		if (p->len != fam->max_len) {
+			text_putc(out, '/');
+			put_port(out, p->len);
+		}
+	}
+	if (listed)
+		text_puts(out, " }");
 }
 
 enum hook { HOOK_PREROUTING, HOOK_OUTPUT, HOOK_INPUT };
@@ -352,6 +503,50 @@ static void print_dnat_rules(struct text *out, const struct model *m, const stru
 	}
 }
 
+/*
+ * Before the DNAT rules, per forward with a limit or a log: drop a client's new connections
+ * above its rate (counted), then log the rest, at most LOG_RATE lines a second per forward.
+ * The nat chain sees the first packet of each connection only. The host's own connections
+ * (chain output) are neither limited nor logged.
+ */
+static void print_watch_rules(struct text *out, const struct model *m, const struct half *h)
+{
+	const struct family *fam = h->fam;
+
+	for (size_t i = 0; i < m->forward_count; i++) {
+		const struct forward *f = &m->forwards[i];
+		struct text tail = { 0 };
+		char name[32], which[64];
+
+		if (!watched(f, fam))
+			continue;
+		forward_label(f, which);
+		if (f->limit.rate) {
+			render_limit_name(name, f);
+			put_forward_match(&tail, f, fam);
+			text_printf(&tail, " update @%s { %s saddr%s limit rate over %u/%s burst %u "
+				    "packets } counter name \"%s\" drop comment \"3 prerouting: at most "
+				    "%u new connections per %s from one client to %s\"", name, fam->l3,
+				    fam->af == AF_INET6 ? " & ffff:ffff:ffff:ffff::" : "", f->limit.rate,
+				    rate_unit(&f->limit), f->limit.burst, name, f->limit.rate,
+				    rate_unit(&f->limit), which);
+			out->failed |= tail.failed;
+			print_host_rules(out, m, h, HOOK_PREROUTING, tail.data ? tail.data : "");
+			free(tail.data);
+			tail = (struct text){ 0 };
+		}
+		if (f->log) {
+			put_forward_match(&tail, f, fam);
+			text_printf(&tail, " limit rate %u/second burst %u packets log prefix "
+				    "\"nft-portfwd %s: \" level info comment \"3 prerouting: log new "
+				    "connections to %s\"", LOG_RATE, 2 * LOG_RATE, which, which);
+			out->failed |= tail.failed;
+			print_host_rules(out, m, h, HOOK_PREROUTING, tail.data ? tail.data : "");
+			free(tail.data);
+		}
+	}
+}
+
 static void print_chains(struct text *out, const struct model *m, const struct half halves[2])
 {
 	char tail[512];
@@ -359,9 +554,11 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 
 	text_printf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
 	for (size_t i = 0; i < 2; i++)
-		if (halves[i].count)
+		if (halves[i].count) {
+			print_watch_rules(out, m, &halves[i]);
 			print_dnat_rules(out, m, &halves[i], HOOK_PREROUTING,
 					 "3 prerouting: DNAT connections to forwarded host ports");
+		}
 	text_printf(out, "\t}\n\n");
 
 	if (halves[0].some_keep_source || halves[1].some_keep_source) {
@@ -566,6 +763,7 @@ static bool render(const struct model *m, struct text *out)
 						   true);
 			if (h->some_keep_source)
 				print_hairpin_set(out, h);
+			print_limit_sets(out, m, h->fam);
 		}
 		print_chains(out, m, halves);
 		text_puts(out, "}\n");

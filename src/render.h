@@ -16,6 +16,8 @@
 
 #define TABLE_FAMILY "inet"
 #define TABLE_NAME "portfwd"
+/* The kernel keeps at most 128 bytes of an element's comment. */
+#define ELEMENT_COMMENT_MAX 128
 
 /* The whole transaction: replace (or create) table inet portfwd. False on a write error. */
 bool render_ruleset(const struct model *m, FILE *out);
@@ -34,5 +36,11 @@ bool render_elements(const struct entry_list *mappings, const struct entry_list 
 
 /* Delete the table in one transaction, whether or not it exists. */
 bool render_flush(FILE *out);
+
+/*
+ * The set and the counter of a forward with a limit: "limit4_tcp_2222" (the family of its
+ * guest, its protocols and first host port, which no other forward has).
+ */
+void render_limit_name(char buf[32], const struct forward *f);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safefile.h"
 #include "state.h"
 
 static void state_path(const char *dir, const char *name, char *path, size_t size)
@@ -17,43 +18,17 @@ static void state_path(const char *dir, const char *name, char *path, size_t siz
 	snprintf(path, size, "%s/%s", dir, name);
 }
 
-/*
- * Open the state directory (creating it 0700 when `create`), refusing one that is not a
- * directory of root or of this user, or that its group or others can write: whoever
- * controls it could hold the lock, plant the records that apply and status believe, or
- * aim a file root writes elsewhere. -1 with err set (and *rc) when refused or missing.
- */
+static const struct safe_dir state_dir_kind = {
+	.what = "state directory",
+	.risk = "hold its lock or change what nft-portfwd believes it applied",
+	.other = "use another --state-dir",
+	.create_mode = 0700,
+};
+
+/* The state directory, refused when someone else controls it (see safefile.h). */
 static int open_dir(const char *dir, bool create, enum exit_code *rc, struct error *err)
 {
-	struct stat st;
-	int fd;
-
-	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*rc = errno == EACCES || errno == EPERM || errno == EROFS ? EXIT_PERMISSION : EXIT_SYSTEM;
-		error_set(err, "cannot create state directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		*rc = errno == EACCES || errno == EPERM ? EXIT_PERMISSION : EXIT_SYSTEM;
-		error_set(err, "cannot open state directory %s: %s%s", dir, strerror(errno),
-			  errno == ELOOP || errno == ENOTDIR ? " (it must be a directory, not a symlink)"
-							     : "");
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		*rc = EXIT_PERMISSION;
-		error_set(err, "state directory %s is %s; someone else could then hold its lock or "
-			       "change what nft-portfwd believes it applied: make it root's and "
-			       "writable by its owner only (chown root %s && chmod 0700 %s), or use "
-			       "another --state-dir", dir,
-			  st.st_uid != 0 && st.st_uid != geteuid() ? "owned by another user" :
-			  "writable by its group or others", dir, dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return safe_open_dir(&state_dir_kind, dir, create, rc, err);
 }
 
 enum exit_code state_check(const char *dir, struct error *err)
@@ -123,35 +98,14 @@ bool state_read(const char *dir, const char *name, char *value, size_t size)
 enum exit_code state_write_file(const char *dir, const char *name, const char *content,
 				struct error *err)
 {
-	char path[4096], tmp[300];
 	enum exit_code rc = EXIT_OK;
-	int dfd = open_dir(dir, true, &rc, err), fd;
-	size_t len = strlen(content), done = 0;
+	int dfd = open_dir(dir, true, &rc, err);
 
 	if (dfd < 0)
 		return rc;
-	state_path(dir, name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	/* a fresh file of ours: whatever had that name (a symlink someone planted) goes first */
-	unlinkat(dfd, tmp, 0);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	while (fd >= 0 && done < len) {
-		ssize_t n = write(fd, content + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	if (fd < 0 || done < len || close(fd) != 0 || renameat(dfd, tmp, dfd, name) != 0) {
-		error_set(err, "cannot write %s: %s", path, strerror(errno));
-		unlinkat(dfd, tmp, 0);
-		close(dfd);
-		return EXIT_SYSTEM;
-	}
+	rc = safe_write_at(dfd, dir, name, content, 0600, err);
 	close(dfd);
-	return EXIT_OK;
+	return rc;
 }
 
 enum exit_code state_write(const char *dir, const char *name, const char *value,
@@ -170,30 +124,13 @@ char *state_read_file(const char *dir, const char *name)
 {
 	struct error ignored;
 	enum exit_code rc;
-	int dfd = open_dir(dir, false, &rc, &ignored), fd;
-	struct stat st;
-	char *content = NULL;
-	size_t len = 0;
+	int dfd = open_dir(dir, false, &rc, &ignored);
+	char *content;
 
 	if (dfd < 0)
 		return NULL;
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	content = safe_read_at(dfd, name, STATE_FILE_MAX);
 	close(dfd);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < STATE_FILE_MAX &&
-	    (content = malloc((size_t)st.st_size + 1))) {
-		for (;;) {
-			ssize_t n = read(fd, content + len, (size_t)st.st_size - len);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0 || (len += (size_t)n) >= (size_t)st.st_size)
-				break;
-		}
-		content[len] = '\0';
-	}
-	close(fd);
 	return content;
 }
 

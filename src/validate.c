@@ -268,6 +268,63 @@ const char *check_iface_name(const char *text)
 	return NULL;
 }
 
+const char *check_forward_name(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0)
+		return "is empty; expected a name such as web or ssh-gw.1";
+	if (len > FORWARD_NAME_MAX)
+		return "is longer than 32 bytes; pick a shorter name";
+	if (strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != len)
+		return "may hold only letters, digits, '-', '_' and '.'";
+	return NULL;
+}
+
+/* `len` bytes of `text` as a whole number from 1 to `max`. */
+static bool parse_count(const char *text, size_t len, uint32_t max, uint32_t *n)
+{
+	unsigned long value;
+
+	if (len == 0 || len > 7 || strspn(text, "0123456789") < len)
+		return false;
+	value = strtoul(text, NULL, 10);
+	if (value < 1 || value > max)
+		return false;
+	*n = (uint32_t)value;
+	return true;
+}
+
+const char *parse_rate(const char *text, struct rate_limit *limit)
+{
+	static const struct {
+		const char *unit;
+		uint32_t seconds;
+	} units[] = { { "second", 1 }, { "minute", 60 }, { "hour", 3600 } };
+	const char *slash = strchr(text, '/');
+	size_t digits = slash ? (size_t)(slash - text) : strlen(text);
+
+	if (!parse_count(text, digits, RATE_MAX, &limit->rate))
+		return "is not a rate; expected a number of new connections from 1 to 100000, "
+		       "optionally per second, minute or hour, as in 5/minute";
+	limit->seconds = 1;
+	if (!slash)
+		return NULL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(slash + 1, units[i].unit) == 0) {
+			limit->seconds = units[i].seconds;
+			return NULL;
+		}
+	return "has an unknown unit; expected RATE/second, RATE/minute or RATE/hour";
+}
+
+const char *parse_burst(const char *text, uint32_t *burst)
+{
+	if (!parse_count(text, strlen(text), RATE_MAX, burst))
+		return "is not a burst; expected a number of connections from 1 to 100000";
+	return NULL;
+}
+
 void format_origin(const struct origin *where, char *buf, size_t size)
 {
 	if (where->line)
@@ -378,6 +435,42 @@ static bool check_size(const struct model *m, struct error *err)
 	return true;
 }
 
+static int cmp_named(const void *a, const void *b)
+{
+	const struct forward *const *fa = a, *const *fb = b;
+	int c = strcmp((*fa)->name, (*fb)->name);
+
+	/* the later forward is the one reported */
+	return c ? c : (*fa < *fb ? -1 : *fa > *fb);
+}
+
+/* `remove NAME` and the listings find a forward by its name: each names one forward. */
+static bool check_names(const struct model *m, struct error *err)
+{
+	const struct forward **named = calloc(m->forward_count + 1, sizeof(*named));
+	size_t n = 0;
+	bool ok = true;
+
+	if (!named)
+		return error_set(err, "out of memory");
+	for (size_t i = 0; i < m->forward_count; i++)
+		if (m->forwards[i].name[0])
+			named[n++] = &m->forwards[i];
+	qsort(named, n, sizeof(*named), cmp_named);
+	for (size_t i = 1; i < n && ok; i++)
+		if (strcmp(named[i - 1]->name, named[i]->name) == 0) {
+			char here[512], there[512];
+
+			format_origin(&named[i]->where, here, sizeof(here));
+			format_origin(&named[i - 1]->where, there, sizeof(there));
+			ok = error_set(err, "%s: forward name: '%s' already names the forward of %s; "
+					    "give each forward its own name", here, named[i]->name,
+				       there);
+		}
+	free(named);
+	return ok;
+}
+
 bool check_model(const struct model *m, struct error *err)
 {
 	struct port_claims *claims;
@@ -416,7 +509,7 @@ bool check_model(const struct model *m, struct error *err)
 		}
 	}
 	if (ok)
-		ok = check_keep_source(m, err);
+		ok = check_keep_source(m, err) && check_names(m, err);
 	free(claims);
 	return ok;
 }

@@ -54,7 +54,22 @@ const char *parse_protos(const char *text, unsigned *protos);
 /* An interface name the kernel would accept (and that needs no quoting in nft). */
 const char *check_iface_name(const char *text);
 
-/* Rules that span forwards: one guest for each family, protocol and host port. */
+/* A forward's name: 1 to FORWARD_NAME_MAX letters, digits, '-', '_' or '.'. */
+const char *check_forward_name(const char *text);
+
+/* The largest rate and burst a limit takes. */
+#define RATE_MAX 100000
+
+/* "RATE[/second|minute|hour]" into limit->rate and limit->seconds (burst untouched). */
+const char *parse_rate(const char *text, struct rate_limit *limit);
+
+/* "N": connections a client may open at once before the rate applies. */
+const char *parse_burst(const char *text, uint32_t *burst);
+
+/*
+ * Rules that span forwards: one guest for each family, protocol and host port, and each
+ * name on one forward.
+ */
 bool check_model(const struct model *m, struct error *err);
 
 /* "FILE:LINE" or "command line", for the start of error messages. */

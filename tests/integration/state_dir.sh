@@ -3,7 +3,7 @@
 #  - owned by another user (nobody) or writable by others: apply, flush, status and watch
 #    refuse it (exit 4) with how to fix it, and the kernel is unchanged;
 #  - a new one is created 0700;
-#  - in a root-owned dir, a planted symlink applied.nft.tmp -> victim and lock -> x: apply
+#  - in a root-owned dir, a planted symlink .applied.nft.tmp -> victim and lock -> x: apply
 #    neither writes the victim nor creates x.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
@@ -47,7 +47,7 @@ step "planted symlinks in a root-owned state dir are not followed"
 dir="$PF_TMP/planted"
 mkdir -m 0700 "$dir" || fail "mkdir"
 echo "precious" >"$PF_TMP/victim"
-ln -s "$PF_TMP/victim" "$dir/applied.nft.tmp"
+ln -s "$PF_TMP/victim" "$dir/.applied.nft.tmp"
 ln -s "$PF_TMP/created-by-root" "$dir/lock"
 out=$(ip netns exec "$HOST" "$NFT_PORTFWD" --config "$PF_TMP/portfwd.conf" --state-dir "$dir" apply 2>&1)
 rc=$?

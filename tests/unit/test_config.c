@@ -194,7 +194,7 @@ static const struct bad_case bad_cases[] = {
 	  "'forward tcp 8080 to 192.0.2.10:80'" },
 	{ "trailing word", "forward tcp 80 to 192.0.2.10 extra\n",
 	  "test.conf:1: forward: unexpected 'extra' after the guest address; expected 'from "
-	  "NETWORKS' or 'keep-source', as in 'forward tcp 8080 to 192.0.2.10:80'" },
+	  "NETWORKS', 'keep-source', 'name NAME', 'limit RATE[/second|minute|hour] [burst N]' or 'log'" },
 	{ "range unequal", "forward tcp 7000-7009 to 192.0.2.79:9000-9008\n",
 	  "test.conf:1: forward guest port: '9000-9008' has 9 ports but the host side '7000-7009' "
 	  "has 10; a range maps one to one, so give a guest range of the same length" },
@@ -238,11 +238,33 @@ static const struct bad_case bad_cases[] = {
 	  "test.conf:1: forward from: lists no IPv4 network, so no client could reach this IPv4 "
 	  "guest; add one" },
 	{ "from twice", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24 from 203.0.113.0/24\n",
-	  "test.conf:1: forward from: '198.51.100.0/24 from 203.0.113.0/24' holds more than one "
+	  "test.conf:1: forward: 'from' given twice; give it once" },
+	{ "from without commas", "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24 203.0.113.0/24\n",
+	  "test.conf:1: forward from: '198.51.100.0/24 203.0.113.0/24' holds more than one "
 	  "word; separate networks with commas, as in 'from 198.51.100.0/24, 2001:db8:9::/48'" },
 	{ "keep-source twice", "forward tcp 80 to 192.0.2.79 keep-source keep-source\n",
-	  "test.conf:1: forward: unexpected 'keep-source' after the guest address; expected 'from "
-	  "NETWORKS' or 'keep-source', as in 'forward tcp 8080 to 192.0.2.10:80'" },
+	  "test.conf:1: forward: 'keep-source' given twice; give it once" },
+	{ "name missing", "forward tcp 80 to 192.0.2.79 name\n",
+	  "test.conf:1: forward name: the value is missing; expected 'name NAME', as in 'name web'" },
+	{ "name bad character", "forward tcp 80 to 192.0.2.79 name web/1\n",
+	  "test.conf:1: forward name: 'web/1' may hold only letters, digits, '-', '_' and '.'" },
+	{ "name too long", "forward tcp 80 to 192.0.2.79 name abcdefghijklmnopqrstuvwxyz0123456\n",
+	  "test.conf:1: forward name: 'abcdefghijklmnopqrstuvwxyz0123456' is longer than 32 bytes; "
+	  "pick a shorter name" },
+	{ "name twice", "forward tcp 80 to 192.0.2.79 name web\nforward tcp 81 to 192.0.2.79 name web\n",
+	  "test.conf:2: forward name: 'web' already names the forward of test.conf:1; give each "
+	  "forward its own name" },
+	{ "limit unit", "forward tcp 22 to 192.0.2.79 limit 5/day\n",
+	  "test.conf:1: forward limit: '5/day' has an unknown unit; expected RATE/second, "
+	  "RATE/minute or RATE/hour" },
+	{ "limit zero", "forward tcp 22 to 192.0.2.79 limit 0/minute\n",
+	  "test.conf:1: forward limit: '0/minute' is not a rate; expected a number of new "
+	  "connections from 1 to 100000, optionally per second, minute or hour, as in 5/minute" },
+	{ "burst without limit", "forward tcp 22 to 192.0.2.79 burst 5\n",
+	  "test.conf:1: forward burst: 'burst' belongs to a limit; write 'limit RATE burst N'" },
+	{ "burst bad", "forward tcp 22 to 192.0.2.79 limit 5/minute burst many\n",
+	  "test.conf:1: forward burst: 'many' is not a burst; expected a number of connections "
+	  "from 1 to 100000" },
 	{ "keep-source disagrees", "forward tcp 80 to 192.0.2.79\nforward tcp 8080 to 192.0.2.79:80 keep-source\n",
 	  "test.conf:2: forward: guest 192.0.2.79 tcp port 80 is also reached by test.conf:1, and "
 	  "only one of them has keep-source; masquerading is decided per guest endpoint, so give "
@@ -318,6 +340,24 @@ static void test_good_config(void)
 			       m.forwards[2].guest.family == AF_INET6 && m.forwards[2].guest_port == 22,
 		       "ipv6 guest", "%s", inet_ntop(AF_INET6, &m.forwards[2].guest.v6, buf, sizeof(buf)));
 		expect(m.forwards[3].where.line == 7, "line numbers", "line %u", m.forwards[3].where.line);
+	}
+	model_free(&m);
+
+	msg = parse("forward tcp 2222 to 192.0.2.79:22 limit 5/minute log name ssh from 198.51.100.0/24\n"
+		    "forward tcp 80 to 192.0.2.79 from 198.51.100.0/24, 203.0.113.0/24 limit 20 burst 40 keep-source\n",
+		    &m, &err);
+	expect(*msg == '\0', "forward options", "rejected: %s", msg);
+	if (m.forward_count == 2) {
+		const struct forward *ssh = &m.forwards[0], *web = &m.forwards[1];
+
+		expect(strcmp(ssh->name, "ssh") == 0 && ssh->log && ssh->sources.count == 1,
+		       "name, log and from in any order", "name '%s'", ssh->name);
+		expect(ssh->limit.rate == 5 && ssh->limit.seconds == 60 && ssh->limit.burst == 5,
+		       "limit 5/minute: a burst of the rate", "%u/%us burst %u", ssh->limit.rate,
+		       ssh->limit.seconds, ssh->limit.burst);
+		expect(web->limit.rate == 20 && web->limit.seconds == 1 && web->limit.burst == 40 &&
+			       web->sources.count == 2 && web->keep_source && !web->log && !web->name[0],
+		       "the list after from ends at limit", "%zu sources", web->sources.count);
 	}
 	model_free(&m);
 }

@@ -156,6 +156,43 @@ static void test_allowlist_and_shared_endpoint(void)
 	side_free(&b);
 }
 
+/* A name is the comment of the forward's elements; renaming changes them, not the mapping. */
+static void test_renamed_forward(void)
+{
+	struct side a, b;
+	struct element_change c;
+	char *text;
+	const char *want =
+		"delete element inet portfwd fwd4 {\n\ttcp . 8443 comment \"web\"\n}\n"
+		"delete element inet portfwd fwdsrc4 {\n\t198.51.100.0/24 . tcp . 443\n}\n"
+		"delete element inet portfwd guest4 {\n\t192.0.2.79 . tcp . 443 comment \"web\"\n}\n"
+		"add element inet portfwd fwd4 {\n\ttcp . 8443 comment \"web-1\" : 192.0.2.79 . 443\n}\n"
+		"add element inet portfwd fwdsrc4 {\n\t198.51.100.0/24 . tcp . 443 comment \"tls\" : "
+		"192.0.2.79 . 443\n}\n"
+		"add element inet portfwd guest4 {\n\t192.0.2.79 . tcp . 443 comment \"tls, web-1\"\n}\n";
+
+	render_config(BASE "forward tcp 8443 to 192.0.2.79:443 name web\n"
+			   "forward tcp 443 to 192.0.2.79 from 198.51.100.0/24\n", &a);
+	render_config(BASE "forward tcp 8443 to 192.0.2.79:443 name web-1\n"
+			   "forward tcp 443 to 192.0.2.79 from 198.51.100.0/24 name tls\n", &b);
+	text = diff(&a, &b, &c);
+	if (!text)
+		return;
+	EXPECT(!strcmp(text, want), "commands:\n%s\nwanted:\n%s", text, want);
+	EXPECT(a.structure && b.structure && !strcmp(a.structure, b.structure),
+	       "a name must not change the structure");
+	/* sorted by key: 443 (allowlisted) before 8443 */
+	EXPECT(c.removed_mappings.count == 2 && c.added_mappings.count == 2 &&
+	       c.removed_mappings.items[1].host_port == 8443 &&
+	       c.removed_mappings.items[1].guest_port == 443,
+	       "the renamed mapping is parsed back: %zu removed, %zu added",
+	       c.removed_mappings.count, c.added_mappings.count);
+	free(text);
+	element_change_free(&c);
+	side_free(&a);
+	side_free(&b);
+}
+
 static void test_structure_changes(void)
 {
 	struct side a, b, c;
@@ -183,8 +220,8 @@ static void test_render_elements_matches(void)
 	struct element_list live = { 0 };
 	struct element_change c;
 
-	render_config("host-ip = 203.0.113.1, 2001:db8:1::1\nforward tcp 8080 to 192.0.2.79:80\n"
-		      "forward udp 5000-5002 to 192.0.2.80\n"
+	render_config("host-ip = 203.0.113.1, 2001:db8:1::1\nforward tcp 8080 to 192.0.2.79:80 name web\n"
+		      "forward udp 5000-5002 to 192.0.2.80 name dns.1\n"
 		      "forward tcp 2223 to [2001:db8:2::79]:22 from 2001:db8:9::/48\n", &a);
 	if (!entries_from_model(&a.m, &entries))
 		return;
@@ -213,6 +250,7 @@ int main(void)
 	test_split();
 	test_same_config();
 	test_changed_guest_port();
+	test_renamed_forward();
 	test_allowlist_and_shared_endpoint();
 	test_structure_changes();
 	test_render_elements_matches();

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * add: one forward, written into the drop-in file nft-portfwd owns (dropin.h), then
+ * applied. Under the state dir's lock: the forward is checked against the whole config
+ * before anything is written, and the file goes back to what it was when the apply fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "describe.h"
+#include "dropin.h"
+#include "state.h"
+#include "validate.h"
+
+/* The command's words joined by spaces: "tcp 2222 to 192.0.2.10:22 name ssh". */
+static char *join_words(const struct options *opts)
+{
+	size_t len = 1;
+	char *words;
+
+	for (size_t i = 0; i < opts->arg_count; i++)
+		len += strlen(opts->args[i]) + 1;
+	if (!(words = calloc(1, len)))
+		return NULL;
+	for (size_t i = 0; i < opts->arg_count; i++) {
+		strcat(words, opts->args[i]);
+		strcat(words, i + 1 < opts->arg_count ? " " : "");
+	}
+	return words;
+}
+
+/* Is `line` one of the lines of `text`? */
+static bool has_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, line, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * The new forward, checked with the config it joins; *line is it as a config line. Exit 3
+ * for a refused forward, 2 for none given.
+ */
+static enum exit_code new_forward(const struct options *opts, struct model *m, char **line,
+				  struct error *err)
+{
+	const struct origin cli = { .source = "command line", .line = 0 };
+	char *words;
+	bool ok;
+
+	if (!opts->arg_count) {
+		error_set(err, "add: no forward given; as in 'nft-portfwd add tcp 2222 to "
+			       "192.0.2.10:22 name ssh' (the words of a config file's forward line)");
+		return EXIT_USAGE;
+	}
+	if (!(words = join_words(opts)))
+		return (error_set(err, "out of memory"), EXIT_SYSTEM);
+	ok = config_parse_forward(m, words, &cli, err) && check_model(m, err);
+	free(words);
+	if (!ok)
+		return EXIT_CONFIG;
+	if (!(*line = forward_text(m, &m->forwards[m->forward_count - 1], AS_CONFIG)))
+		return (error_set(err, "out of memory"), EXIT_SYSTEM);
+	return EXIT_OK;
+}
+
+/* Is the forward refused only because the drop-in holds it already? *line is it then. */
+static bool held_already(const struct options *opts, const char *text, char **line)
+{
+	struct model alone = { 0 };
+	struct error unused;
+	bool held = new_forward(opts, &alone, line, &unused) == EXIT_OK && has_line(text, *line);
+
+	model_free(&alone);
+	if (!held) {
+		free(*line);
+		*line = NULL;
+	}
+	return held;
+}
+
+static enum exit_code run_add(const struct options *opts)
+{
+	struct outcome out;
+	struct error err;
+	struct dropin d = { .dfd = -1 };
+	struct model m = { 0 };
+	char *line = NULL, *text = NULL;
+	int lock_fd = -1;
+	bool already = false;
+	enum exit_code rc;
+
+	outcome_init(&out, opts, "add");
+	rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
+	if (rc == EXIT_OK)
+		rc = dropin_open(opts, &d, &err);
+	/* the config as it is: a broken one is refused before anything is written */
+	if (rc == EXIT_OK)
+		rc = options_load_model(opts, &m, &err);
+	if (rc == EXIT_OK) {
+		rc = new_forward(opts, &m, &line, &err);
+		/* the same forward again (a script run twice) is no error: it is there */
+		if (rc == EXIT_CONFIG && d.text && (already = held_already(opts, d.text, &line)))
+			rc = EXIT_OK;
+	}
+	if (rc == EXIT_OK && !already) {
+		size_t size = strlen(d.text ? d.text : DROPIN_HEADER) + strlen(line) + 2;
+
+		if (!(text = malloc(size)))
+			rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
+		else
+			snprintf(text, size, "%s%s\n", d.text ? d.text : DROPIN_HEADER, line);
+	}
+	if (rc == EXIT_OK)
+		rc = dropin_apply(&d, text, !already, opts, &out, &err);
+	if (rc == EXIT_OK) {
+		outcome_say(&out, already ? "%s is in %s already" : "added %s to %s", line, d.path);
+		outcome_set(&out, "added", already ? json_null() : json_string(line));
+		outcome_set(&out, "file", json_string(d.path));
+	}
+	free(text);
+	free(line);
+	model_free(&m);
+	dropin_close(&d);
+	state_unlock(lock_fd);
+	return outcome_finish(&out, rc, &err);
+}
+
+const struct command command_add = {
+	.name = "add",
+	.summary = "add a forward to nft-portfwd's drop-in file and apply",
+	.args = "PROTO PORTS to ADDR[:PORTS] [from NETS] [name NAME] [limit RATE [burst N]] [log] [keep-source]",
+	.help = "Takes the words of a config file's forward line (nft-portfwd.conf(5)), checks the\n"
+		"forward against the whole config (main file and drop-ins), writes it into\n"
+		"DIR/" DROPIN_FILE " of the drop-in directory (the one file nft-portfwd writes\n"
+		"there; it is replaced atomically under the lock), then applies. A refused\n"
+		"forward writes nothing; a failed apply puts the file back. Adding a forward that\n"
+		"file holds already changes nothing. With --config FILE, give --config-dir too.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
+	.run = run_add,
+};

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * remove: the forward named NAME, or the one that takes PROTO PORT, out of the drop-in file
+ * nft-portfwd owns (dropin.h), then apply. A forward of any other file is refused with
+ * that file and line: nft-portfwd never edits what it did not write.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "describe.h"
+#include "entries.h"
+#include "dropin.h"
+#include "state.h"
+#include "validate.h"
+
+/* What the words name: a forward's name, or a protocol and one host port. */
+struct target {
+	const char *name;
+	unsigned proto;
+	uint16_t port;
+};
+
+static enum exit_code parse_target(const struct options *opts, struct target *t,
+				   struct error *err)
+{
+	static const char usage[] = "expected a forward's name or PROTO PORT, as in "
+				    "'nft-portfwd remove ssh' or 'nft-portfwd remove tcp 2222'";
+	const char *reason;
+
+	*t = (struct target){ 0 };
+	if (opts->arg_count == 1) {
+		t->name = opts->args[0];
+		if ((reason = check_forward_name(t->name)))
+			return error_set(err, "remove: '%s' %s; %s", t->name, reason, usage), EXIT_USAGE;
+		return EXIT_OK;
+	}
+	if (opts->arg_count != 2)
+		return (error_set(err, "remove: %s", usage), EXIT_USAGE);
+	if ((strcmp(opts->args[0], "tcp") && strcmp(opts->args[0], "udp")) ||
+	    parse_protos(opts->args[0], &t->proto))
+		return error_set(err, "remove: '%s' is not tcp or udp; %s", opts->args[0], usage),
+		       EXIT_USAGE;
+	if ((reason = parse_port(opts->args[1], &t->port)))
+		return (error_set(err, "remove: port '%s' %s", opts->args[1], reason), EXIT_USAGE);
+	return EXIT_OK;
+}
+
+static bool matches(const struct forward *f, const struct target *t)
+{
+	if (t->name)
+		return strcmp(f->name, t->name) == 0;
+	return (f->protos & t->proto) && f->host_port <= t->port && t->port <= f->host_port_last;
+}
+
+/*
+ * The drop-in's text without the lines of the matching forwards, or NULL when no forward
+ * is left in it (the file goes, as before the first add). *gone: how many lines went.
+ */
+static char *without(const struct dropin *d, const struct model *m, const struct target *t,
+		     size_t *gone, bool *failed)
+{
+	size_t len = strlen(d->text), out = 0, forwards = 0;
+	char *text = malloc(len + 1);
+	unsigned line = 1;
+
+	*gone = 0;
+	if (!text) {
+		*failed = true;
+		return NULL;
+	}
+	for (const char *p = d->text; *p; line++) {
+		size_t n = strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
+		bool drop = false, forward = strncmp(p, "forward", 7) == 0;
+
+		for (size_t i = 0; i < m->forward_count && !drop; i++)
+			drop = m->forwards[i].where.line == line &&
+			       strcmp(m->forwards[i].where.source, d->path) == 0 &&
+			       matches(&m->forwards[i], t);
+		*gone += drop;
+		forwards += forward && !drop;
+		if (!drop) {
+			memcpy(text + out, p, n);
+			out += n;
+		}
+		p += n;
+	}
+	text[out] = '\0';
+	if (!forwards) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The first matching forward (of any file), or NULL. */
+static const struct forward *find(const struct model *m, const struct target *t, bool elsewhere,
+				  const char *path)
+{
+	for (size_t i = 0; i < m->forward_count; i++)
+		if (matches(&m->forwards[i], t) &&
+		    (strcmp(m->forwards[i].where.source, path) != 0) == elsewhere)
+			return &m->forwards[i];
+	return NULL;
+}
+
+static enum exit_code run_remove(const struct options *opts)
+{
+	struct outcome out;
+	struct error err;
+	struct dropin d = { .dfd = -1 };
+	struct model m = { 0 };
+	struct target t;
+	const struct forward *f = NULL;
+	char *text = NULL, *line = NULL, what[64];
+	int lock_fd = -1;
+	size_t gone = 0;
+	bool failed = false;
+	enum exit_code rc;
+
+	outcome_init(&out, opts, "remove");
+	rc = parse_target(opts, &t, &err);
+	if (t.name)
+		snprintf(what, sizeof(what), "named '%s'", t.name);
+	else
+		snprintf(what, sizeof(what), "that takes %s port %u", proto_name(t.proto), t.port);
+	if (rc == EXIT_OK)
+		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
+	if (rc == EXIT_OK)
+		rc = dropin_open(opts, &d, &err);
+	if (rc == EXIT_OK)
+		rc = options_load_model(opts, &m, &err);
+	if (rc == EXIT_OK && (f = find(&m, &t, true, d.path))) {
+		char where[4200];
+
+		format_origin(&f->where, where, sizeof(where));
+		rc = (error_set(&err, "the forward %s comes from %s, which nft-portfwd did not "
+				     "write: remove it there (remove changes only %s)", what, where,
+			       d.path), EXIT_USAGE);
+	}
+	if (rc == EXIT_OK && !(f = find(&m, &t, false, d.path)))
+		rc = (error_set(&err, "no forward %s; 'nft-portfwd list' shows the forwards and "
+				      "their names", what), EXIT_USAGE);
+	if (rc == EXIT_OK && !(line = forward_text(&m, f, AS_CONFIG)))
+		rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
+	if (rc == EXIT_OK) {
+		text = without(&d, &m, &t, &gone, &failed);
+		if (failed)
+			rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
+	}
+	if (rc == EXIT_OK)
+		rc = dropin_apply(&d, text, true, opts, &out, &err);
+	if (rc == EXIT_OK) {
+		outcome_say(&out, "removed %s from %s%s", line, d.path,
+			    text ? "" : " (its last forward: the file is gone)");
+		outcome_set(&out, "removed", json_string(line));
+		outcome_set(&out, "file", json_string(d.path));
+	}
+	free(line);
+	free(text);
+	model_free(&m);
+	dropin_close(&d);
+	state_unlock(lock_fd);
+	return outcome_finish(&out, rc, &err);
+}
+
+const struct command command_remove = {
+	.name = "remove",
+	.summary = "remove a forward from nft-portfwd's drop-in file and apply",
+	.args = "NAME | PROTO PORT",
+	.help = "Removes the forward named NAME, or the one that takes PROTO PORT (a whole range or\n"
+		"tcp,udp forward when the port is one of it), from DIR/" DROPIN_FILE " of the\n"
+		"drop-in directory, under the lock, then applies. A forward of another file is\n"
+		"refused with its file and line; nft-portfwd never edits files it did not write.\n"
+		"A failed apply puts the file back. With --config FILE, give --config-dir too.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
+	.run = run_remove,
+};

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "describe.h"
+#include "entries.h"
+#include "validate.h"
+
+const char *prefix_text(const struct prefix *p, bool always_len, char buf[64])
+{
+	char addr[INET6_ADDRSTRLEN];
+	unsigned max_len = p->addr.family == AF_INET ? 32 : 128;
+
+	if (always_len || p->len != max_len)
+		snprintf(buf, 64, "%s/%u", addr_text(&p->addr, addr), p->len);
+	else
+		snprintf(buf, 64, "%s", addr_text(&p->addr, addr));
+	return buf;
+}
+
+const char *rate_unit(const struct rate_limit *l)
+{
+	return l->seconds == 1 ? "second" : l->seconds == 60 ? "minute" : "hour";
+}
+
+static void print_ports(FILE *out, unsigned first, unsigned last)
+{
+	fprintf(out, first == last ? "%u" : "%u-%u", first, last);
+}
+
+char *forward_text(const struct model *m, const struct forward *f, enum forward_style style)
+{
+	bool config = style == AS_CONFIG;
+	char *text = NULL, buf[64];
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		return NULL;
+	fprintf(out, "%s%s ", config ? "forward " : "",
+		f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp" : proto_name(f->protos));
+	print_ports(out, f->host_port, f->host_port_last);
+	fprintf(out, f->guest.family == AF_INET6 ? " %s [%s]:" : " %s %s:", config ? "to" : "->",
+		addr_text(&f->guest, buf));
+	print_ports(out, f->guest_port, f->guest_port + (unsigned)(f->host_port_last - f->host_port));
+	for (size_t i = 0; i < f->sources.count; i++)
+		fprintf(out, "%s%s", i ? ", " : " from ", prefix_text(&f->sources.items[i], false, buf));
+	/* status says what happens (masquerade = no keeps every source); a config line what
+	 * the forward itself says */
+	if (config ? f->keep_source : forward_keeps_source(m, f))
+		fprintf(out, " keep-source");
+	if (config && f->name[0])
+		fprintf(out, " name %s", f->name);
+	if (f->limit.rate)
+		fprintf(out, " limit %u/%s burst %u", f->limit.rate, rate_unit(&f->limit),
+			f->limit.burst);
+	if (f->log)
+		fprintf(out, " log");
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static json_t *json_prefix(const struct prefix *p)
+{
+	char buf[64];
+
+	return json_string(prefix_text(p, true, buf));
+}
+
+json_t *forward_json(const struct model *m, const struct forward *f)
+{
+	json_t *protos = json_array(), *sources = json_array(), *limit = json_null();
+	char where[4200], guest[INET6_ADDRSTRLEN];
+	bool ok = protos && sources;
+
+	for (unsigned p = PROTO_TCP; ok && p <= PROTO_UDP; p <<= 1)
+		if (f->protos & p)
+			ok = json_array_append_new(protos, json_string(proto_name(p))) == 0;
+	for (size_t s = 0; ok && s < f->sources.count; s++)
+		ok = json_array_append_new(sources, json_prefix(&f->sources.items[s])) == 0;
+	if (ok && f->limit.rate)
+		ok = (limit = json_pack("{s:i, s:s, s:i}", "rate", (int)f->limit.rate, "per",
+					rate_unit(&f->limit), "burst", (int)f->limit.burst));
+	if (!ok) {
+		json_decref(protos);
+		json_decref(sources);
+		json_decref(limit);
+		return NULL;
+	}
+	format_origin(&f->where, where, sizeof(where));
+	/* "o" hands protos, sources and limit to the new object, even when packing fails */
+	return json_pack("{s:o, s:s, s:o, s:[i,i], s:s, s:[i,i], s:o, s:b, s:o, s:b}",
+			 "name", f->name[0] ? json_string(f->name) : json_null(),
+			 "config", where, "protocols", protos,
+			 "host_ports", f->host_port, f->host_port_last,
+			 "guest", addr_text(&f->guest, guest),
+			 "guest_ports", f->guest_port, f->guest_port + (f->host_port_last - f->host_port),
+			 "sources", sources, "keep_source", forward_keeps_source(m, f),
+			 "limit", limit, "log", f->log);
+}

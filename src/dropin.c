@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "dropin.h"
+#include "safefile.h"
+
+static const struct safe_dir config_dir_kind = {
+	.what = "config directory",
+	.risk = "add forwards to this host's firewall",
+	.other = "give another --config-dir",
+	.create_mode = 0755,
+};
+
+/* Configs are small; a bigger file is not one nft-portfwd wrote. */
+#define DROPIN_MAX (64u << 20)
+
+enum exit_code dropin_open(const struct options *opts, struct dropin *d, struct error *err)
+{
+	enum exit_code rc = EXIT_OK;
+
+	*d = (struct dropin){ .dir = options_config_dir(opts), .dfd = -1 };
+	if (!d->dir) {
+		error_set(err, "%s writes a drop-in file, and with --config FILE no drop-in "
+			       "directory is read; give --config-dir DIR too", opts->command);
+		return EXIT_USAGE;
+	}
+	snprintf(d->path, sizeof(d->path), "%s/%s", d->dir, DROPIN_FILE);
+	if ((d->dfd = safe_open_dir(&config_dir_kind, d->dir, true, &rc, err)) < 0)
+		return rc;
+	d->text = safe_read_at(d->dfd, DROPIN_FILE, DROPIN_MAX);
+	if (!d->text && errno != ENOENT) {
+		error_set(err, "cannot read %s: %s", d->path,
+			  errno == ELOOP || errno == EINVAL ? "it is not a regular file"
+							    : strerror(errno));
+		return errno == EACCES ? EXIT_PERMISSION : EXIT_CONFIG;
+	}
+	if (d->text && strncmp(d->text, DROPIN_HEADER, strlen(DROPIN_HEADER)) != 0) {
+		error_set(err, "%s was not written by nft-portfwd (its first line is not \"%.*s\"), "
+			       "so %s leaves it alone: rename it (a file not ending in .conf is not "
+			       "read) or edit it by hand", d->path,
+			  (int)strlen(DROPIN_HEADER) - 1, DROPIN_HEADER, opts->command);
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err)
+{
+	if (text)
+		return safe_write_at(d->dfd, d->dir, DROPIN_FILE, text, 0644, err);
+	if (unlinkat(d->dfd, DROPIN_FILE, 0) != 0 && errno != ENOENT) {
+		error_set(err, "cannot remove %s: %s", d->path, strerror(errno));
+		return EXIT_SYSTEM;
+	}
+	fsync(d->dfd);
+	return EXIT_OK;
+}
+
+enum exit_code dropin_apply(struct dropin *d, const char *text, bool write,
+			    const struct options *opts, struct outcome *out, struct error *err)
+{
+	struct error ignored;
+	enum exit_code rc = write ? dropin_save(d, text, err) : EXIT_OK;
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = apply_into(opts, out, true, err);
+	/* nothing half-done: the file as it was */
+	if (rc != EXIT_OK && write && dropin_save(d, d->text, &ignored) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
+				"applied\n", ignored.msg, d->path);
+	return rc;
+}
+
+void dropin_close(struct dropin *d)
+{
+	if (d->dfd >= 0)
+		close(d->dfd);
+	free(d->text);
+	*d = (struct dropin){ .dfd = -1 };
+}
