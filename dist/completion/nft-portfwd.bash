@@ -27,8 +27,27 @@ _nft_portfwd_options()
         diagnose) echo "$common --state-dir --trace $fwd" ;;
         watch) echo "$common --state-dir $fwd" ;;
         reapply) echo "--help --version --state-dir --json --quiet" ;;
+        add | remove) echo "$common --state-dir --json --quiet" ;;
+        list) echo "$common --json" ;;
         *) echo "$common --output --state-dir --json --quiet --trace $fwd" ;;
     esac
+}
+
+# The names of the configured forwards (what remove takes), from 'list' with the same
+# --config and --config-dir as the command line.
+_nft_portfwd_names()
+{
+    local i args=()
+    for ((i = 2; i <= $#; i++)); do
+        case ${!i} in
+            -c | --config | --config-dir)
+                local j=$((i + 1))
+                args+=("${!i}" "${!j}")
+                ;;
+            --config=* | --config-dir=*) args+=("${!i}") ;;
+        esac
+    done
+    "${1:-nft-portfwd}" "${args[@]}" list 2>/dev/null | awk 'NR > 1 && $1 != "-" { print $1 }'
 }
 
 _nft_portfwd_files()
@@ -47,7 +66,7 @@ _nft_portfwd_files()
 _nft_portfwd()
 {
     local cur prev words cword split=false
-    local commands="render check apply flush status diagnose watch reapply"
+    local commands="render check apply flush status diagnose watch reapply add remove list"
 
     if declare -F _init_completion >/dev/null; then
         _init_completion -s || return
@@ -119,6 +138,24 @@ _nft_portfwd()
         fi
     done
 
+    # add's words are a config file's forward line; remove's, a name or PROTO PORT.
+    if [[ $cur != -* && ( $command == add || $command == remove ) ]]; then
+        local n=0 last=
+        for ((i++; i < cword; i++)); do
+            [[ ${words[i]} == -* ]] && continue
+            n=$((n + 1))
+            last=${words[i]}
+        done
+        if ((n == 0)); then
+            COMPREPLY=($(compgen -W "tcp udp tcp,udp $([[ $command == remove ]] &&
+                _nft_portfwd_names "${words[@]}")" -- "$cur"))
+        elif [[ $command == add && $last == limit ]]; then
+            COMPREPLY=($(compgen -W "5/second 5/minute 5/hour" -- "$cur"))
+        elif [[ $command == add && $n -ge 2 ]]; then
+            COMPREPLY=($(compgen -W "to from keep-source name limit burst log" -- "$cur"))
+        fi
+        return
+    fi
     if [[ $cur == -* || -n $command ]]; then
         COMPREPLY=($(compgen -W "$(_nft_portfwd_options "$command")" -- "$cur"))
         [[ ${COMPREPLY-} == *= ]] && compopt -o nospace
