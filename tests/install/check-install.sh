@@ -37,7 +37,7 @@ hook=$dest$HOOKDIR/libvirt-network-hook
 completion=$dest$COMPLETIONSDIR/nft-portfwd
 example=$dest$EXAMPLEDIR/nft-portfwd.conf.example
 docdir=$dest${EXAMPLEDIR%/examples}
-guides=("$docdir"/{README,design,migration,troubleshooting,status-json}.md)
+guides=("$docdir"/{README,design,migration,troubleshooting,status-json,ansible}.md)
 
 # --- layout ---------------------------------------------------------------------------
 check_path() { # WHAT DIR SUFFIX: the configured directory has the shape it must have

@@ -82,7 +82,7 @@ want './(usr/)?lib/systemd/system/nft-portfwd\.service'
 want './usr/share/bash-completion/completions/nft-portfwd'
 want './usr/share/doc/nft-portfwd/examples/nft-portfwd\.conf\.example'
 want './usr/share/doc/nft-portfwd/copyright'
-for guide in README design migration troubleshooting status-json; do
+for guide in README design migration troubleshooting status-json ansible; do
     want "./usr/share/doc/nft-portfwd/$guide\.md(\.gz)?"
 done
 grep -qE '^\./etc/nft-portfwd\.conf$' <<<"$listing" &&
