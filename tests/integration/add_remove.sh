@@ -127,4 +127,24 @@ chmod 0755 "$dir"
 assert_eq "$(files)" "$files_before" "nothing was written"
 assert_eq "$(hnft -s list ruleset)" "$kernel_before" "the kernel is unchanged"
 
+step "with the watcher (the unit) running, add and remove stay done"
+# It keeps the config it read last and heals anything else back within a second, unless
+# add and remove tell it to read the files again.
+ip netns exec "$HOST" "$NFT_PORTFWD" --state-dir "$PF_STATE" "${args[@]}" watch >"$PF_TMP/watch.log" 2>&1 &
+watcher=$!
+PF_PIDS+=("$watcher")
+for _ in $(seq 50); do [ -e "$PF_STATE/watch.json" ] && break; sleep 0.1; done
+[ -e "$PF_STATE/watch.json" ] || fail "the watcher did not start: $(cat "$PF_TMP/watch.log")"
+pf_run "${args[@]}" add tcp 2222 to "$GUEST_IP:22" name ssh
+pf_expect_rc 0 "add with the watcher running"
+assert_line "$PF_OUT" "^nft-portfwd: told the watcher \(pid $watcher\) to read the config again$" "add tells the watcher"
+sleep 1.5
+assert_reaches "$CLIENT" tcp "$HOST_IP" 2222 ssh "the added forward is still there after the watcher's heal window"
+pf_run "${args[@]}" remove ssh
+pf_expect_rc 0 "remove with the watcher running"
+sleep 1.5
+assert_no_reply "$CLIENT" tcp "$HOST_IP" 2222 "the removed forward stays removed"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 web "the others work"
+kill -0 "$watcher" 2>/dev/null || fail "the watcher died: $(cat "$PF_TMP/watch.log")"
+
 pf_pass
