@@ -103,6 +103,8 @@ static enum exit_code run_add(const struct options *opts)
 	/* the config as it is: a broken one is refused before anything is written */
 	if (rc == EXIT_OK)
 		rc = options_load_model(opts, &m, &err);
+	if (rc == EXIT_OK)
+		rc = dropin_unchanged(&d, &err);
 	if (rc == EXIT_OK) {
 		rc = new_forward(opts, &m, &line, &err);
 		/* the same forward again (a script run twice) is no error: it is there */
@@ -110,12 +112,14 @@ static enum exit_code run_add(const struct options *opts)
 			rc = EXIT_OK;
 	}
 	if (rc == EXIT_OK && !already) {
-		size_t size = strlen(d.text ? d.text : DROPIN_HEADER) + strlen(line) + 2;
+		const char *old = d.text ? d.text : DROPIN_HEADER;
+		/* a last line without its newline (a hand edit) must not swallow ours */
+		bool open_line = *old && old[strlen(old) - 1] != '\n';
 
-		if (!(text = malloc(size)))
+		if (asprintf(&text, "%s%s%s\n", old, open_line ? "\n" : "", line) < 0) {
+			text = NULL;
 			rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
-		else
-			snprintf(text, size, "%s%s\n", d.text ? d.text : DROPIN_HEADER, line);
+		}
 	}
 	if (rc == EXIT_OK)
 		rc = dropin_apply(&d, text, !already, opts, &out, &err);

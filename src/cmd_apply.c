@@ -62,13 +62,15 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	char *text = NULL;
 	int lock_fd = -1;
 	struct apply_run run = { .state_dir = opts->state_dir, .m = &m };
-	enum exit_code rc = options_load_rendered(opts, &m, &text, err);
+	enum exit_code rc = kernel_open(&k, err);
 
-	run.table_text = text;
-	if (rc == EXIT_OK)
-		rc = kernel_open(&k, err);
+	/* the config is read under the lock: an add or remove that holds it is not undone by
+	 * an apply that read the files before it wrote them */
 	if (rc == EXIT_OK && !locked)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, err);
+	if (rc == EXIT_OK)
+		rc = options_load_rendered(opts, &m, &text, err);
+	run.table_text = text;
 	if (rc == EXIT_OK)
 		rc = reconcile_apply(&run, k, err);
 	if (rc == EXIT_OK) {

@@ -54,32 +54,36 @@ static bool matches(const struct forward *f, const struct target *t)
 	return (f->protos & t->proto) && f->host_port <= t->port && t->port <= f->host_port_last;
 }
 
+/* Is forward `f` one of the drop-in's that `t` names? */
+static bool dropped(const struct forward *f, const struct dropin *d, const struct target *t)
+{
+	return strcmp(f->where.source, d->path) == 0 && matches(f, t);
+}
+
 /*
  * The drop-in's text without the lines of the matching forwards, or NULL when no forward
- * is left in it (the file goes, as before the first add). *gone: how many lines went.
+ * of it is left (the file goes, as before the first add).
  */
 static char *without(const struct dropin *d, const struct model *m, const struct target *t,
-		     size_t *gone, bool *failed)
+		     bool *failed)
 {
-	size_t len = strlen(d->text), out = 0, forwards = 0;
+	size_t len = strlen(d->text), out = 0, left = 0;
 	char *text = malloc(len + 1);
 	unsigned line = 1;
 
-	*gone = 0;
 	if (!text) {
 		*failed = true;
 		return NULL;
 	}
+	for (size_t i = 0; i < m->forward_count; i++)
+		left += strcmp(m->forwards[i].where.source, d->path) == 0 &&
+			!matches(&m->forwards[i], t);
 	for (const char *p = d->text; *p; line++) {
 		size_t n = strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
-		bool drop = false, forward = strncmp(p, "forward", 7) == 0;
+		bool drop = false;
 
 		for (size_t i = 0; i < m->forward_count && !drop; i++)
-			drop = m->forwards[i].where.line == line &&
-			       strcmp(m->forwards[i].where.source, d->path) == 0 &&
-			       matches(&m->forwards[i], t);
-		*gone += drop;
-		forwards += forward && !drop;
+			drop = m->forwards[i].where.line == line && dropped(&m->forwards[i], d, t);
 		if (!drop) {
 			memcpy(text + out, p, n);
 			out += n;
@@ -87,11 +91,39 @@ static char *without(const struct dropin *d, const struct model *m, const struct
 		p += n;
 	}
 	text[out] = '\0';
-	if (!forwards) {
+	if (!left) {
 		free(text);
 		return NULL;
 	}
 	return text;
+}
+
+/* Every forward of the drop-in that `t` names, as config lines, "; "-separated. */
+static char *dropped_lines(const struct dropin *d, const struct model *m, const struct target *t)
+{
+	char *all = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&all, &len);
+	bool ok = out != NULL, first = true;
+
+	for (size_t i = 0; ok && i < m->forward_count; i++) {
+		char *line;
+
+		if (!dropped(&m->forwards[i], d, t))
+			continue;
+		ok = (line = forward_text(m, &m->forwards[i], AS_CONFIG)) != NULL;
+		if (ok)
+			fprintf(out, "%s%s", first ? "" : "; ", line);
+		first = false;
+		free(line);
+	}
+	if (out && fclose(out) != 0)
+		ok = false;
+	if (!ok) {
+		free(all);
+		return NULL;
+	}
+	return all;
 }
 
 /* The first matching forward (of any file), or NULL. */
@@ -115,7 +147,6 @@ static enum exit_code run_remove(const struct options *opts)
 	const struct forward *f = NULL;
 	char *text = NULL, *line = NULL, what[64];
 	int lock_fd = -1;
-	size_t gone = 0;
 	bool failed = false;
 	enum exit_code rc;
 
@@ -131,6 +162,8 @@ static enum exit_code run_remove(const struct options *opts)
 		rc = dropin_open(opts, &d, &err);
 	if (rc == EXIT_OK)
 		rc = options_load_model(opts, &m, &err);
+	if (rc == EXIT_OK)
+		rc = dropin_unchanged(&d, &err);
 	if (rc == EXIT_OK && (f = find(&m, &t, true, d.path))) {
 		char where[4200];
 
@@ -142,10 +175,10 @@ static enum exit_code run_remove(const struct options *opts)
 	if (rc == EXIT_OK && !(f = find(&m, &t, false, d.path)))
 		rc = (error_set(&err, "no forward %s; 'nft-portfwd list' shows the forwards and "
 				      "their names", what), EXIT_USAGE);
-	if (rc == EXIT_OK && !(line = forward_text(&m, f, AS_CONFIG)))
+	if (rc == EXIT_OK && !(line = dropped_lines(&d, &m, &t)))
 		rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
 	if (rc == EXIT_OK) {
-		text = without(&d, &m, &t, &gone, &failed);
+		text = without(&d, &m, &t, &failed);
 		if (failed)
 			rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
 	}

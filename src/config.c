@@ -614,6 +614,17 @@ bool config_parse(struct model *m, const char *text, size_t len, const char *sou
 }
 
 /* What a path that is no regular file is, for the message. */
+/* Whoever can write a config file, or add one to the drop-in directory, decides what this
+ * host forwards, as root. */
+static void warn_writable(const char *what, const char *path, const struct stat *st)
+{
+	if (geteuid() == 0 && (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH))))
+		fprintf(stderr, "nft-portfwd: warning: %s %s is writable by %s; whoever can "
+				"write it decides what this host forwards: chown root %s; chmod go-w %s\n",
+			what, path, st->st_uid != 0 ? "a user other than root" : "its group or others",
+			path, path);
+}
+
 static const char *file_kind(mode_t mode)
 {
 	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" :
@@ -652,12 +663,7 @@ static bool read_file(struct model *m, const char *path, bool missing_ok, bool f
 				      "%u MiB; a config is a few lines per forward", path,
 				 (long long)st.st_size, CONFIG_MAX_BYTES >> 20);
 	}
-	/* Whoever can write it decides what this host forwards, as root. */
-	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))))
-		fprintf(stderr, "nft-portfwd: warning: config %s is writable by %s; whoever can "
-				"write it decides what this host forwards: chown root %s; chmod go-w %s\n",
-			path, st.st_uid != 0 ? "a user other than root" : "its group or others", path,
-			path);
+	warn_writable("config", path, &st);
 	/* room for what fstat says and some growth, at most one byte past the limit */
 	cap = (size_t)st.st_size + 65536 <= CONFIG_MAX_BYTES ? (size_t)st.st_size + 65536
 							     : CONFIG_MAX_BYTES + 1;
@@ -714,6 +720,7 @@ bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct e
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
+	struct stat st;
 	char **names = NULL;
 	size_t count = 0;
 	bool ok = true;
@@ -723,6 +730,8 @@ bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct e
 			return true;
 		return error_set(err, "cannot read config directory %s: %s", dir, strerror(errno));
 	}
+	if (fstat(dirfd(d), &st) == 0)
+		warn_writable("config directory", dir, &st);
 	while (ok && (de = readdir(d))) {
 		char **grown;
 

@@ -37,8 +37,7 @@ char *forward_text(const struct model *m, const struct forward *f, enum forward_
 
 	if (!out)
 		return NULL;
-	fprintf(out, "%s%s ", config ? "forward " : "",
-		f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp" : proto_name(f->protos));
+	fprintf(out, "%s%s ", config ? "forward " : "", protos_name(f->protos));
 	print_ports(out, f->host_port, f->host_port_last);
 	fprintf(out, f->guest.family == AF_INET6 ? " %s [%s]:" : " %s %s:", config ? "to" : "->",
 		addr_text(&f->guest, buf));

@@ -51,6 +51,19 @@ enum exit_code dropin_open(const struct options *opts, struct dropin *d, struct 
 	return EXIT_OK;
 }
 
+enum exit_code dropin_unchanged(const struct dropin *d, struct error *err)
+{
+	char *now = safe_read_at(d->dfd, DROPIN_FILE, DROPIN_MAX);
+	bool same = now ? d->text && strcmp(now, d->text) == 0 : !d->text && errno == ENOENT;
+
+	free(now);
+	if (same)
+		return EXIT_OK;
+	error_set(err, "%s changed while nft-portfwd read it (an edit by hand?); nothing was "
+		       "written: run the command again", d->path);
+	return EXIT_SYSTEM;
+}
+
 enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err)
 {
 	if (text)

@@ -30,6 +30,12 @@ struct dropin {
  */
 enum exit_code dropin_open(const struct options *opts, struct dropin *d, struct error *err);
 
+/*
+ * Is the file still what dropin_open read? The config was read after it, so a hand edit
+ * in between would make the lines it names differ from the text add and remove change.
+ */
+enum exit_code dropin_unchanged(const struct dropin *d, struct error *err);
+
 /* Replace the file with `text` (header included), or remove it when `text` is NULL. */
 enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err);
 

@@ -9,6 +9,11 @@ const char *proto_name(enum proto proto)
 	return proto == PROTO_UDP ? "udp" : "tcp";
 }
 
+const char *protos_name(unsigned protos)
+{
+	return protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp" : proto_name((enum proto)protos);
+}
+
 int addr_cmp(const struct addr *a, const struct addr *b)
 {
 	if (a->family != b->family)

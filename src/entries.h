@@ -37,6 +37,9 @@ void entries_free(struct entry_list *list);
 /* "tcp" or "udp" */
 const char *proto_name(enum proto proto);
 
+/* A forward's protocols as the config writes them: "tcp", "udp" or "tcp,udp". */
+const char *protos_name(unsigned protos);
+
 /* Orders by family, protocol, host port, then source: the map key. */
 int entry_cmp_key(const struct entry *a, const struct entry *b);
 

@@ -108,8 +108,7 @@ static const char *element_comment(json_t *elem, struct live_table *t, bool *fai
 	if (!comment)
 		return NULL;
 	if (len == 0 || len > ELEMENT_COMMENT_MAX ||
-	    strspn(comment, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_., +") !=
-		    len)
+	    strspn(comment, FORWARD_NAME_CHARS ", +") != len)
 		return BAD_COMMENT;
 	if (t->comment_count == t->comment_capacity) {
 		size_t capacity = t->comment_capacity ? 2 * t->comment_capacity : 64;

@@ -264,7 +264,7 @@ static void put_endpoint_comment(struct text *out, const struct entry *group, si
 {
 	const char *few[8], **names = n <= 8 ? few : calloc(n, sizeof(*names));
 	char comment[ELEMENT_COMMENT_MAX + 1];
-	size_t count = 0, len = 0, left = 0;
+	size_t count = 0, distinct = 0, len = 0, left = 0;
 
 	if (!names) {
 		out->failed = true;
@@ -274,12 +274,17 @@ static void put_endpoint_comment(struct text *out, const struct entry *group, si
 		if (group[i].name)
 			names[count++] = group[i].name;
 	qsort(names, count, sizeof(*names), cmp_name);
+	for (size_t i = 0; i < count; i++) /* each name once */
+		if (distinct == 0 || strcmp(names[i], names[distinct - 1]) != 0)
+			names[distinct++] = names[i];
+	count = distinct;
 	for (size_t i = 0; i < count; i++) {
 		size_t need = strlen(names[i]) + (len ? 2 : 0);
+		/* room for " +N" only while more names follow: one comment read back from the
+		 * live table is written as it was */
+		size_t room = i + 1 < count ? ELEMENT_COMMENT_MAX - strlen(" +65535") : ELEMENT_COMMENT_MAX;
 
-		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
-			continue;
-		if (left || len + need > ELEMENT_COMMENT_MAX - sizeof(" +65535")) {
+		if (left || len + need > room) {
 			left++;
 			continue;
 		}
@@ -358,11 +363,9 @@ static void forward_label(const struct forward *f, char buf[64])
 	if (f->name[0])
 		snprintf(buf, 64, "%s", f->name);
 	else if (f->host_port_last == f->host_port)
-		snprintf(buf, 64, "%s %u", f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp"
-					   : proto_name(f->protos), f->host_port);
+		snprintf(buf, 64, "%s %u", protos_name(f->protos), f->host_port);
 	else
-		snprintf(buf, 64, "%s %u-%u", f->protos == (PROTO_TCP | PROTO_UDP) ? "tcp,udp"
-					      : proto_name(f->protos), f->host_port, f->host_port_last);
+		snprintf(buf, 64, "%s %u-%u", protos_name(f->protos), f->host_port, f->host_port_last);
 }
 
 void render_limit_name(char buf[32], const struct forward *f)
@@ -436,7 +439,11 @@ static void put_forward_match(struct text *out, const struct forward *f, const s
 		text_puts(out, " }");
 }
 
-enum hook { HOOK_PREROUTING, HOOK_OUTPUT, HOOK_INPUT };
+/*
+ * HOOK_WATCH: prerouting's limit and log rules, which must match a packet at most once (a
+ * second match would charge its client's bucket twice and log it twice).
+ */
+enum hook { HOOK_PREROUTING, HOOK_WATCH, HOOK_OUTPUT, HOOK_INPUT };
 
 /*
  * One rule per way a packet can be addressed to this host: the host set (host-ip and
@@ -475,7 +482,9 @@ static void print_host_rules(struct text *out, const struct model *m, const stru
 			text_puts(out, iface_text);
 			text_putc(out, ' ');
 		}
-		text_printf(out, "%s daddr @host%s %s\n", fam->l3, fam->suffix, tail);
+		/* a public-ip that is also local matches the rule above too */
+		text_printf(out, "%s daddr @host%s %s%s\n", fam->l3, fam->suffix,
+			    hook == HOOK_WATCH && h->any_local ? "fib daddr type != local " : "", tail);
 	}
 }
 
@@ -509,41 +518,64 @@ static void print_dnat_rules(struct text *out, const struct model *m, const stru
  * The nat chain sees the first packet of each connection only. The host's own connections
  * (chain output) are neither limited nor logged.
  */
+/* One rule of print_watch_rules: the forward's match, then `format`, before every DNAT. */
+static void print_watch_rule(struct text *out, const struct model *m, const struct half *h,
+			     const struct forward *f, const char *format, ...)
+	__attribute__((format(printf, 5, 6)));
+static void print_watch_rule(struct text *out, const struct model *m, const struct half *h,
+			     const struct forward *f, const char *format, ...)
+{
+	struct text tail = { 0 };
+	va_list ap;
+	char *rest = NULL;
+	int n;
+
+	va_start(ap, format);
+	n = vasprintf(&rest, format, ap);
+	va_end(ap);
+	put_forward_match(&tail, f, h->fam);
+	if (n >= 0)
+		text_puts(&tail, rest);
+	out->failed |= tail.failed || n < 0;
+	if (!out->failed)
+		print_host_rules(out, m, h, HOOK_WATCH, tail.data);
+	free(rest);
+	free(tail.data);
+}
+
 static void print_watch_rules(struct text *out, const struct model *m, const struct half *h)
 {
 	const struct family *fam = h->fam;
+	/* the client: its address, or its /64 */
+	const char *mask = fam->af == AF_INET6 ? " & ffff:ffff:ffff:ffff::" : "";
 
 	for (size_t i = 0; i < m->forward_count; i++) {
 		const struct forward *f = &m->forwards[i];
-		struct text tail = { 0 };
+		const struct rate_limit *l = &f->limit;
 		char name[32], which[64];
 
 		if (!watched(f, fam))
 			continue;
 		forward_label(f, which);
-		if (f->limit.rate) {
+		if (l->rate) {
 			render_limit_name(name, f);
-			put_forward_match(&tail, f, fam);
-			text_printf(&tail, " update @%s { %s saddr%s limit rate over %u/%s burst %u "
-				    "packets } counter name \"%s\" drop comment \"3 prerouting: at most "
-				    "%u new connections per %s from one client to %s\"", name, fam->l3,
-				    fam->af == AF_INET6 ? " & ffff:ffff:ffff:ffff::" : "", f->limit.rate,
-				    rate_unit(&f->limit), f->limit.burst, name, f->limit.rate,
-				    rate_unit(&f->limit), which);
-			out->failed |= tail.failed;
-			print_host_rules(out, m, h, HOOK_PREROUTING, tail.data ? tail.data : "");
-			free(tail.data);
-			tail = (struct text){ 0 };
+			print_watch_rule(out, m, h, f, " update @%s { %s saddr%s limit rate over %u/%s "
+					 "burst %u packets } counter name \"%s\" drop comment \"3 "
+					 "prerouting: at most %u new connection%s per %s from one client "
+					 "to %s\"", name, fam->l3, mask, l->rate, rate_unit(l), l->burst,
+					 name, l->rate, l->rate == 1 ? "" : "s", rate_unit(l), which);
+			/* a full set adds no client: those it cannot track share one bucket, so
+			 * that filling it (spoofed SYNs) does not turn the limit off */
+			print_watch_rule(out, m, h, f, " %s saddr%s != @%s limit rate over %u/%s burst "
+					 "%u packets counter name \"%s\" drop comment \"3 prerouting: "
+					 "the clients beyond the %u tracked share one limit\"", fam->l3,
+					 mask, name, l->rate, rate_unit(l), l->burst, name, LIMIT_CLIENTS);
 		}
-		if (f->log) {
-			put_forward_match(&tail, f, fam);
-			text_printf(&tail, " limit rate %u/second burst %u packets log prefix "
-				    "\"nft-portfwd %s: \" level info comment \"3 prerouting: log new "
-				    "connections to %s\"", LOG_RATE, 2 * LOG_RATE, which, which);
-			out->failed |= tail.failed;
-			print_host_rules(out, m, h, HOOK_PREROUTING, tail.data ? tail.data : "");
-			free(tail.data);
-		}
+		if (f->log)
+			print_watch_rule(out, m, h, f, " limit rate %u/second burst %u packets log "
+					 "prefix \"nft-portfwd %s: \" level info comment \"3 prerouting: "
+					 "log new connections to %s\"", LOG_RATE, 2 * LOG_RATE, which,
+					 which);
 	}
 }
 

@@ -16,7 +16,7 @@
 
 #define TABLE_FAMILY "inet"
 #define TABLE_NAME "portfwd"
-/* The kernel keeps at most 128 bytes of an element's comment. */
+/* nft takes at most 128 bytes of an element's comment. */
 #define ELEMENT_COMMENT_MAX 128
 
 /* The whole transaction: replace (or create) table inet portfwd. False on a write error. */

@@ -276,7 +276,7 @@ const char *check_forward_name(const char *text)
 		return "is empty; expected a name such as web or ssh-gw.1";
 	if (len > FORWARD_NAME_MAX)
 		return "is longer than 32 bytes; pick a shorter name";
-	if (strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != len)
+	if (strspn(text, FORWARD_NAME_CHARS) != len)
 		return "may hold only letters, digits, '-', '_' and '.'";
 	return NULL;
 }

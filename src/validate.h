@@ -54,6 +54,9 @@ const char *parse_protos(const char *text, unsigned *protos);
 /* An interface name the kernel would accept (and that needs no quoting in nft). */
 const char *check_iface_name(const char *text);
 
+/* The bytes a forward's name may hold: none needs escaping in an nft comment. */
+#define FORWARD_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+
 /* A forward's name: 1 to FORWARD_NAME_MAX letters, digits, '-', '_' or '.'. */
 const char *check_forward_name(const char *text);
 

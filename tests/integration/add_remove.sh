@@ -106,6 +106,21 @@ pf_run "${args[@]}" remove udp 7001
 pf_expect_rc 0 "remove by one port of the range removes the whole forward"
 assert_eq "$(hnft -s list ruleset)" "$kernel_before" "the kernel is as before"
 
+step "hand edits of 90-added.conf: an indented forward, a last line without newline"
+pf_run_ok "${args[@]}" add tcp 2400 to "$GUEST_IP:22" name b
+printf '  forward tcp 2401 to %s:22 name c\n# a note, without its newline' "$GUEST_IP" >>"$dir/90-added.conf"
+pf_run_ok "${args[@]}" add tcp 2402 to "$GUEST_IP:22" name d
+assert_eq "$(tail -2 "$dir/90-added.conf")" "# a note, without its newline
+forward tcp 2402 to $GUEST_IP:22 name d" "the new forward has a line of its own"
+pf_run_ok "${args[@]}" list
+assert_line "$PF_OUT" "^d +$dir/90-added.conf:5 " "and is read as a forward"
+pf_run_ok "${args[@]}" remove b
+assert_match "$(cat "$dir/90-added.conf")" "  forward tcp 2401 .* name c" "removing b keeps the indented forward c"
+pf_run_ok "${args[@]}" remove c
+pf_run_ok "${args[@]}" remove d
+assert_eq "$(files)" "$files_before" "the file is gone with its last forward"
+assert_eq "$(hnft -s list ruleset)" "$kernel_before" "the kernel is as before"
+
 step "files and directories nft-portfwd does not own"
 printf '# mine\nforward tcp 2300 to %s:22\n' "$GUEST_IP" >"$dir/90-added.conf"
 pf_run "${args[@]}" add tcp 2301 to "$GUEST_IP:22"

@@ -193,6 +193,53 @@ static void test_renamed_forward(void)
 	side_free(&b);
 }
 
+/*
+ * A guest endpoint of many named forwards: its comment is cut to nft's 128 bytes
+ * ("... +1"), and that comment read back from the live table renders as it was.
+ */
+static void test_long_endpoint_comment(void)
+{
+	struct side a;
+	char *line = NULL, *text = NULL, comment[256];
+	size_t len = 0;
+	const char *start, *end;
+	FILE *mem;
+
+	render_config(BASE "forward tcp 8001 to 192.0.2.79:80 name aaaaaaaaaaaaaaaaaaaaaaaaaaa1\n"
+			   "forward tcp 8002 to 192.0.2.79:80 name aaaaaaaaaaaaaaaaaaaaaaaaaaa2\n"
+			   "forward tcp 8003 to 192.0.2.79:80 name aaaaaaaaaaaaaaaaaaaaaaaaaaa3\n"
+			   "forward tcp 8004 to 192.0.2.79:80 name aaaaaaaaaaaaaaaaaaaaaaaaaaa4\n"
+			   "forward tcp 8005 to 192.0.2.79:80 name aaaaaaaaaaaaaaaaaaaaaaaaaaa5\n", &a);
+	start = a.text ? strstr(a.text, "\t\t\t192.0.2.79 . tcp . 80 comment \"") : NULL;
+	EXPECT(start != NULL, "no guest4 element with a comment");
+	if (!start) {
+		side_free(&a);
+		return;
+	}
+	start += strlen("\t\t\t192.0.2.79 . tcp . 80 comment \"");
+	end = strchr(start, '"');
+	snprintf(comment, sizeof(comment), "%.*s", (int)(end - start), start);
+	/* four names of 28 bytes and their commas fill 118 bytes: 121 with " +1" */
+	EXPECT(strlen(comment) == 121 && strstr(comment, " +1"), "comment '%s' (%zu bytes)", comment,
+	       strlen(comment));
+	mem = open_memstream(&text, &len);
+	if (mem) {
+		struct entry e = { .family = AF_INET, .proto = PROTO_TCP, .guest_port = 80,
+				   .name = comment };
+		struct entry_list guests = { &e, 1 }, none = { 0 };
+
+		parse_addr("192.0.2.79", &e.guest);
+		render_elements(&none, &guests, &none, mem);
+		fclose(mem);
+	}
+	asprintf(&line, "192.0.2.79 . tcp . 80 comment \"%s\"", comment);
+	EXPECT(text && line && strstr(text, line), "read back and written again:\n%s\nwanted %s", text,
+	       line);
+	free(line);
+	free(text);
+	side_free(&a);
+}
+
 static void test_structure_changes(void)
 {
 	struct side a, b, c;
@@ -251,6 +298,7 @@ int main(void)
 	test_same_config();
 	test_changed_guest_port();
 	test_renamed_forward();
+	test_long_endpoint_comment();
 	test_allowlist_and_shared_endpoint();
 	test_structure_changes();
 	test_render_elements_matches();
