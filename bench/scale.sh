@@ -14,6 +14,8 @@
 #             config parsed, checked and rendered, no kernel: what every apply does first)
 #   status    `nft-portfwd status` (with counters), against `nft -j list table inet portfwd`
 #   flush     `nft-portfwd flush` of the N live forwards
+#   add       `nft-portfwd add` and `remove` of one forward (drop-in written, elements
+#             changed in place), against the one change by apply
 #   memory    peak RSS (/usr/bin/time %M) of one change, against `nft -f` over the live table
 # Every figure is a median, timed inside the namespace (so `ip netns exec` is not counted).
 # The namespace tracks no connections, so apply skips its conntrack sweep; what the sweep
@@ -153,13 +155,23 @@ for n in $SIZES; do
         ns_time "$ns" nft -f "$TMP/e$n.ab" >>"$TMP/elements.nft"
         ns_time "$ns" nft -f "$TMP/e$n.ba" >>"$TMP/elements.nft"
     done
+    # add and remove of one forward: a drop-in written under the lock, then an apply that
+    # adds (then deletes) its elements in place, with the table live
+    mkdir -p "$TMP/d$n"
+    da="--config $TMP/a$n.conf --config-dir $TMP/d$n $sa"
+    ip netns exec "$ns" "$NFT_PORTFWD" apply -q $da || die "apply $n with a drop-in directory"
+    : >"$TMP/addremove.pf"
+    for ((i = 0; i < RUNS; i++)); do
+        ns_time "$ns" "$NFT_PORTFWD" add -q $da tcp 65000 to 192.0.2.9:22 >>"$TMP/addremove.pf"
+        ns_time "$ns" "$NFT_PORTFWD" remove -q $da tcp 65000 >>"$TMP/addremove.pf"
+    done
     : >"$TMP/flush.pf"
     for ((i = 0; i < RUNS; i++)); do
         ip netns exec "$ns" "$NFT_PORTFWD" apply -q --config "$TMP/a$n.conf" $sa || die "apply $n"
         ns_time "$ns" "$NFT_PORTFWD" flush -q $sa >>"$TMP/flush.pf"
     done
     del_ns "$ns"
-    for k in render.pf fresh.pf fresh.nft change.pf change.nft elements.nft noop.pf status.pf list.nft flush.pf; do
+    for k in render.pf fresh.pf fresh.nft change.pf change.nft elements.nft noop.pf status.pf list.nft flush.pf addremove.pf; do
         R[$k.$n]=$(median <"$TMP/$k")
         log "$n forwards, $k: median $(ms "${R[$k.$n]}") ms ($(tr '\n' ' ' <"$TMP/$k"))"
     done
@@ -210,6 +222,8 @@ for n in $SIZES; do
         "$(ms "${R[status.pf.$n]}")" "$(ms "${R[list.nft.$n]}")" "$(ratio "${R[status.pf.$n]}" "${R[list.nft.$n]}")"
 done
 cat <<EOF
+
+\`add\` or \`remove\` of one forward with the table live (a drop-in written, its elements changed in place): $(for n in $SIZES; do printf '%s forwards %s ms vs one change by apply %s ms (%s); ' "$n" "$(ms "${R[addremove.pf.$n]}")" "$(ms "${R[change.pf.$n]}")" "$(ratio "${R[addremove.pf.$n]}" "${R[change.pf.$n]}")"; done)
 
 Peak RSS of one change (KiB): $(for n in $SIZES; do printf '%s forwards %s vs nft -f %s (%s); ' "$n" "${R[rss.pf.$n]}" "${R[rss.nft.$n]}" "$(ratio "${R[rss.pf.$n]}" "${R[rss.nft.$n]}")"; done)
 

@@ -85,8 +85,10 @@ static bool held_already(const struct options *opts, const char *text, char **li
 	return held;
 }
 
-static enum exit_code run_add(const struct options *opts)
+static enum exit_code run_add(const struct options *given)
 {
+	/* the first add on a host may find no config file and no drop-in yet */
+	struct options copy = *given, *opts = &copy;
 	struct outcome out;
 	struct error err;
 	struct dropin d = { .dfd = -1 };
@@ -96,6 +98,7 @@ static enum exit_code run_add(const struct options *opts)
 	bool already = false;
 	enum exit_code rc;
 
+	copy.may_be_empty = true;
 	outcome_init(&out, opts, "add");
 	rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
@@ -145,7 +148,8 @@ const struct command command_add = {
 		"DIR/" DROPIN_FILE " of the drop-in directory (the one file nft-portfwd writes\n"
 		"there; it is replaced atomically under the lock), then applies. A refused\n"
 		"forward writes nothing; a failed apply puts the file back. Adding a forward that\n"
-		"file holds already changes nothing. With --config FILE, give --config-dir too.\n",
+		"file holds already changes nothing. A running watcher (the unit) is told to\n"
+		"read the config again. With --config FILE, give --config-dir too.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_add,
 };

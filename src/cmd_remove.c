@@ -137,8 +137,10 @@ static const struct forward *find(const struct model *m, const struct target *t,
 	return NULL;
 }
 
-static enum exit_code run_remove(const struct options *opts)
+static enum exit_code run_remove(const struct options *given)
 {
+	/* the last forward of a host without a config file may go: no forwards is no error */
+	struct options copy = *given, *opts = &copy;
 	struct outcome out;
 	struct error err;
 	struct dropin d = { .dfd = -1 };
@@ -150,6 +152,7 @@ static enum exit_code run_remove(const struct options *opts)
 	bool failed = false;
 	enum exit_code rc;
 
+	copy.may_be_empty = true;
 	outcome_init(&out, opts, "remove");
 	rc = parse_target(opts, &t, &err);
 	if (t.name)
@@ -206,7 +209,8 @@ const struct command command_remove = {
 		"tcp,udp forward when the port is one of it), from DIR/" DROPIN_FILE " of the\n"
 		"drop-in directory, under the lock, then applies. A forward of another file is\n"
 		"refused with its file and line; nft-portfwd never edits files it did not write.\n"
-		"A failed apply puts the file back. With --config FILE, give --config-dir too.\n",
+		"A failed apply puts the file back; a running watcher is told to read the config\n"
+		"again. With --config FILE, give --config-dir too.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_remove,
 };

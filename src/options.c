@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "options.h"
@@ -251,22 +253,26 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 				  struct error *err)
 {
 	bool flag_forward = opts->host_port || opts->vm_ip;
+	/* Without --config, the default file may be absent when flags or drop-ins (a host
+	 * that only ever ran 'nft-portfwd add') describe the forwards. */
+	bool absent = !opts->config_given && access(opts->config_path, F_OK) != 0 && errno == ENOENT;
+	const char *dir = options_config_dir(opts);
 
 	*m = (struct model){ 0 };
-	/* Without --config, the default file may be absent when flags describe the forward. */
-	if (!config_read_file(m, opts->config_path, !opts->config_given && flag_forward, err)) {
-		if (!opts->config_given && strstr(err->msg, "No such file"))
-			error_set(err, "cannot read config %s: No such file or directory; create it "
-				       "(see nft-portfwd.conf(5)), pass --config FILE, or describe a "
-				       "forward with --host-port and --vm-ip",
-				  opts->config_path);
+	if (!config_read_file(m, opts->config_path, absent, err) ||
+	    (dir && !config_read_dir(m, dir, !opts->config_dir, err))) {
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}
-	const char *dir = options_config_dir(opts);
-
-	if ((dir && !config_read_dir(m, dir, !opts->config_dir, err)) ||
-	    !load_flags(opts, m, err) || !check_model(m, err)) {
+	if (absent && !flag_forward && !m->owned_source_count && !opts->may_be_empty) {
+		error_set(err, "cannot read config %s: No such file or directory; create it (see "
+			       "nft-portfwd.conf(5)), add forwards with 'nft-portfwd add' or in %s/, "
+			       "pass --config FILE, or describe a forward with --host-port and --vm-ip",
+			  opts->config_path, dir ? dir : CONFIG_DIR_DEFAULT);
+		model_free(m);
+		return EXIT_CONFIG;
+	}
+	if (!load_flags(opts, m, err) || !check_model(m, err)) {
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}

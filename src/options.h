@@ -39,6 +39,7 @@ struct options {
 	const char *const *args; /* the words after the command that are not options */
 	size_t arg_count;
 	bool json, quiet;
+	bool may_be_empty;      /* add, remove: no config file and no drop-in is no error */
 	unsigned trace_seconds; /* diagnose --trace; 0: no trace */
 	bool help, version;
 };

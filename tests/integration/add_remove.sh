@@ -161,5 +161,27 @@ sleep 1.5
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 2222 "the removed forward stays removed"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 web "the others work"
 kill -0 "$watcher" 2>/dev/null || fail "the watcher died: $(cat "$PF_TMP/watch.log")"
+kill -TERM "$watcher"
+wait "$watcher" 2>/dev/null
+
+step "the first add on a host without /etc/nft-portfwd.conf, with the default paths"
+# In a mount namespace of its own, over a copy of /etc: the machine's /etc is not touched.
+cp -a /etc "$PF_TMP/etc" 2>/dev/null
+rm -rf "$PF_TMP/etc/nft-portfwd.conf" "$PF_TMP/etc/nft-portfwd.d"
+in_etc() {
+    ip netns exec "$HOST" unshare -m bash -c 'mount --bind "$1" /etc && shift && exec "$@"' _ \
+        "$PF_TMP/etc" "$NFT_PORTFWD" --state-dir "$PF_STATE" "$@" >"$PF_TMP/out" 2>"$PF_TMP/err"
+}
+in_etc add tcp 2500 to "$GUEST_IP:22" name first
+assert_eq "$?" 0 "add with no config file and no drop-in yet ($(cat "$PF_TMP/err"))"
+assert_line "$(cat "$PF_TMP/out")" "added forward tcp 2500 to $GUEST_IP:22 name first to /etc/nft-portfwd.d/90-added.conf" "it writes the default drop-in"
+assert_eq "$(tail -1 "$PF_TMP/etc/nft-portfwd.d/90-added.conf")" "forward tcp 2500 to $GUEST_IP:22 name first" "in the default directory"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 2500 ssh "the forward works"
+in_etc remove first
+assert_eq "$?" 0 "remove ($(cat "$PF_TMP/err"))"
+[ -e "$PF_TMP/etc/nft-portfwd.d/90-added.conf" ] && fail "the drop-in is still there"
+in_etc apply
+assert_eq "$?" 3 "apply with neither a config file nor a drop-in is still an error"
+assert_match "$(cat "$PF_TMP/err")" "cannot read config /etc/nft-portfwd.conf: No such file or directory; create it .* add forwards with 'nft-portfwd add' or in /etc/nft-portfwd.d/" "and says how to start"
 
 pf_pass
