@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "outcome.h"
 #include "reconcile.h"
 #include "state.h"
+#include "watchinfo.h"
 
 /*
  * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path,
@@ -54,6 +57,28 @@ static void record_args(const struct options *opts)
 	free(dir);
 }
 
+/*
+ * A running watcher (the unit) keeps the config it read last and would undo this apply as
+ * someone else's change: SIGHUP makes it read its config again, so an edit of that config
+ * (or an add, a remove) followed by apply is kept. Sent while we hold the lock, so its
+ * reload applies after us (a no-op). An apply of another config is still undone.
+ */
+static void tell_watcher(const struct options *opts, struct outcome *out)
+{
+	struct watch_info wi;
+
+	if (!watch_info_read(opts->state_dir, &wi))
+		return;
+	if (kill((pid_t)wi.pid, SIGHUP) == 0) {
+		outcome_say(out, "told the watcher (pid %ld) to read the config again", wi.pid);
+		outcome_set(out, "watcher_reloaded", json_integer(wi.pid));
+	} else {
+		fprintf(stderr, "nft-portfwd: warning: cannot tell the watcher (pid %ld) to read the "
+				"config again: %s; it may undo this change: 'systemctl reload "
+				"nft-portfwd'\n", wi.pid, strerror(errno));
+	}
+}
+
 enum exit_code apply_into(const struct options *opts, struct outcome *out, bool locked,
 			  struct error *err)
 {
@@ -76,6 +101,7 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	if (rc == EXIT_OK) {
 		reconcile_tell(&run, out);
 		record_args(opts);
+		tell_watcher(opts, out);
 	}
 	apply_run_free(&run);
 	state_unlock(lock_fd);

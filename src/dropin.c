@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,6 @@
 #include "commands.h"
 #include "dropin.h"
 #include "safefile.h"
-#include "watchinfo.h"
 
 static const struct safe_dir config_dir_kind = {
 	.what = "config directory",
@@ -76,27 +74,6 @@ enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err
 	return EXIT_OK;
 }
 
-/*
- * A running watcher (the unit) keeps the config it read last and would undo this change
- * as someone else's: SIGHUP makes it read the files again. Sent while we hold the lock,
- * so its reload applies after us (a no-op) and its heal of our commit finds it in force.
- */
-static void tell_watcher(const struct options *opts, struct outcome *out)
-{
-	struct watch_info wi;
-
-	if (!watch_info_read(opts->state_dir, &wi))
-		return;
-	if (kill((pid_t)wi.pid, SIGHUP) == 0) {
-		outcome_say(out, "told the watcher (pid %ld) to read the config again", wi.pid);
-		outcome_set(out, "watcher_reloaded", json_integer(wi.pid));
-	} else {
-		fprintf(stderr, "nft-portfwd: warning: cannot tell the watcher (pid %ld) to read the "
-				"config again: %s; it may undo this change: 'systemctl reload "
-				"nft-portfwd'\n", wi.pid, strerror(errno));
-	}
-}
-
 enum exit_code dropin_apply(struct dropin *d, const char *text, bool write,
 			    const struct options *opts, struct outcome *out, struct error *err)
 {
@@ -110,8 +87,6 @@ enum exit_code dropin_apply(struct dropin *d, const char *text, bool write,
 	if (rc != EXIT_OK && write && dropin_save(d, d->text, &ignored) != EXIT_OK)
 		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
 				"applied\n", ignored.msg, d->path);
-	if (rc == EXIT_OK && write)
-		tell_watcher(opts, out);
 	return rc;
 }
 

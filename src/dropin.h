@@ -41,7 +41,8 @@ enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err
 
 /*
  * With `write`, replace the file with `text` (dropin_save); then apply (the caller holds
- * the lock). When the apply fails, the file goes back to what it was.
+ * the lock; a running watcher is told to read the config again). When the apply fails,
+ * the file goes back to what it was.
  */
 enum exit_code dropin_apply(struct dropin *d, const char *text, bool write,
 			    const struct options *opts, struct outcome *out, struct error *err);

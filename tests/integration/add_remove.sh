@@ -160,6 +160,13 @@ pf_expect_rc 0 "remove with the watcher running"
 sleep 1.5
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 2222 "the removed forward stays removed"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 web "the others work"
+# the same for an edit of the config by hand followed by apply
+printf 'forward tcp 2600 to %s:22\n' "$GUEST_IP" >>"$cfg"
+pf_run "${args[@]}" apply
+pf_expect_rc 0 "apply of the edited config with the watcher running"
+assert_line "$PF_OUT" "^nft-portfwd: told the watcher \(pid $watcher\) to read the config again$" "apply tells the watcher too"
+sleep 1.5
+assert_reaches "$CLIENT" tcp "$HOST_IP" 2600 ssh "the edit is kept after the watcher's heal window"
 kill -0 "$watcher" 2>/dev/null || fail "the watcher died: $(cat "$PF_TMP/watch.log")"
 kill -TERM "$watcher"
 wait "$watcher" 2>/dev/null

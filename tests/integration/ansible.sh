@@ -79,8 +79,8 @@ printf '[hypervisors]\nlocalhost ansible_connection=local ansible_python_interpr
 home_ansible_before=$([ -e "${HOME:-/root}/.ansible" ] && echo yes || echo no)
 
 # pf_vars FILE [GUESTS_JSON]: extra vars pointing the playbook at PF_TMP and the build
-# tree, and the guests (none given: no nft_portfwd_guests at all); no unit to reload
-# (nft_portfwd_service ''); already root, so no become (no sudo needed).
+# tree, and the guests (none given: no nft_portfwd_guests at all); already root, so no
+# become (no sudo needed).
 pf_vars() {
     cat >"$1" <<JSON
 {
@@ -88,7 +88,6 @@ pf_vars() {
   "nft_portfwd_config": "$CFG",
   "nft_portfwd_config_dir": "$DIR",
   "nft_portfwd_state_dir": "$PF_STATE",
-  "nft_portfwd_service": "",
   "ansible_become": false,
   ${2:+"\"nft_portfwd_guests\": $2,"}
   "nft_portfwd_settings": {"host-ip": "$HOST_IP"}
@@ -251,7 +250,6 @@ for hv in hv1.example.org hv2.example.org; do
   "nft_portfwd_config": "$e/nft-portfwd.conf",
   "nft_portfwd_config_dir": "$e/nft-portfwd.d",
   "nft_portfwd_state_dir": "$e/state",
-  "nft_portfwd_service": "",
   "ansible_become": false,
   "ansible_python_interpreter": "$py"
 }
