@@ -438,8 +438,9 @@ static bool split_target(char *target, char **addr, char **port, const struct or
  * `limit RATE [burst N]` and `log`, each at most once and in any order. The list after
  * `from` ends at the next of these words.
  */
-static bool parse_forward_options(char **saveptr, char *sources, struct forward_text *text,
-				  const struct origin *where, struct error *err)
+static bool parse_forward_options(char **saveptr, size_t room, char **sources,
+				  struct forward_text *text, const struct origin *where,
+				  struct error *err)
 {
 	static const char *const words[] = { "from", "keep-source", "name", "limit", "burst", "log" };
 	static const char expected[] = "expected 'from NETWORKS', 'keep-source', 'name NAME', "
@@ -458,7 +459,7 @@ static bool parse_forward_options(char **saveptr, char *sources, struct forward_
 			if (!in_list)
 				return origin_error(err, where, "forward: unexpected '%s' after the "
 						    "guest address; %s", w, expected);
-			used += (size_t)sprintf(sources + used, "%s%s", used ? " " : "", w);
+			used += (size_t)sprintf(*sources + used, "%s%s", used ? " " : "", w);
 			continue;
 		}
 		if (seen[k])
@@ -469,9 +470,11 @@ static bool parse_forward_options(char **saveptr, char *sources, struct forward_
 					    "write 'limit RATE burst N'");
 		seen[k] = true;
 		in_list = k == 0;
-		if (k == 0)
-			text->sources = sources;
-		else if (k == 1)
+		if (k == 0) {
+			/* the joined words are never longer than the line (`room`) */
+			if (!(text->sources = *sources = calloc(1, room)))
+				return error_set(err, "out of memory");
+		} else if (k == 1)
 			text->keep_source = true;
 		else if (k == 5)
 			text->log = true;
@@ -497,8 +500,8 @@ bool config_parse_forward(struct model *m, char *rest, const struct origin *wher
 	static const char example[] = "as in 'forward tcp 8080 to 192.0.2.10:80'";
 	char *words[4], *saveptr = NULL, *addr = NULL, *port = NULL, *w;
 	struct forward_text text = { 0 };
-	char *sources; /* the words after 'from', joined by spaces */
-	size_t n = 0, room = strlen(rest) + 1; /* the joined words are never longer */
+	char *sources = NULL; /* the words after 'from', joined by spaces */
+	size_t n = 0, room = strlen(rest) + 1;
 	bool ok;
 
 	while (n < 4 && (w = strtok_r(n ? NULL : rest, WHITESPACE, &saveptr)))
@@ -515,9 +518,7 @@ bool config_parse_forward(struct model *m, char *rest, const struct origin *wher
 	if (n < 4)
 		return origin_error(err, where, "forward: the guest address is missing after 'to', %s",
 				    example);
-	if (!(sources = calloc(1, room)))
-		return error_set(err, "out of memory");
-	ok = parse_forward_options(&saveptr, sources, &text, where, err) &&
+	ok = parse_forward_options(&saveptr, room, &sources, &text, where, err) &&
 	     split_target(words[3], &addr, &port, where, err);
 	if (ok) {
 		text.protos = words[0];

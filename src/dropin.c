@@ -65,7 +65,7 @@ enum exit_code dropin_unchanged(const struct dropin *d, struct error *err)
 enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err)
 {
 	if (text)
-		return safe_write_at(d->dfd, d->dir, DROPIN_FILE, text, 0644, err);
+		return safe_write_at(d->dfd, d->dir, DROPIN_FILE, text, 0644, true, err);
 	if (unlinkat(d->dfd, DROPIN_FILE, 0) != 0 && errno != ENOENT) {
 		error_set(err, "cannot remove %s: %s", d->path, strerror(errno));
 		return EXIT_SYSTEM;

@@ -44,34 +44,42 @@ int safe_open_dir(const struct safe_dir *kind, const char *dir, bool create, enu
 }
 
 enum exit_code safe_write_at(int dfd, const char *dir, const char *name, const char *content,
-			     mode_t mode, struct error *err)
+			     mode_t mode, bool durable, struct error *err)
 {
 	char tmp[300];
 	size_t len = strlen(content), done = 0;
-	int fd;
+	int fd, failure;
 
 	/* hidden, so that a drop-in directory never reads a half-written file */
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	/* a fresh file of ours: whatever had that name (a symlink someone planted) goes first */
 	unlinkat(dfd, tmp, 0);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	while (fd >= 0 && done < len) {
+	failure = fd < 0 ? errno : 0;
+	while (!failure && done < len) {
 		ssize_t n = write(fd, content + done, len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break;
-		done += (size_t)n;
+			failure = n < 0 ? errno : EIO;
+		else
+			done += (size_t)n;
 	}
 	/* fchmod: the umask must not decide who can read it */
-	if (fd < 0 || done < len || fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0 ||
-	    renameat(dfd, tmp, dfd, name) != 0) {
-		error_set(err, "cannot write %s/%s: %s", dir, name, strerror(errno));
+	if (!failure && (fchmod(fd, mode) != 0 || (durable && fsync(fd) != 0)))
+		failure = errno;
+	if (fd >= 0 && close(fd) != 0 && !failure)
+		failure = errno;
+	if (!failure && renameat(dfd, tmp, dfd, name) != 0)
+		failure = errno;
+	if (failure) {
+		error_set(err, "cannot write %s/%s: %s", dir, name, strerror(failure));
 		unlinkat(dfd, tmp, 0);
 		return EXIT_SYSTEM;
 	}
-	fsync(dfd); /* the rename itself survives a crash */
+	if (durable)
+		fsync(dfd); /* the rename itself survives a crash */
 	return EXIT_OK;
 }
 

@@ -28,9 +28,13 @@ struct safe_dir {
 int safe_open_dir(const struct safe_dir *kind, const char *dir, bool create, enum exit_code *rc,
 		  struct error *err);
 
-/* Replace `dir`/`name` with `content`, file mode `mode` (a fresh file, renamed into place). */
+/*
+ * Replace `dir`/`name` with `content`, file mode `mode` (a fresh file, renamed into place).
+ * `durable`: on disk before this returns (fsync of the file and the directory), for files
+ * that must survive a crash; the state directory, in /run, needs no such wait.
+ */
 enum exit_code safe_write_at(int dfd, const char *dir, const char *name, const char *content,
-			     mode_t mode, struct error *err);
+			     mode_t mode, bool durable, struct error *err);
 
 /*
  * A whole regular file of at most `max` bytes: malloc'd content, or NULL (errno: ENOENT

@@ -103,7 +103,7 @@ enum exit_code state_write_file(const char *dir, const char *name, const char *c
 
 	if (dfd < 0)
 		return rc;
-	rc = safe_write_at(dfd, dir, name, content, 0600, err);
+	rc = safe_write_at(dfd, dir, name, content, 0600, false, err);
 	close(dfd);
 	return rc;
 }
