@@ -12,7 +12,6 @@
 #include "config.h"
 #include "describe.h"
 #include "dropin.h"
-#include "state.h"
 #include "validate.h"
 
 /* The command's words joined by spaces: "tcp 2222 to 192.0.2.10:22 name ssh". */
@@ -87,35 +86,24 @@ static bool held_already(const struct options *opts, const char *text, char **li
 
 static enum exit_code run_add(const struct options *given)
 {
-	/* the first add on a host may find no config file and no drop-in yet */
-	struct options copy = *given, *opts = &copy;
+	struct dropin_edit e;
 	struct outcome out;
 	struct error err;
-	struct dropin d = { .dfd = -1 };
-	struct model m = { 0 };
 	char *line = NULL, *text = NULL;
-	int lock_fd = -1;
 	bool already = false;
 	enum exit_code rc;
 
-	copy.may_be_empty = true;
-	outcome_init(&out, opts, "add");
-	rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
-	if (rc == EXIT_OK)
-		rc = dropin_open(opts, &d, &err);
-	/* the config as it is: a broken one is refused before anything is written */
-	if (rc == EXIT_OK)
-		rc = options_load_model(opts, &m, &err);
-	if (rc == EXIT_OK)
-		rc = dropin_unchanged(&d, &err);
+	outcome_init(&out, given, "add");
+	rc = dropin_begin(given, &e, &err);
 	if (rc == EXIT_OK) {
-		rc = new_forward(opts, &m, &line, &err);
+		rc = new_forward(&e.opts, &e.m, &line, &err);
 		/* the same forward again (a script run twice) is no error: it is there */
-		if (rc == EXIT_CONFIG && d.text && (already = held_already(opts, d.text, &line)))
+		if (rc == EXIT_CONFIG && e.d.text &&
+		    (already = held_already(&e.opts, e.d.text, &line)))
 			rc = EXIT_OK;
 	}
 	if (rc == EXIT_OK && !already) {
-		const char *old = d.text ? d.text : DROPIN_HEADER;
+		const char *old = e.d.text ? e.d.text : DROPIN_HEADER;
 		/* a last line without its newline (a hand edit) must not swallow ours */
 		bool open_line = *old && old[strlen(old) - 1] != '\n';
 
@@ -125,17 +113,15 @@ static enum exit_code run_add(const struct options *given)
 		}
 	}
 	if (rc == EXIT_OK)
-		rc = dropin_apply(&d, text, !already, opts, &out, &err);
+		rc = dropin_apply(&e, text, !already, &out, &err);
 	if (rc == EXIT_OK) {
-		outcome_say(&out, already ? "%s is in %s already" : "added %s to %s", line, d.path);
+		outcome_say(&out, already ? "%s is in %s already" : "added %s to %s", line, e.d.path);
 		outcome_set(&out, "added", already ? json_null() : json_string(line));
-		outcome_set(&out, "file", json_string(d.path));
+		outcome_set(&out, "file", json_string(e.d.path));
 	}
 	free(text);
 	free(line);
-	model_free(&m);
-	dropin_close(&d);
-	state_unlock(lock_fd);
+	dropin_end(&e);
 	return outcome_finish(&out, rc, &err);
 }
 

@@ -12,7 +12,6 @@
 #include "describe.h"
 #include "entries.h"
 #include "dropin.h"
-#include "state.h"
 #include "validate.h"
 
 /* What the words name: a forward's name, or a protocol and one host port. */
@@ -139,65 +138,52 @@ static const struct forward *find(const struct model *m, const struct target *t,
 
 static enum exit_code run_remove(const struct options *given)
 {
-	/* the last forward of a host without a config file may go: no forwards is no error */
-	struct options copy = *given, *opts = &copy;
+	struct dropin_edit e = DROPIN_EDIT_NONE;
 	struct outcome out;
 	struct error err;
-	struct dropin d = { .dfd = -1 };
-	struct model m = { 0 };
 	struct target t;
 	const struct forward *f = NULL;
 	char *text = NULL, *line = NULL, what[64];
-	int lock_fd = -1;
 	bool failed = false;
 	enum exit_code rc;
 
-	copy.may_be_empty = true;
-	outcome_init(&out, opts, "remove");
-	rc = parse_target(opts, &t, &err);
+	outcome_init(&out, given, "remove");
+	rc = parse_target(given, &t, &err);
 	if (t.name)
 		snprintf(what, sizeof(what), "named '%s'", t.name);
 	else
 		snprintf(what, sizeof(what), "that takes %s port %u", proto_name(t.proto), t.port);
 	if (rc == EXIT_OK)
-		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
-	if (rc == EXIT_OK)
-		rc = dropin_open(opts, &d, &err);
-	if (rc == EXIT_OK)
-		rc = options_load_model(opts, &m, &err);
-	if (rc == EXIT_OK)
-		rc = dropin_unchanged(&d, &err);
-	if (rc == EXIT_OK && (f = find(&m, &t, true, d.path))) {
+		rc = dropin_begin(given, &e, &err);
+	if (rc == EXIT_OK && (f = find(&e.m, &t, true, e.d.path))) {
 		char where[4200];
 
 		format_origin(&f->where, where, sizeof(where));
 		rc = (error_set(&err, "the forward %s comes from %s, which nft-portfwd did not "
 				     "write: remove it there (remove changes only %s)", what, where,
-			       d.path), EXIT_USAGE);
+			       e.d.path), EXIT_USAGE);
 	}
-	if (rc == EXIT_OK && !(f = find(&m, &t, false, d.path)))
+	if (rc == EXIT_OK && !(f = find(&e.m, &t, false, e.d.path)))
 		rc = (error_set(&err, "no forward %s; 'nft-portfwd list' shows the forwards and "
 				      "their names", what), EXIT_USAGE);
-	if (rc == EXIT_OK && !(line = dropped_lines(&d, &m, &t)))
+	if (rc == EXIT_OK && !(line = dropped_lines(&e.d, &e.m, &t)))
 		rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
 	if (rc == EXIT_OK) {
-		text = without(&d, &m, &t, &failed);
+		text = without(&e.d, &e.m, &t, &failed);
 		if (failed)
 			rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
 	}
 	if (rc == EXIT_OK)
-		rc = dropin_apply(&d, text, true, opts, &out, &err);
+		rc = dropin_apply(&e, text, true, &out, &err);
 	if (rc == EXIT_OK) {
-		outcome_say(&out, "removed %s from %s%s", line, d.path,
+		outcome_say(&out, "removed %s from %s%s", line, e.d.path,
 			    text ? "" : " (its last forward: the file is gone)");
 		outcome_set(&out, "removed", json_string(line));
-		outcome_set(&out, "file", json_string(d.path));
+		outcome_set(&out, "file", json_string(e.d.path));
 	}
 	free(line);
 	free(text);
-	model_free(&m);
-	dropin_close(&d);
-	state_unlock(lock_fd);
+	dropin_end(&e);
 	return outcome_finish(&out, rc, &err);
 }
 

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "dropin.h"
 #include "safefile.h"
+#include "state.h"
 
 static const struct safe_dir config_dir_kind = {
 	.what = "config directory",
@@ -19,7 +20,8 @@ static const struct safe_dir config_dir_kind = {
 /* Configs are small; a bigger file is not one nft-portfwd wrote. */
 #define DROPIN_MAX (64u << 20)
 
-enum exit_code dropin_open(const struct options *opts, struct dropin *d, struct error *err)
+static enum exit_code dropin_open(const struct options *opts, struct dropin *d,
+				  struct error *err)
 {
 	enum exit_code rc = EXIT_OK;
 
@@ -49,7 +51,11 @@ enum exit_code dropin_open(const struct options *opts, struct dropin *d, struct 
 	return EXIT_OK;
 }
 
-enum exit_code dropin_unchanged(const struct dropin *d, struct error *err)
+/*
+ * Is the file still what dropin_open read? The config was read after it, so a hand edit
+ * in between would make the lines it names differ from the text add and remove change.
+ */
+static enum exit_code dropin_unchanged(const struct dropin *d, struct error *err)
 {
 	char *now = safe_read_at(d->dfd, DROPIN_FILE, DROPIN_MAX);
 	bool same = now ? d->text && strcmp(now, d->text) == 0 : !d->text && errno == ENOENT;
@@ -62,7 +68,8 @@ enum exit_code dropin_unchanged(const struct dropin *d, struct error *err)
 	return EXIT_SYSTEM;
 }
 
-enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err)
+/* Replace the file with `text`, or remove it when `text` is NULL. */
+static enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err)
 {
 	if (text)
 		return safe_write_at(d->dfd, d->dir, DROPIN_FILE, text, 0644, true, err);
@@ -74,26 +81,45 @@ enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err
 	return EXIT_OK;
 }
 
-enum exit_code dropin_apply(struct dropin *d, const char *text, bool write,
-			    const struct options *opts, struct outcome *out, struct error *err)
+enum exit_code dropin_begin(const struct options *opts, struct dropin_edit *e, struct error *err)
 {
-	struct error ignored;
-	enum exit_code rc = write ? dropin_save(d, text, err) : EXIT_OK;
+	enum exit_code rc;
 
-	if (rc != EXIT_OK)
-		return rc;
-	rc = apply_into(opts, out, true, err);
-	/* nothing half-done: the file as it was */
-	if (rc != EXIT_OK && write && dropin_save(d, d->text, &ignored) != EXIT_OK)
-		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
-				"applied\n", ignored.msg, d->path);
+	*e = DROPIN_EDIT_NONE;
+	e->opts = *opts;
+	e->opts.may_be_empty = true;
+	rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &e->lock_fd, err);
+	if (rc == EXIT_OK)
+		rc = dropin_open(&e->opts, &e->d, err);
+	if (rc == EXIT_OK)
+		rc = options_load_model(&e->opts, &e->m, err);
+	if (rc == EXIT_OK)
+		rc = dropin_unchanged(&e->d, err);
 	return rc;
 }
 
-void dropin_close(struct dropin *d)
+enum exit_code dropin_apply(struct dropin_edit *e, const char *text, bool write,
+			    struct outcome *out, struct error *err)
 {
-	if (d->dfd >= 0)
-		close(d->dfd);
-	free(d->text);
-	*d = (struct dropin){ .dfd = -1 };
+	struct error ignored;
+	enum exit_code rc = write ? dropin_save(&e->d, text, err) : EXIT_OK;
+
+	if (rc != EXIT_OK)
+		return rc;
+	rc = apply_into(&e->opts, out, true, err);
+	/* nothing half-done: the file as it was */
+	if (rc != EXIT_OK && write && dropin_save(&e->d, e->d.text, &ignored) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
+				"applied\n", ignored.msg, e->d.path);
+	return rc;
+}
+
+void dropin_end(struct dropin_edit *e)
+{
+	model_free(&e->m);
+	if (e->d.dfd >= 0)
+		close(e->d.dfd);
+	free(e->d.text);
+	state_unlock(e->lock_fd);
+	*e = DROPIN_EDIT_NONE;
 }

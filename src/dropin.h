@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "common.h"
+#include "model.h"
 #include "options.h"
 #include "outcome.h"
 
@@ -24,29 +25,37 @@ struct dropin {
 };
 
 /*
- * Open the config directory (creating it 0755) and read the file: EXIT_USAGE when no
- * directory applies (--config without --config-dir), EXIT_PERMISSION when someone else
- * controls the directory, EXIT_CONFIG when the file is not ours.
+ * One change of the file by add or remove: the state dir's lock held, the file read, and
+ * then the whole config (main file and drop-ins) as it is, so that a broken config is
+ * refused before anything is written. `opts` is the command's, with may_be_empty: the
+ * first add on a host, or the removal of its last forward, has no config at all.
  */
-enum exit_code dropin_open(const struct options *opts, struct dropin *d, struct error *err);
+struct dropin_edit {
+	struct options opts;
+	struct dropin d;
+	struct model m;
+	int lock_fd;
+};
+
+/* An edit not begun, which dropin_end may end. */
+#define DROPIN_EDIT_NONE ((struct dropin_edit){ .d = { .dfd = -1 }, .lock_fd = -1 })
 
 /*
- * Is the file still what dropin_open read? The config was read after it, so a hand edit
- * in between would make the lines it names differ from the text add and remove change.
+ * Begin an edit. Besides the config's errors: EXIT_USAGE when no drop-in directory
+ * applies (--config without --config-dir), EXIT_PERMISSION when someone else controls
+ * the directory, EXIT_CONFIG when the file is not ours, EXIT_SYSTEM when it changed while
+ * the config was read (a hand edit). Call dropin_end in every case.
  */
-enum exit_code dropin_unchanged(const struct dropin *d, struct error *err);
-
-/* Replace the file with `text` (header included), or remove it when `text` is NULL. */
-enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err);
+enum exit_code dropin_begin(const struct options *opts, struct dropin_edit *e, struct error *err);
 
 /*
- * With `write`, replace the file with `text` (dropin_save); then apply (the caller holds
- * the lock; a running watcher is told to read the config again). When the apply fails,
- * the file goes back to what it was.
+ * With `write`, replace the file with `text` (header included; NULL removes the file),
+ * then apply under the edit's lock (a running watcher is told to read the config again).
+ * When the apply fails, the file goes back to what it was.
  */
-enum exit_code dropin_apply(struct dropin *d, const char *text, bool write,
-			    const struct options *opts, struct outcome *out, struct error *err);
+enum exit_code dropin_apply(struct dropin_edit *e, const char *text, bool write,
+			    struct outcome *out, struct error *err);
 
-void dropin_close(struct dropin *d);
+void dropin_end(struct dropin_edit *e);
 
 #endif
