@@ -117,7 +117,6 @@ static enum exit_code run_add(const struct options *given)
 	if (rc == EXIT_OK) {
 		outcome_say(&out, already ? "%s is in %s already" : "added %s to %s", line, e.d.path);
 		outcome_set(&out, "added", already ? json_null() : json_string(line));
-		outcome_set(&out, "file", json_string(e.d.path));
 	}
 	free(text);
 	free(line);

@@ -179,7 +179,6 @@ static enum exit_code run_remove(const struct options *given)
 		outcome_say(&out, "removed %s from %s%s", line, e.d.path,
 			    text ? "" : " (its last forward: the file is gone)");
 		outcome_set(&out, "removed", json_string(line));
-		outcome_set(&out, "file", json_string(e.d.path));
 	}
 	free(line);
 	free(text);

@@ -420,8 +420,8 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			const struct forward_status *st = &r->forwards[i];
 
 			/* a name column only when some forward has a name */
-			printf("  %-*s  %s%-*s%s%-*s  %-9s  %*llu packets  %*llu bytes\n", w_origin,
-			       origins[i], "", w_name, m->forwards[i].name, w_name ? "  " : "", w_text,
+			printf("  %-*s  %-*s%s%-*s  %-9s  %*llu packets  %*llu bytes\n", w_origin,
+			       origins[i], w_name, m->forwards[i].name, w_name ? "  " : "", w_text,
 			       texts[i], state_names[st->state], w_packets,
 			       (unsigned long long)st->packets, w_bytes, (unsigned long long)st->bytes);
 			if (st->limited_known)

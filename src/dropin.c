@@ -111,6 +111,8 @@ enum exit_code dropin_apply(struct dropin_edit *e, const char *text, bool write,
 	if (rc != EXIT_OK && write && dropin_save(&e->d, e->d.text, &ignored) != EXIT_OK)
 		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
 				"applied\n", ignored.msg, e->d.path);
+	if (rc == EXIT_OK)
+		outcome_set(out, "file", json_string(e->d.path));
 	return rc;
 }
 

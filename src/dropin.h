@@ -51,7 +51,8 @@ enum exit_code dropin_begin(const struct options *opts, struct dropin_edit *e, s
 /*
  * With `write`, replace the file with `text` (header included; NULL removes the file),
  * then apply under the edit's lock (a running watcher is told to read the config again).
- * When the apply fails, the file goes back to what it was.
+ * When the apply fails, the file goes back to what it was; when it succeeds, the outcome
+ * names the file ("file").
  */
 enum exit_code dropin_apply(struct dropin_edit *e, const char *text, bool write,
 			    struct outcome *out, struct error *err);

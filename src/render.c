@@ -149,6 +149,16 @@ static void put_addr(struct text *out, const struct addr *a)
 	text_puts(out, addr_text(a, buf));
 }
 
+/* "198.51.100.0/24", or "198.51.100.7" for one address */
+static void put_prefix(struct text *out, const struct prefix *p, const struct family *fam)
+{
+	put_addr(out, &p->addr);
+	if (p->len != fam->max_len) {
+		text_putc(out, '/');
+		put_port(out, p->len);
+	}
+}
+
 /* "ADDRESS . PROTOCOL . PORT": a guest endpoint */
 static void put_endpoint(struct text *out, const struct entry *e)
 {
@@ -238,11 +248,7 @@ static void print_source_map(struct text *out, const struct half *h)
 		if (!e->source)
 			continue;
 		text_puts(out, "\t\t\t");
-		put_addr(out, &e->source->addr);
-		if (e->source->len != h->fam->max_len) {
-			text_putc(out, '/');
-			put_port(out, e->source->len);
-		}
+		put_prefix(out, e->source, h->fam);
 		text_puts(out, " . ");
 		put_mapping(out, e);
 		text_puts(out, ",\n");
@@ -257,8 +263,8 @@ static int cmp_name(const void *a, const void *b)
 
 /*
  * The comment of a guest endpoint that the entries `group[0..n)` lead to: the names of
- * their forwards, each once, sorted, as many as fit in the kernel's 128 bytes ("web, web-alt
- * +3" when more do not).
+ * their forwards, each once, sorted, as many as fit in nft's 128 bytes ("web, web-alt +3"
+ * when more do not).
  */
 static void put_endpoint_comment(struct text *out, const struct entry *group, size_t n)
 {
@@ -382,7 +388,8 @@ void render_limit_name(char buf[32], const struct forward *f)
  * Per limited forward, the clients that opened connections lately (each with its own token
  * bucket) and a counter of the connections dropped above the rate. An element expires once
  * its bucket would be full again, so a client's state lives no longer than it matters; at
- * most LIMIT_CLIENTS clients are tracked at once (a new one beyond that is not limited).
+ * most LIMIT_CLIENTS clients are tracked at once (the others share one bucket, see
+ * print_watch_rules).
  */
 static void print_limit_sets(struct text *out, const struct model *m, const struct family *fam)
 {
@@ -429,11 +436,7 @@ static void put_forward_match(struct text *out, const struct forward *f, const s
 			text_puts(out, ", ");
 		else
 			text_printf(out, " %s saddr { ", fam->l3);
-		put_addr(out, &p->addr);
-		if (p->len != fam->max_len) {
-			text_putc(out, '/');
-			put_port(out, p->len);
-		}
+		put_prefix(out, p, fam);
 	}
 	if (listed)
 		text_puts(out, " }");
@@ -512,12 +515,6 @@ static void print_dnat_rules(struct text *out, const struct model *m, const stru
 	}
 }
 
-/*
- * Before the DNAT rules, per forward with a limit or a log: drop a client's new connections
- * above its rate (counted), then log the rest, at most LOG_RATE lines a second per forward.
- * The nat chain sees the first packet of each connection only. The host's own connections
- * (chain output) are neither limited nor logged.
- */
 /* One rule of print_watch_rules: the forward's match, then `format`, before every DNAT. */
 static void print_watch_rule(struct text *out, const struct model *m, const struct half *h,
 			     const struct forward *f, const char *format, ...)
@@ -543,6 +540,12 @@ static void print_watch_rule(struct text *out, const struct model *m, const stru
 	free(tail.data);
 }
 
+/*
+ * Before the DNAT rules, per forward with a limit or a log: drop a client's new connections
+ * above its rate (counted), then log the rest, at most LOG_RATE lines a second per forward.
+ * The nat chain sees the first packet of each connection only. The host's own connections
+ * (chain output) are neither limited nor logged.
+ */
 static void print_watch_rules(struct text *out, const struct model *m, const struct half *h)
 {
 	const struct family *fam = h->fam;

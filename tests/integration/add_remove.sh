@@ -48,7 +48,7 @@ step "the same add again changes nothing"
 pf_run "${args[@]}" add tcp 2222 to "$GUEST_IP:22" name ssh from 203.0.113.0/24 --json
 pf_expect_rc 0 "add again"
 printf '%s' "$PF_OUT" >"$PF_TMP/add.json"
-assert_eq "$(pf_json "$PF_TMP/add.json" '[d["changed"], d["added"]]')" "[false, null]" "nothing changed, nothing added"
+assert_eq "$(pf_json "$PF_TMP/add.json" '[d["changed"], d["added"], d["file"]]')" "[false, null, \"$dir/90-added.conf\"]" "nothing changed, nothing added, the file named"
 
 step "bad input is refused before any file is written"
 added=$(files)
