@@ -384,9 +384,9 @@ static void test_flags(void)
 			 "--vm-ip", "192.0.2.10", "--vm-port", "80", "--proto", "tcp,udp",
 			 "--host-ip", "192.0.2.1" };
 	char *no_vm[] = { "nft-portfwd", "--host-port", "8080", "--config", EMPTY, "apply" };
-	char *bad_ip[] = { "nft-portfwd", "apply", "--config=" EMPTY, "--host-port=8080",
+	char *bad_ip[] = { "nft-portfwd", "apply", ("--config=" EMPTY), "--host-port=8080",
 			   "--vm-ip=192.0.2" };
-	char *bad_iface[] = { "nft-portfwd", "apply", "--config=" EMPTY, "--host-iface=a/b" };
+	char *bad_iface[] = { "nft-portfwd", "apply", ("--config=" EMPTY), "--host-iface=a/b" };
 	char *missing[] = { "nft-portfwd", "apply", "--config", "/nonexistent/nft-portfwd.conf" };
 	const char *msg;
 	FILE *empty = fopen(EMPTY, "w");
