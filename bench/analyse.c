@@ -82,6 +82,9 @@ int main(int argc, char **argv)
 			for (size_t j = 0; j < r.count; j++)
 				printf("block: %s %s %s -> %s\n", r.blocks[j].family, r.blocks[j].table,
 				       r.blocks[j].base_chain, r.blocks[j].placement);
+		for (size_t j = 0; i == runs - 1 && j < r.skipped_count; j++)
+			printf("not analysed: %s %s: %s\n", r.skipped[j].family, r.skipped[j].table,
+			       r.skipped[j].why);
 		foreign_report_free(&r);
 	}
 	qsort(ms, (size_t)runs, sizeof(*ms), cmp);

@@ -23,7 +23,7 @@ static enum exit_code check(const struct model *m, const char *text, struct kern
 
 	if (!entries_from_model(m, &entries))
 		rc = EXIT_SYSTEM;
-	if (rc == EXIT_OK && (rc = coexist_read(k, 0, &entries, model_mark(m), NULL, &foreign, err)) == EXIT_OK &&
+	if (rc == EXIT_OK && (rc = coexist_read(k, 0, &entries, model_mark(m), NULL, NULL, &foreign, err)) == EXIT_OK &&
 	    (!(mem = open_memstream(&all, &len)) || fputs(text, mem) < 0 ||
 	     !coexist_render(&foreign, !m->no_integrate, mem) || fclose(mem) != 0 ||
 	     !coexist_pending(&foreign, &pending)))

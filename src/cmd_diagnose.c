@@ -406,7 +406,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
-	rc = coexist_read(k, READ_OUR_ELEMENTS, &wanted, model_mark(m), &live, &foreign, err);
+	rc = coexist_read(k, READ_OUR_ELEMENTS, &wanted, model_mark(m), NULL, &live, &foreign, err);
 	if (rc == EXIT_OK && !coexist_pending(&foreign, &pending)) {
 		error_set(err, "out of memory");
 		rc = EXIT_SYSTEM;

@@ -586,7 +586,7 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 
 	rc = kernel_generation(&gen_before, err);
 	if (rc == EXIT_OK)
-		rc = coexist_read(k, READ_OUR_ELEMENTS | READ_COUNTERS, &r->wanted, model_mark(r->m), &r->live, &r->foreign, err);
+		rc = coexist_read(k, READ_OUR_ELEMENTS | READ_COUNTERS, &r->wanted, model_mark(r->m), NULL, &r->live, &r->foreign, err);
 	if (rc == EXIT_OK)
 		rc = kernel_generation(&gen_after, err);
 	if (rc == EXIT_OK)

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <fcntl.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +69,57 @@ struct watcher {
 	struct watch_info info;
 	struct own_commits own;
 };
+
+/*
+ * Signals are taken by handlers, not a signalfd: a handler runs whatever the watcher is
+ * doing, so a long analysis of other firewalls' chains stops within microseconds (it reads
+ * `signalled` as its cancel flag) and SIGTERM or SIGHUP is answered at once. The pipe
+ * wakes the poll loop. Both are the process's, set up once by run_watch.
+ */
+static volatile sig_atomic_t signalled; /* the last of SIGTERM, SIGINT, SIGHUP; 0: none */
+static int wake_fd[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	/* a stop outranks a reload that is still waiting */
+	if (signalled != SIGTERM && signalled != SIGINT)
+		signalled = sig;
+	if (write(wake_fd[1], "", 1) < 0) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+static bool signals_take(struct error *err)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+		return error_set(err, "cannot take signals: %s", strerror(errno));
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			return error_set(err, "cannot take signals: %s", strerror(errno));
+	return true;
+}
+
+/* Empty the wake-up pipe and take the signal that came: 0 for none. */
+static int signal_take(void)
+{
+	char buf[64];
+	int sig;
+
+	while (read(wake_fd[0], buf, sizeof(buf)) > 0)
+		;
+	sig = signalled;
+	signalled = 0;
+	return sig;
+}
 
 static long long now_ms(void)
 {
@@ -145,7 +196,7 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 				size_t size)
 {
 	struct apply_run run = { .state_dir = w->opts->state_dir, .m = &w->m, .table_text = w->text,
-				 .ours_known = w->ours_known };
+				 .ours_known = w->ours_known, .cancel = &signalled };
 	struct outcome out;
 	struct error err;
 	int lock_fd = -1;
@@ -168,8 +219,10 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	if (rc == EXIT_OK && initial)
 		reconcile_tell(&run, &out);
 	apply_run_free(&run);
-	if (!initial && rc == EXIT_OK) {
-		outcome_discard(&out); /* a look that found all in place prints nothing */
+	/* a look that found all in place prints nothing; one a signal cut short neither: the
+	 * loop takes the signal next */
+	if ((!initial && rc == EXIT_OK) || (rc != EXIT_OK && signalled)) {
+		outcome_discard(&out);
 		return rc;
 	}
 	return outcome_finish(&out, rc, &err);
@@ -223,6 +276,8 @@ static void settle(struct watcher *w)
 	if (b.ours || b.overflow)
 		w->ours_known = false;
 	if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK) {
+		if (signalled)
+			return; /* cut short by a signal, which the loop takes now */
 		log_line(SD_ERR, "the re-apply after %s (pid %ld) changed the ruleset failed; the next "
 			 "change tries again", b.who[0] ? b.who : "another program", (long)b.pid);
 		return;
@@ -316,29 +371,25 @@ static int wait_ms(const struct watcher *w)
 	return due <= now ? 0 : (int)(due - now);
 }
 
-static enum exit_code watch(struct watcher *w, int sig_fd)
+static enum exit_code watch(struct watcher *w)
 {
-	struct pollfd fds[2] = { { .fd = sig_fd, .events = POLLIN },
+	struct pollfd fds[2] = { { .fd = wake_fd[0], .events = POLLIN },
 				 { .fd = events_fd(w->ev), .events = POLLIN } };
 	struct error err;
 
 	for (;;) {
-		int n = poll(fds, 2, wait_ms(w));
+		int n = signalled ? 0 : poll(fds, 2, wait_ms(w)), sig;
 
 		if (n < 0 && errno != EINTR) {
 			error_set(&err, "poll: %s", strerror(errno));
 			return report_error(EXIT_SYSTEM, &err);
 		}
-		if (n > 0 && (fds[0].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-
-			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					reload(w);
-					continue;
-				}
+		/* a signal that interrupted a look (cancelled) is taken here too */
+		if ((sig = signal_take())) {
+			if (sig != SIGHUP)
 				return EXIT_OK; /* SIGTERM, SIGINT: the caller flushes */
-			}
+			reload(w);
+			continue;
 		}
 		if (n > 0 && (fds[1].revents & (POLLIN | POLLERR))) {
 			unsigned commits = w->batch.commits;
@@ -368,27 +419,34 @@ static enum exit_code watch(struct watcher *w, int sig_fd)
 	}
 }
 
+/* Flush under the lock, as `flush` does: what a stop does unless handing over. */
+static enum exit_code stop_flush(const struct options *opts, struct kernel *k)
+{
+	struct outcome out;
+	struct error err;
+	int lock_fd = -1;
+	enum exit_code rc;
+
+	outcome_init(&out, opts, "flush");
+	rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
+	if (rc == EXIT_OK)
+		rc = reconcile_flush(opts->state_dir, k, &out, &err);
+	state_unlock(lock_fd);
+	return outcome_finish(&out, rc, &err);
+}
+
 static enum exit_code run_watch(const struct options *opts)
 {
 	struct watcher w = { .opts = opts, .own = { .pid = getpid(), .name = "nft-portfwd" } };
-	struct outcome out;
 	struct error err;
-	sigset_t mask;
-	int sig_fd = -1;
 	bool healed;
 	char what[768];
 	enum exit_code rc;
 
 	/* under systemd stdout is the journal, not a terminal: a line at a time */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) || (sig_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		error_set(&err, "cannot take signals: %s", strerror(errno));
+	if (!signals_take(&err))
 		return report_error(EXIT_SYSTEM, &err);
-	}
 	rc = options_load_rendered(opts, &w.m, &w.text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&w.k, &err);
@@ -400,13 +458,18 @@ static enum exit_code run_watch(const struct options *opts)
 		goto done;
 	}
 	rc = reconcile(&w, true, &healed, what, sizeof(what));
+	/* stopped before the first apply committed: a stop still flushes */
+	if (rc != EXIT_OK && (signalled == SIGTERM || signalled == SIGINT)) {
+		rc = stop_flush(opts, w.k);
+		goto done;
+	}
 	if (rc != EXIT_OK)
 		goto done;
 	w.info = (struct watch_info){ .pid = getpid(), .started = time(NULL) };
 	publish(&w);
 	sd_notify(0, "READY=1");
 	log_line(SD_INFO, "watching nftables for changes that undo the forwards");
-	rc = watch(&w, sig_fd);
+	rc = watch(&w);
 	sd_notify(0, "STOPPING=1");
 	state_remove(opts->state_dir, WATCH_INFO_FILE);
 	/* A package upgrade restarts the watcher to run the new binary: the forwards stay for
@@ -415,21 +478,15 @@ static enum exit_code run_watch(const struct options *opts)
 		state_remove(opts->state_dir, HANDOVER_FILE);
 		log_line(SD_INFO, "handing the forwards over to the next watcher: not flushing");
 	} else if (rc == EXIT_OK) {
-		int lock_fd = -1;
-
-		outcome_init(&out, opts, "flush");
-		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
-		if (rc == EXIT_OK)
-			rc = reconcile_flush(opts->state_dir, w.k, &out, &err);
-		state_unlock(lock_fd);
-		rc = outcome_finish(&out, rc, &err);
+		rc = stop_flush(opts, w.k);
 	}
 done:
 	events_close(w.ev);
 	kernel_close(w.k);
 	model_free(&w.m);
 	free(w.text);
-	close(sig_fd);
+	close(wake_fd[0]);
+	close(wake_fd[1]);
 	return rc;
 }
 
@@ -441,7 +498,7 @@ const struct command command_watch = {
 		"'nft flush ruleset', 'ufw reload', a firewalld reload, a new chain that would\n"
 		"drop the forwards) it applies again within a second when anything of ours is\n"
 		"missing, out of place or different; its own commits are ignored. When another\n"
-		"program keeps undoing the forwards it backs off (2 s, doubling up to 60 s) and\n"
+		"program keeps undoing the forwards it backs off (1 s, doubling up to 5 s) and\n"
 		"logs it. Every heal is logged with what changed and how long the forwards were out.\n"
 		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits,\n"
 		"unless the state dir holds the file 'handover' (then it leaves the forwards for\n"

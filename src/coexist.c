@@ -110,8 +110,8 @@ static enum exit_code merge_listing(struct kernel *k, const json_t *terse, json_
 }
 
 enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_list *entries,
-			    uint32_t mark, struct live_table *live, struct foreign_report *r,
-			    struct error *err)
+			    uint32_t mark, const struct foreign_limits *limits,
+			    struct live_table *live, struct foreign_report *r, struct error *err)
 {
 	char *json = NULL;
 	const json_t *items = NULL;
@@ -143,7 +143,7 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 		rc = what & READ_OUR_ELEMENTS ? live_read_table(k, what & READ_COUNTERS, live, err)
 					      : live_from_items(merged, false, live, err);
 	/* The listing libnftables gave could not be read (or memory ran out). */
-	if (rc == EXIT_OK && !foreign_analyse_items(merged, entries, mark, r, err))
+	if (rc == EXIT_OK && !foreign_analyse_items(merged, entries, mark, limits, r, err))
 		rc = EXIT_KERNEL;
 	json_decref(merged);
 	json_decref(root);

@@ -25,13 +25,14 @@
 /*
  * Read what a command needs of the kernel's tables: our table (into `live`, unless NULL:
  * its structure, and what `what` asks for) and the other firewalls, analysed for
- * `entries` with accepts of `mark` (empty entries: only find our rules in their chains).
+ * `entries` with accepts of `mark` (empty entries: only find our rules in their chains),
+ * within `limits` (NULL: the default budget, no cancel).
  * A terse ruleset listing and the other tables that hold named sets, each in full: our
  * elements are listed only when asked for.
  */
 enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_list *entries,
-			    uint32_t mark, struct live_table *live, struct foreign_report *r,
-			    struct error *err);
+			    uint32_t mark, const struct foreign_limits *limits,
+			    struct live_table *live, struct foreign_report *r, struct error *err);
 
 /*
  * The nft commands that bring our rules in other tables to what the config wants: the

@@ -94,12 +94,61 @@ json_t *foreign_parse_listing(const char *ruleset_json, const json_t **items, st
 	return root;
 }
 
-bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
-			   struct foreign_report *out, struct error *err)
+bool foreign_skip_add(struct foreign_report *r, const char *family, const char *table,
+		      const char *why)
 {
+	struct foreign_skip *grown;
+
+	if (foreign_skipped(r, family, table))
+		return true;
+	grown = realloc(r->skipped, (r->skipped_count + 1) * sizeof(*grown));
+	if (!grown)
+		return false;
+	r->skipped = grown;
+	grown = &r->skipped[r->skipped_count++];
+	snprintf(grown->family, sizeof(grown->family), "%s", family);
+	snprintf(grown->table, sizeof(grown->table), "%s", table);
+	snprintf(grown->why, sizeof(grown->why), "%s", why);
+	return true;
+}
+
+bool foreign_skipped(const struct foreign_report *r, const char *family, const char *table)
+{
+	for (size_t i = 0; i < r->skipped_count; i++)
+		if (!strcmp(r->skipped[i].family, family) && !strcmp(r->skipped[i].table, table))
+			return true;
+	return false;
+}
+
+/* A table skipped after some of its base chains were decided: none of its blocks stay. */
+static void drop_skipped_blocks(struct foreign_report *r)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->count; i++) {
+		if (foreign_skipped(r, r->blocks[i].family, r->blocks[i].table)) {
+			free(r->blocks[i].needs);
+			continue;
+		}
+		r->blocks[kept++] = r->blocks[i];
+	}
+	r->count = kept;
+}
+
+bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
+			   const struct foreign_limits *limits, struct foreign_report *out,
+			   struct error *err)
+{
+	const struct foreign_limits defaults = { .steps = FOREIGN_STEPS_DEFAULT };
 	struct ruleset rs = { 0 };
+	unsigned long long left, spent;
+	enum placement_result result;
+	size_t bases = 0;
 	bool ok = false;
 
+	if (!limits)
+		limits = &defaults;
+	left = limits->steps;
 	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
 	if (!endpoints_of(entries, out)) {
 		error_set(err, "out of memory while reading the ruleset");
@@ -109,10 +158,41 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 		goto done;
 	find_forwarders(&rs, out);
 	for (size_t i = 0; i < rs.nchains; i++)
-		if (rs.chains[i].forward_base && !placement_analyse(&rs, i, out)) {
+		bases += rs.chains[i].forward_base;
+	for (size_t i = 0; i < rs.nchains; i++) {
+		const struct table *t = &rs.tables[rs.chains[i].table];
+		/* a fair share of what is left: one big table cannot starve the others */
+		struct foreign_limits share = { left / (bases ? bases : 1), limits->cancel };
+		char why[320];
+
+		if (!rs.chains[i].forward_base)
+			continue;
+		bases--;
+		if (foreign_skipped(out, t->family, t->name))
+			continue;
+		result = placement_analyse(&rs, i, &share, &spent, out);
+		left -= spent;
+		switch (result) {
+		case PLACEMENT_DONE:
+			continue;
+		case PLACEMENT_UNDECIDED:
+			snprintf(why, sizeof(why), "following the forwards' packets through chain %.64s "
+				 "and its jumps took more than %llu steps (or %u interface pairs); "
+				 "nft-portfwd adds nothing there and leaves its own rules there as they "
+				 "are", rs.chains[i].name, share.steps, PLACEMENT_MAX_PAIRS);
+			if (foreign_skip_add(out, t->family, t->name, why))
+				continue;
 			error_set(err, "out of memory while analysing the ruleset");
 			goto done;
+		case PLACEMENT_OOM:
+			error_set(err, "out of memory while analysing the ruleset");
+			goto done;
+		case PLACEMENT_CANCELLED:
+			error_set(err, "the analysis of other firewalls was interrupted by a signal");
+			goto done;
 		}
+	}
+	drop_skipped_blocks(out);
 	out->ours = rs.ours;
 	out->ours_count = rs.nours;
 	rs.ours = NULL;
@@ -134,7 +214,7 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
 	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
 	if (!root)
 		return false;
-	ok = foreign_analyse_items(items, entries, mark, out, err);
+	ok = foreign_analyse_items(items, entries, mark, NULL, out, err);
 	json_decref(root);
 	return ok;
 }
@@ -146,6 +226,7 @@ void foreign_report_free(struct foreign_report *r)
 	free(r->blocks);
 	free(r->endpoints);
 	free(r->ours);
+	free(r->skipped);
 	*r = (struct foreign_report){ 0 };
 }
 
@@ -213,9 +294,10 @@ bool foreign_render_integration(const struct foreign_report *r, FILE *out)
 		accept_write(out, r->mark);
 		fputc('\n', out);
 	}
-	/* ours in chains that need none any more, and an earlier release's */
+	/* ours in chains that need none any more, and an earlier release's; in a table not
+	 * analysed, nobody knows: left as they are */
 	for (size_t o = 0; o < r->ours_count; o++)
-		if (!gone[o])
+		if (!gone[o] && !foreign_skipped(r, r->ours[o].family, r->ours[o].table))
 			write_delete(&r->ours[o], out);
 	free(gone);
 	return !ferror(out);

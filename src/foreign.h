@@ -38,9 +38,22 @@
 bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries, uint32_t mark,
 		     struct foreign_report *out, struct error *err);
 
-/* The same on a listing already parsed: its "nftables" array. */
+/*
+ * The same on a listing already parsed (its "nftables" array), within `limits` (NULL: the
+ * default budget, no cancel). A base chain that takes more than the budget makes its table
+ * skipped (out->skipped: named, nothing added there, our rules there kept). false with err
+ * set when out of memory or cancelled.
+ */
 bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
-			   struct foreign_report *out, struct error *err);
+			   const struct foreign_limits *limits, struct foreign_report *out,
+			   struct error *err);
+
+/* Name a table as not analysed (once), with why; false when out of memory. */
+bool foreign_skip_add(struct foreign_report *r, const char *family, const char *table,
+		      const char *why);
+
+/* Was that table left out of the analysis? */
+bool foreign_skipped(const struct foreign_report *r, const char *family, const char *table);
 
 /* Parse such a listing: its root (the caller frees it) and the array; NULL with err set. */
 json_t *foreign_parse_listing(const char *ruleset_json, const json_t **items, struct error *err);

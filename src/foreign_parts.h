@@ -8,6 +8,7 @@
 #ifndef NFT_PORTFWD_FOREIGN_PARTS_H
 #define NFT_PORTFWD_FOREIGN_PARTS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,28 @@ struct foreign_block {
 	unsigned *needs;
 };
 
+/*
+ * How much work the analysis may do, and who may stop it. A step is one rule evaluated for
+ * one packet, or one packet queued: 10 million took 0.2 to 0.5 s here (bench/RESULTS.md).
+ */
+#define FOREIGN_STEPS_DEFAULT 10000000ull
+struct foreign_limits {
+	/* for the whole analysis; each base chain on the forward hook gets a fair share of
+	 * what is left, so one huge table cannot starve the others */
+	unsigned long long steps;
+	const volatile sig_atomic_t *cancel; /* when it turns non-zero: stop (the watcher's signals) */
+};
+
+/*
+ * A table the analysis did not decide: one it could not list, or whose chains took more
+ * than the budget of steps. Nothing is added to it, and our rules in it are left as they are.
+ */
+struct foreign_skip {
+	char family[8];
+	char table[FOREIGN_NAME_SIZE];
+	char why[320];
+};
+
 struct foreign_report {
 	uint32_t mark;                /* the mark bit our accepts match */
 	/*
@@ -79,6 +102,8 @@ struct foreign_report {
 	size_t count;
 	struct foreign_rule *ours;    /* in ruleset order, so by position within a chain */
 	size_t ours_count;
+	struct foreign_skip *skipped; /* "not analysed" */
+	size_t skipped_count;
 };
 
 #endif

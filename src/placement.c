@@ -75,6 +75,7 @@ struct analysis {
 	bool kept_ended;
 	struct drop shadow_drop;   /* a drop of the owner's that a blocked packet also meets */
 	bool shadowed;
+	bool too_many_pairs;       /* PLACEMENT_MAX_PAIRS reached: undecided */
 };
 
 static bool link_holds(const struct link *l, const struct addr *guest)
@@ -214,6 +215,22 @@ static void record(struct analysis *a, const struct packet *pk)
  * grows with the rules, not with the square of the names. Returns the foreign_dir bit
  * when a packet was blocked, or dropped for sure by a rule of the owner's.
  */
+/* Tested names (name << 1 | oif) by name, the guest's side first: oif for a new connection. */
+static int cmp_tested(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa ^ 1, b = *(const size_t *)pb ^ 1;
+
+	return (a > b) - (a < b);
+}
+
+/* The same for a reply, whose guest side is its input interface. */
+static int cmp_tested_reply(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	return (a > b) - (a < b);
+}
+
 static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint *ep, unsigned dir,
 			      struct side *guest, struct pairs *p)
 {
@@ -233,22 +250,31 @@ static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint 
 		size_t g = p->queue[p->head][0], o = p->queue[p->head][1];
 		const struct name *gn = g ? &t->names[g - 1] : NULL, *on = o ? &t->names[o - 1] : NULL;
 		struct packet pk = { ep, reply, reply ? gn : on, reply ? on : gn };
-		unsigned char *tested_guest = reply ? a->w.tested_iif : a->w.tested_oif;
-		unsigned char *tested_other = reply ? a->w.tested_oif : a->w.tested_iif;
 
 		p->head++;
 		a->w.pk = &pk;
-		walk_packet(&a->w, a->base);
-		if (a->w.oom)
+		if (!walk_packet(&a->w, a->base))
 			return 0;
 		record(a, &pk);
 		ended |= a->w.ended && !a->w.blankets;
-		for (size_t i = 0; i < t->nnames; i++) {
-			if (tested_guest[i] && guest->grows && !pairs_push(p, t->nnames, i + 1, o))
+		/* each name a rule compared: the same walk with it on that side, in the order of
+		 * the table's names (the first blocked packet is the one reported) */
+		qsort(a->w.tested, a->w.ntested, sizeof(*a->w.tested), reply ? cmp_tested_reply : cmp_tested);
+		for (size_t i = 0; i < a->w.ntested; i++) {
+			size_t name = a->w.tested[i] >> 1;
+			bool oif = a->w.tested[i] & 1, guest_end = oif != reply;
+
+			(oif ? a->w.tested_oif : a->w.tested_iif)[name] = 0;
+			/* a pair to walk is work too: the queue is bounded by the budget */
+			a->w.steps++;
+			if (guest_end ? guest->grows && !pairs_push(p, t->nnames, name + 1, o)
+				      : !pairs_push(p, t->nnames, g, name + 1))
 				return a->w.oom = true, 0;
-			if (tested_other[i] && !pairs_push(p, t->nnames, g, i + 1))
-				return a->w.oom = true, 0;
-			tested_guest[i] = tested_other[i] = 0;
+		}
+		a->w.ntested = 0;
+		if (p->count > PLACEMENT_MAX_PAIRS) {
+			a->too_many_pairs = true;
+			return 0;
 		}
 	}
 	return a->blocked > blocked || ended ? dir : 0;
@@ -415,25 +441,27 @@ static bool fill_block(struct analysis *a)
 	return true;
 }
 
-bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_report *r)
+enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
+				       const struct foreign_limits *limits, unsigned long long *spent,
+				       struct foreign_report *r)
 {
 	const struct table *t = &rs->tables[rs->chains[base].table];
 	struct analysis a = { .rs = rs, .base = base, .r = r };
 	struct side guest = { 0 };
 	struct pairs pairs = { 0 };
-	bool ok = false;
+	enum placement_result result = PLACEMENT_OOM;
 	int af;
 
 	family_af(t->family, &af);
 	a.b = (struct foreign_block){ .rule_handle = -1, .insert_before = -1 };
 	a.b.needs = calloc(r->endpoint_count + 1, sizeof(*a.b.needs));
 	a.watched = calloc(rs->nchains + 1, sizeof(*a.watched));
-	a.w = (struct walk){ .rs = rs, .watched = a.watched };
-	a.w.tested_iif = calloc(t->nnames + 1, 1);
-	a.w.tested_oif = calloc(t->nnames + 1, 1);
 	guest.names = calloc(t->nlinks + 1, sizeof(*guest.names));
-	if (!a.b.needs || !a.watched || !a.w.tested_iif || !a.w.tested_oif || !guest.names)
+	if (!walk_init(&a.w, rs, t->nnames) || !a.b.needs || !a.watched || !guest.names)
 		goto done;
+	a.w.watched = a.watched;
+	a.w.budget = limits->steps;
+	a.w.cancel = limits->cancel;
 	for (size_t i = 0; i <= sizeof(preferred) / sizeof(preferred[0]); i++) {
 		bool is_base = i == sizeof(preferred) / sizeof(preferred[0]);
 		size_t at = is_base ? base : ruleset_find_chain(rs, rs->chains[base].table,
@@ -455,18 +483,21 @@ bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_rep
 			a.b.needs[e] |= walk_endpoint(&a, &r->endpoints[e], dir, &guest, &pairs);
 			if (a.w.oom)
 				goto done;
+			if (a.w.cancelled || a.w.over_budget || a.too_many_pairs) {
+				result = a.w.cancelled ? PLACEMENT_CANCELLED : PLACEMENT_UNDECIDED;
+				goto done;
+			}
 		}
-	ok = a.blocked || a.kept_ended ? fill_block(&a) : true;
+	result = !(a.blocked || a.kept_ended) || fill_block(&a) ? PLACEMENT_DONE : PLACEMENT_OOM;
 done:
+	*spent = a.w.steps;
 	for (size_t c = 0; c < a.ncand; c++)
 		free(a.cand[c].spots);
 	free(a.b.needs);
 	free(a.watched);
-	free(a.w.visits);
-	free(a.w.tested_iif);
-	free(a.w.tested_oif);
+	walk_free(&a.w);
 	free(guest.names);
 	free(pairs.queue);
 	free(pairs.seen);
-	return ok;
+	return result;
 }

@@ -18,11 +18,23 @@
 /* The priority of table inet portfwd's forward chain, which sets the mark (render.c). */
 #define MARK_PRIORITY (-10)
 
+enum placement_result {
+	PLACEMENT_DONE,      /* decided: a block appended when some packet is blocked */
+	PLACEMENT_UNDECIDED, /* the budget of steps ran out first: nothing appended */
+	PLACEMENT_CANCELLED, /* limits->cancel was set */
+	PLACEMENT_OOM,
+};
+
+/* The most interface pairs walked for one endpoint and direction (memory: 24 bytes each). */
+#define PLACEMENT_MAX_PAIRS (1u << 18)
+
 /*
- * Walk base chain `base` for the report's endpoints; when some packet is blocked, append a
- * block (what blocks, where the accept goes or why nowhere, whether ours is in place).
- * false when out of memory.
+ * Walk base chain `base` for the report's endpoints, within `limits` (or at most
+ * PLACEMENT_MAX_PAIRS pairs); when some packet is blocked, append a block (what blocks,
+ * where the accept goes or why nowhere, whether ours is in place). *spent: the steps taken.
  */
-bool placement_analyse(const struct ruleset *rs, size_t base, struct foreign_report *r);
+enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
+				       const struct foreign_limits *limits, unsigned long long *spent,
+				       struct foreign_report *r);
 
 #endif

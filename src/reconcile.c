@@ -48,8 +48,9 @@ static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool
 	free(run->foreign_text);
 	run->pending = NULL;
 	run->foreign_text = NULL;
-	rc = coexist_read(k, 0, &run->entries, model_mark(run->m), with_before ? &run->before : NULL,
-			  &run->foreign, err);
+	rc = coexist_read(k, 0, &run->entries, model_mark(run->m),
+			  &(struct foreign_limits){ FOREIGN_STEPS_DEFAULT, run->cancel },
+			  with_before ? &run->before : NULL, &run->foreign, err);
 	if (rc != EXIT_OK)
 		return rc;
 	run->foreign_read = true;
@@ -498,7 +499,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	/* Our accepts in other firewalls' chains, which go in the same transaction as the
 	 * table; our table's structure only: its elements are not needed to delete it. */
 	enum exit_code rc = coexist_read(k, 0, &(struct entry_list){ 0 }, INTEGRATE_MARK_DEFAULT,
-					 &before, &foreign, err);
+					 NULL, &before, &foreign, err);
 	struct entry_list mappings = { 0 };
 	struct element_change gone = { 0 };
 	char *old_text = NULL;

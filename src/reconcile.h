@@ -7,6 +7,7 @@
 #ifndef NFT_PORTFWD_RECONCILE_H
 #define NFT_PORTFWD_RECONCILE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,9 @@ struct apply_run {
 	 * listed after other firewalls' commits (the record says what they are).
 	 */
 	bool ours_known;
+	/* In: when it turns non-zero, the analysis of other firewalls stops (the watcher's
+	 * signals); the apply then fails and commits nothing. NULL: never. */
+	const volatile sig_atomic_t *cancel;
 	struct entry_list entries;       /* the config's map entries */
 	struct live_table before;        /* our table's structure, when it was read */
 	struct foreign_report foreign;   /* other firewalls on the forward hook, when read */

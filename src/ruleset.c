@@ -64,30 +64,116 @@ void ruleset_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->ntables; i++) {
 		free(rs->tables[i].sets);
 		free(rs->tables[i].names);
+		free(rs->tables[i].names_index);
 		free(rs->tables[i].links);
 	}
 	for (size_t i = 0; i < rs->nchains; i++)
 		free(rs->chains[i].rules);
 	free(rs->tables);
 	free(rs->chains);
+	free(rs->index);
 	free(rs->ours);
 	arena_free(&rs->arena);
 }
 
+/*
+ * Tables and chains by name: one open-addressing index of both (a chain's key includes its
+ * table), so that a listing of thousands of chains compiles in time linear in its size.
+ */
+static uint64_t name_hash(const char *s, uint64_t h)
+{
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull; /* FNV-1a */
+	return h;
+}
+
+static uint64_t name_key(const struct name *n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ n->wildcard;
+
+	for (size_t i = 0; i < n->len; i++)
+		h = (h ^ (unsigned char)n->s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t table_key(const char *family, const char *name)
+{
+	return name_hash(name, name_hash(family, 0xcbf29ce484222325ull) * 31);
+}
+
+static uint64_t chain_key(size_t table, const char *name)
+{
+	return name_hash(name, (0xcbf29ce484222325ull ^ table) * 0x9e3779b97f4a7c15ull + 1);
+}
+
+/* Slot values: 0 empty, else (index + 1) << 1 | is_chain. */
+static bool slot_is(const struct ruleset *rs, size_t v, bool chain, const char *a, size_t table,
+		    const char *name)
+{
+	size_t i = (v >> 1) - 1;
+
+	if ((v & 1) != chain)
+		return false;
+	if (chain)
+		return rs->chains[i].table == table && !strcmp(rs->chains[i].name, name);
+	return !strcmp(rs->tables[i].family, a) && !strcmp(rs->tables[i].name, name);
+}
+
+static size_t lookup(const struct ruleset *rs, uint64_t key, bool chain, const char *family,
+		     size_t table, const char *name)
+{
+	if (!rs->index_cap)
+		return SIZE_MAX;
+	for (size_t i = key & (rs->index_cap - 1); rs->index[i]; i = (i + 1) & (rs->index_cap - 1))
+		if (slot_is(rs, rs->index[i], chain, family, table, name))
+			return (rs->index[i] >> 1) - 1;
+	return SIZE_MAX;
+}
+
+static uint64_t key_of(const struct ruleset *rs, size_t v)
+{
+	size_t i = (v >> 1) - 1;
+
+	return v & 1 ? chain_key(rs->chains[i].table, rs->chains[i].name)
+		     : table_key(rs->tables[i].family, rs->tables[i].name);
+}
+
+/* Index table or chain `i`; false when out of memory. */
+static bool index_add(struct ruleset *rs, size_t i, bool chain)
+{
+	size_t v = (i + 1) << 1 | chain, at;
+
+	if ((rs->ntables + rs->nchains) * 2 > rs->index_cap) {
+		size_t cap = rs->index_cap ? rs->index_cap * 2 : 256, *old = rs->index;
+		size_t old_cap = rs->index_cap;
+
+		if (!(rs->index = calloc(cap, sizeof(*rs->index)))) {
+			rs->index = old;
+			return false;
+		}
+		rs->index_cap = cap;
+		for (size_t j = 0; j < old_cap; j++)
+			if (old[j]) {
+				for (at = key_of(rs, old[j]) & (cap - 1); rs->index[at]; at = (at + 1) & (cap - 1))
+					;
+				rs->index[at] = old[j];
+			}
+		free(old);
+	}
+	for (at = key_of(rs, v) & (rs->index_cap - 1); rs->index[at]; at = (at + 1) & (rs->index_cap - 1))
+		;
+	rs->index[at] = v;
+	return true;
+}
+
 static size_t find_table(const struct ruleset *rs, const char *family, const char *name)
 {
-	for (size_t i = 0; i < rs->ntables; i++)
-		if (!strcmp(rs->tables[i].family, family) && !strcmp(rs->tables[i].name, name))
-			return i;
-	return SIZE_MAX;
+	return lookup(rs, table_key(family, name), false, family, 0, name);
 }
 
 size_t ruleset_find_chain(const struct ruleset *rs, size_t table, const char *name)
 {
-	for (size_t i = 0; i < rs->nchains; i++)
-		if (rs->chains[i].table == table && !strcmp(rs->chains[i].name, name))
-			return i;
-	return SIZE_MAX;
+	return lookup(rs, chain_key(table, name), true, NULL, table, name);
 }
 
 /* ---------------------------------------------------------------- reading the JSON */
@@ -128,19 +214,40 @@ bool family_af(const char *family, int *af)
 static bool add_name(struct table *t, struct name n, size_t *index)
 {
 	struct name *names;
+	size_t at;
 
-	for (size_t i = 0; i < t->nnames; i++)
-		if (t->names[i].len == n.len && t->names[i].wildcard == n.wildcard &&
-		    !memcmp(t->names[i].s, n.s, n.len)) {
-			*index = i;
+	/* indexed by hash: a table may compare tens of thousands of interface names */
+	if (t->nnames * 2 >= t->names_index_cap) {
+		size_t cap = t->names_index_cap ? t->names_index_cap * 2 : 64;
+		size_t *grown = calloc(cap, sizeof(*grown));
+
+		if (!grown)
+			return false;
+		for (size_t i = 0; i < t->nnames; i++) {
+			for (at = name_key(&t->names[i]) & (cap - 1); grown[at]; at = (at + 1) & (cap - 1))
+				;
+			grown[at] = i + 1;
+		}
+		free(t->names_index);
+		t->names_index = grown;
+		t->names_index_cap = cap;
+	}
+	for (at = name_key(&n) & (t->names_index_cap - 1); t->names_index[at];
+	     at = (at + 1) & (t->names_index_cap - 1)) {
+		const struct name *m = &t->names[t->names_index[at] - 1];
+
+		if (m->len == n.len && m->wildcard == n.wildcard && !memcmp(m->s, n.s, n.len)) {
+			*index = t->names_index[at] - 1;
 			return true;
 		}
+	}
 	names = room_for_one(t->names, t->nnames, &t->names_cap, sizeof(*names));
 	if (!names)
 		return false;
 	t->names = names;
 	*index = t->nnames;
 	t->names[t->nnames++] = n;
+	t->names_index[at] = t->nnames;
 	return true;
 }
 
@@ -674,10 +781,15 @@ bool ruleset_load(struct ruleset *rs, const json_t *items, struct error *err)
 			if (!tables)
 				goto oom;
 			rs->tables = tables;
+			/* a name listed twice (not from the kernel): the first is the one found */
+			if (find_table(rs, family, name) != SIZE_MAX)
+				continue;
 			rs->tables[rs->ntables++] = (struct table){
 				.family = family, .name = name,
 				.ours = !strcmp(family, TABLE_FAMILY) && !strcmp(name, TABLE_NAME),
 			};
+			if (!index_add(rs, rs->ntables - 1, false))
+				goto oom;
 			continue;
 		}
 		t = find_table(rs, family, jstr(v, "table") ? jstr(v, "table") : "");
@@ -692,12 +804,16 @@ bool ruleset_load(struct ruleset *rs, const json_t *items, struct error *err)
 			if (!chains)
 				goto oom;
 			rs->chains = chains;
+			if (ruleset_find_chain(rs, t, name) != SIZE_MAX)
+				continue;
 			rs->chains[rs->nchains++] = (struct chain){
 				.name = name, .table = t,
 				.forward_base = hook && !strcmp(hook, "forward") && family_af(family, &af),
 				.policy_drop = policy && !strcmp(policy, "drop"),
 				.prio = (long)json_integer_value(json_object_get(v, "prio")),
 			};
+			if (!index_add(rs, rs->nchains - 1, true))
+				goto oom;
 		} else if (!strcmp(what, "set") || !strcmp(what, "map")) {
 			struct table *tb = &rs->tables[t];
 			const json_t **sets = room_for_one(tb->sets, tb->nsets, &tb->sets_cap,

@@ -134,6 +134,8 @@ struct table {
 	size_t nsets, sets_cap;
 	struct name *names; /* interface names its rules and sets mention */
 	size_t nnames, names_cap;
+	size_t *names_index; /* index + 1 of each name, by hash (ruleset.c) */
+	size_t names_index_cap;
 	struct link *links; /* interfaces its rules pair with a network */
 	size_t nlinks, links_cap;
 };
@@ -146,6 +148,8 @@ struct ruleset {
 	size_t ntables, tables_cap;
 	struct chain *chains;
 	size_t nchains, chains_cap;
+	size_t *index; /* tables and chains by name (ruleset.c) */
+	size_t index_cap;
 	struct foreign_rule *ours;
 	size_t nours, ours_cap;
 };

@@ -53,6 +53,24 @@ static enum tri status_in(const struct pat *p, bool reply)
 	return any;
 }
 
+/* Remember that a rule compared interface name `name` (on the output side: oif). */
+static void note_tested(struct walk *w, bool oif, size_t name)
+{
+	unsigned char *seen = oif ? w->tested_oif : w->tested_iif;
+	size_t *grown;
+
+	if (seen[name])
+		return;
+	grown = room_for_one(w->tested, w->ntested, &w->tested_cap, sizeof(*grown));
+	if (!grown) {
+		w->oom = true;
+		return;
+	}
+	w->tested = grown;
+	w->tested[w->ntested++] = name << 1 | oif;
+	seen[name] = 1;
+}
+
 static enum tri pat_match(struct walk *w, const struct table *t, const struct key *k,
 			  const struct pat *p)
 {
@@ -85,7 +103,7 @@ static enum tri pat_match(struct walk *w, const struct table *t, const struct ke
 			return MAYBE;
 		/* the caller's enumeration of interfaces tries each name a rule compares */
 		if (w->recording)
-			(k->kind == KEY_IIF ? w->tested_iif : w->tested_oif)[p->name] = 1;
+			note_tested(w, k->kind == KEY_OIF, p->name);
 		return name_in(&t->names[p->name], k->kind == KEY_IIF ? pk->iif : pk->oif);
 	case KEY_CT_STATE:
 		if (p->kind != PAT_FLAGS)
@@ -208,7 +226,49 @@ static void note_blanket(struct walk *w, size_t chain, const struct rule *r)
 
 enum outcome { OUT_PASS, OUT_ACCEPT, OUT_DROP };
 
+/* How often the cancel flag is read: every this many steps (a few microseconds). */
+#define CANCEL_EVERY 1024
+
+/* One more step of work; false when the walk must stop. */
+static bool step(struct walk *w)
+{
+	if (++w->steps > w->budget)
+		w->over_budget = true;
+	else if (w->cancel && w->steps % CANCEL_EVERY == 0 && *w->cancel)
+		w->cancelled = true;
+	return !w->over_budget && !w->cancelled && !w->oom;
+}
+
+static enum outcome walk_rules(struct walk *w, size_t ci, bool definite, unsigned depth);
+
+/*
+ * Chain `ci` for the walk's packet, entered on a definite path or not: walked the first
+ * time, replayed (its counts added again, its outcome returned) every other time. A jump
+ * back into a chain being walked is a loop the kernel refuses to load: it passes.
+ */
 static enum outcome walk_chain(struct walk *w, size_t ci, bool definite, unsigned depth)
+{
+	struct walk_memo *m = &w->memo[ci * 2 + definite];
+	size_t drops = w->drops, blankets = w->blankets;
+	enum outcome o;
+
+	if (m->stamp == w->stamp) {
+		if (!m->done)
+			return OUT_PASS;
+		w->drops += m->drops;
+		w->blankets += m->blankets;
+		return (enum outcome)m->outcome;
+	}
+	*m = (struct walk_memo){ .stamp = w->stamp };
+	o = walk_rules(w, ci, definite, depth);
+	/* `m` again: nothing reallocates the memos, but be plain about which entry */
+	m = &w->memo[ci * 2 + definite];
+	*m = (struct walk_memo){ w->stamp, true, (unsigned char)o, w->drops - drops,
+				 w->blankets - blankets };
+	return o;
+}
+
+static enum outcome walk_rules(struct walk *w, size_t ci, bool definite, unsigned depth)
 {
 	const struct chain *c = &w->rs->chains[ci];
 	const struct table *t = &w->rs->tables[c->table];
@@ -221,6 +281,8 @@ static enum outcome walk_chain(struct walk *w, size_t ci, bool definite, unsigne
 		bool sure;
 		enum outcome o;
 
+		if (!step(w))
+			return OUT_PASS;
 		if (w->watched[ci] && r->first)
 			visit(w, ci, i, definite);
 		if ((m = rule_matches(w, t, r)) == NO)
@@ -264,11 +326,35 @@ static enum outcome walk_chain(struct walk *w, size_t ci, bool definite, unsigne
 	return OUT_PASS;
 }
 
-void walk_packet(struct walk *w, size_t base)
+bool walk_packet(struct walk *w, size_t base)
 {
 	w->nvisits = 0;
 	w->drops = w->blankets = 0;
 	w->ended = false;
+	if (++w->stamp == 0) { /* wrapped: every memo would look current */
+		memset(w->memo, 0, w->rs->nchains * 2 * sizeof(*w->memo));
+		w->stamp = 1;
+	}
 	if (walk_chain(w, base, true, 0) == OUT_PASS && w->rs->chains[base].policy_drop)
 		note_blanket(w, base, NULL);
+	return !w->over_budget && !w->cancelled && !w->oom;
+}
+
+bool walk_init(struct walk *w, const struct ruleset *rs, size_t nnames)
+{
+	*w = (struct walk){ .rs = rs };
+	w->memo = calloc(rs->nchains * 2 + 1, sizeof(*w->memo));
+	w->tested_iif = calloc(nnames + 1, 1);
+	w->tested_oif = calloc(nnames + 1, 1);
+	return w->memo && w->tested_iif && w->tested_oif;
+}
+
+void walk_free(struct walk *w)
+{
+	free(w->memo);
+	free(w->tested_iif);
+	free(w->tested_oif);
+	free(w->tested);
+	free(w->visits);
+	*w = (struct walk){ 0 };
 }

@@ -11,9 +11,17 @@
  * the walk goes on past them as if opened, to see what would come next. Every other drop
  * (one that may apply, or one aimed at the forward's address, protocol or port) is the
  * owner's decision: counted, never opened.
+ *
+ * Each chain is evaluated once per walk for each way it is entered (on a definite path or
+ * not): the packet is the same, so a second jump to it only replays what the first found
+ * (its drops and blanket blocks, and its outcome). Work per walk is bounded by the rules,
+ * not by the paths through them, which grow exponentially with nested conditional jumps.
+ * A budget of steps bounds the whole analysis; `cancel` stops it at once.
  */
 #ifndef NFT_PORTFWD_WALK_H
 #define NFT_PORTFWD_WALK_H
+
+#include <signal.h>
 
 #include "ruleset.h"
 
@@ -41,12 +49,28 @@ struct visit {
 	bool definite;
 };
 
+/* What one chain did the first time a walk entered it (per chain, definite or not). */
+struct walk_memo {
+	unsigned stamp;      /* the walk it belongs to; another walk's is stale */
+	bool done;           /* false: being walked (a jump back to it is a loop) */
+	unsigned char outcome;
+	size_t drops, blankets; /* what it added to the walk's counts */
+};
+
 struct walk {
 	const struct ruleset *rs;
 	const struct packet *pk;
 	const bool *watched;    /* per chain: record visits there */
 	unsigned char *tested_iif, *tested_oif; /* per table name: a rule compared it (set to 1) */
+	size_t *tested;         /* the names set in tested_iif/oif by this walk: name << 1 | oif */
+	size_t ntested, tested_cap;
 	bool recording;         /* the rule being matched could turn on an interface name */
+	struct walk_memo *memo; /* 2 per chain: entered on a path that may be taken, or surely */
+	unsigned stamp;         /* this walk's number */
+	/* limits: rules evaluated so far and how many may be (steps), a stop request */
+	unsigned long long steps, budget;
+	const volatile sig_atomic_t *cancel;
+	bool over_budget, cancelled; /* the walk stopped early: its results mean nothing */
 	/* results */
 	struct visit *visits;   /* in the order the packet reaches them */
 	size_t nvisits, visits_cap;
@@ -58,7 +82,17 @@ struct walk {
 	bool oom;
 };
 
-/* Follow w->pk through base chain `base`; the results replace the previous walk's. */
-void walk_packet(struct walk *w, size_t base);
+/*
+ * Follow w->pk through base chain `base`; the results replace the previous walk's. false
+ * when the walk stopped early (over budget, cancelled, out of memory).
+ */
+bool walk_packet(struct walk *w, size_t base);
+
+/*
+ * A walker over `rs` whose packets' interfaces are named from a table of `nnames` names,
+ * with the caller's `watched`, budget and cancel to fill in; false when out of memory.
+ */
+bool walk_init(struct walk *w, const struct ruleset *rs, size_t nnames);
+void walk_free(struct walk *w);
 
 #endif
