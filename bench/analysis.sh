@@ -7,7 +7,8 @@
 #   - foreign_analyse alone on that listing (build/bench/analyse-bench), and on the same
 #     listing without the rules (the baseline: the same forwards, one empty chain);
 #   - `nft-portfwd check` end to end, with the rules and without them.
-# Prints one Markdown table row per case. Nothing touches the main namespace.
+# Prints one Markdown table row per case, then a table of the hostile rulesets of
+# bench/hostile.py (HOSTILE_CASES, "KIND:N ..."). Nothing touches the main namespace.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NFT_PORTFWD=${NFT_PORTFWD:-$ROOT/build/nft-portfwd}
@@ -56,4 +57,35 @@ for c in $CASES; do
     ratio=$(awk -v a="$with" -v b="$base" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
     echo "| $rules ($((2 * rules))) | $forwards | $base ms -> $with ms (${ratio}x) | $base_check ms -> $with_check ms |"
     grep '^block:' "$TMP/out" >&2
+done
+
+# Hostile rulesets (bench/hostile.py): each loaded with `nft -f` into an empty namespace
+# and timed there (the load), then the analysis alone (six forwards) and `check` end to end
+# against it. The target: whatever `nft -f` loads in under a second is analysed in under a
+# second, decided or named as not analysed.
+HOSTILE_CASES=${HOSTILE_CASES:-"ladder:8 ladder:1000 ladder:5000 chains:1000 chains:5000 vmap:100000 ifvmap:5000 ifrules:2000 ifrules:10000"}
+cat >"$TMP/six.conf" <<'CONF'
+forward tcp 8080 to 192.0.2.79:22
+forward udp 5353 to 192.0.2.79:53
+forward tcp 2222 to 192.0.2.10:22
+forward tcp 3000-3002 to 192.0.2.20:3000-3002
+forward tcp 8443 to [2001:db8::79]:443
+forward tcp 9000 to 198.51.100.5:9000
+CONF
+echo
+echo "| ruleset | rules | nft -f load | analysis alone (6 forwards) | check end to end | decided |"
+echo "|---|---|---|---|---|---|"
+for c in $HOSTILE_CASES; do
+    kind=${c%%:*} n=${c##*:}
+    ip netns del "$NS" 2>/dev/null
+    ip netns add "$NS" || exit 1
+    python3 "$ROOT/bench/hostile.py" "$kind" "$n" >"$TMP/h.nft"
+    t0=$(date +%s%N)
+    ip netns exec "$NS" nft -f "$TMP/h.nft" || { echo "| $kind $n | load failed |"; continue; }
+    load=$(( ($(date +%s%N) - t0) / 1000000 ))
+    ip netns exec "$NS" nft -j -a list ruleset >"$TMP/h.json"
+    rules=$(grep -o '"rule":' "$TMP/h.json" | wc -l)
+    alone=$("$BENCH" "$TMP/h.json" "$TMP/six.conf" "$RUNS" | tee "$TMP/out" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
+    decided=$(grep -q '^not analysed' "$TMP/out" && echo "no: named as not analysed" || echo yes)
+    echo "| $kind $n | $rules | $load ms | $alone ms | $(median_check "$TMP/six.conf") ms | $decided |"
 done

@@ -288,10 +288,15 @@ static void check_firewalls(struct tally *t, const struct model *m,
 			b->family, b->table, b->base_chain, b->kind,
 			handled ? b->insert_chain : b->reason);
 	}
+	for (size_t i = 0; i < r->skipped_count; i++)
+		printf("[WARN] %s %s was not analysed: %s\n       look at it: sudo nft list table %s "
+		       "%s\n", r->skipped[i].family, r->skipped[i].table, r->skipped[i].why,
+		       r->skipped[i].family, r->skipped[i].table);
 	t->core_total++;
 	t->core_passed += blocking == 0;
 	if (r->count == 0)
-		printf("[PASS] no other firewall on the forward hook drops the forwards\n");
+		printf("[PASS] no other firewall on the forward hook drops the forwards%s\n",
+		       r->skipped_count ? " (of the tables analysed)" : "");
 }
 
 /* What the host does beside us: iptables-legacy tables, ports the host itself serves. */

@@ -448,6 +448,9 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			       "there: %s; %s\n", b->family, b->table, b->base_chain, b->kind,
 			       accepts_state(r, i), b->placement);
 		}
+		for (size_t i = 0; i < r->foreign.skipped_count; i++)
+			printf("  firewall: %s %s not analysed: %s\n", r->foreign.skipped[i].family,
+			       r->foreign.skipped[i].table, r->foreign.skipped[i].why);
 		if (hostcheck_legacy(model_mark(r->m), advice, sizeof(advice))) {
 			printf("  firewall: %s\n", advice);
 		}
@@ -550,9 +553,10 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	}
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
 	bool legacy = hostcheck_legacy(model_mark(r->m), advice, sizeof(advice));
-	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
+	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
 			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
 			 "forwards", forwards, "extra", extra, "firewalls", firewalls,
+			 "not_analysed", coexist_skipped_json(&r->foreign),
 			 "legacy_iptables", legacy ? json_string(advice) : json_null(),
 			 "watcher", json_watcher(r->state_dir), "sysctls",
 			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),

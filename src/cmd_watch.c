@@ -386,6 +386,8 @@ static enum exit_code watch(struct watcher *w)
 		}
 		/* a signal that interrupted a look (cancelled) is taken here too */
 		if ((sig = signal_take())) {
+			log_line(SD_INFO, "%s", sig == SIGHUP ? "SIGHUP: reading the config again"
+							      : "stopping");
 			if (sig != SIGHUP)
 				return EXIT_OK; /* SIGTERM, SIGINT: the caller flushes */
 			reload(w);

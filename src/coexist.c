@@ -2,11 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/netfilter/nf_tables.h>
+
 #include "coexist.h"
 #include "hostcheck.h"
 #include "live.h"
 #include "nftsyntax.h"
 #include "render.h"
+#include "route.h"
 
 /* The (family, table) of an object of a listing. */
 static bool table_of(const json_t *item, const char **family, const char **table)
@@ -43,17 +46,18 @@ static bool has_sets(const json_t *items, const char *family, const char *table)
 	return false;
 }
 
-/* Append the objects of one table, listed with everything in it, to `merged`. */
-static enum exit_code append_full_table(struct kernel *k, const char *family, const char *table,
-					json_t *merged, struct error *err)
+/* Append table FAMILY NAME's objects (terse: without set elements) to `merged`. */
+static enum exit_code append_table(struct kernel *k, const char *family, const char *table,
+				   bool terse, json_t *merged, struct error *err)
 {
 	char *json = NULL;
 	const json_t *items = NULL;
-	json_t *root = NULL, *item;
+	json_t *root, *item;
 	size_t i;
-	enum exit_code rc = kernel_list_table_json(k, family, table, false, &json, err);
+	enum exit_code rc = kernel_list_table_json(k, family, table,
+						   terse ? LIST_TERSE : LIST_ELEMENTS, &json, err);
 
-	/* gone since the ruleset was listed: nothing of it to analyse */
+	/* gone since it was found: nothing of it to analyse */
 	if (rc != EXIT_OK || !json)
 		return rc;
 	root = foreign_parse_listing(json, &items, err);
@@ -97,7 +101,7 @@ static enum exit_code merge_listing(struct kernel *k, const json_t *terse, json_
 				*unwritable = true;
 				return EXIT_OK;
 			}
-			rc = append_full_table(k, family, table, merged, err);
+			rc = append_table(k, family, table, false, merged, err);
 			if (rc != EXIT_OK)
 				return rc;
 			skip_family = family;
@@ -109,18 +113,66 @@ static enum exit_code merge_listing(struct kernel *k, const json_t *terse, json_
 	return EXIT_OK;
 }
 
-enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_list *entries,
-			    uint32_t mark, const struct foreign_limits *limits,
-			    struct live_table *live, struct foreign_report *r, struct error *err)
+/* "held by process 4242 (nft)": the netlink port of a table's owner is its pid, usually. */
+static void owner_text(uint32_t port, char *buf, size_t size)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", port);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(buf, size, comm[0] ? "held by process %u (%s)" : "held by netlink port %u%s", port,
+		 comm);
+}
+
+/*
+ * One table is held by another process (flags owner), which libnftables 1.0.6 cannot list
+ * as JSON: list every other table one by one instead, and name the held ones (and any whose
+ * name nft cannot write, which cannot be listed alone) in `skipped`.
+ */
+static enum exit_code list_tables_apart(struct kernel *k, const struct kernel_table *tables,
+					size_t count, json_t *merged, struct foreign_report *skipped,
+					struct error *err)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct kernel_table *t = &tables[i];
+		char why[320], owner[64];
+		enum exit_code rc;
+
+		if (t->flags & NFT_TABLE_F_OWNER) {
+			owner_text(t->owner, owner, sizeof(owner));
+			snprintf(why, sizeof(why), "%s through nft's 'flags owner', which libnftables 1.0.6 "
+				 "cannot list; its rules are not known, so nft-portfwd adds nothing there "
+				 "(nor could it: only its owner may change it)", owner);
+		} else if (!nft_name_ok(t->family) || !nft_name_ok(t->name)) {
+			snprintf(why, sizeof(why), "its name cannot be written in nft syntax, so it "
+				 "cannot be listed apart from a table held by another process");
+		} else {
+			rc = append_table(k, t->family, t->name, is_ours(t->family, t->name), merged, err);
+			if (rc != EXIT_OK)
+				return rc;
+			continue;
+		}
+		if (!foreign_skip_add(skipped, t->family, t->name, why))
+			return error_set(err, "out of memory"), EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+/* The whole ruleset in one listing, tables with sets listed again in full (merge_listing). */
+static enum exit_code list_ruleset(struct kernel *k, json_t *merged, struct error *err)
 {
 	char *json = NULL;
 	const json_t *items = NULL;
-	json_t *root = NULL, *merged = json_array();
+	json_t *root = NULL;
 	bool unwritable = false;
-	enum exit_code rc = merged ? kernel_list_ruleset_json(k, true, &json, err) : EXIT_SYSTEM;
+	enum exit_code rc = kernel_list_ruleset_json(k, true, &json, err);
 
-	if (!merged)
-		error_set(err, "out of memory");
 	if (rc == EXIT_OK && !(root = foreign_parse_listing(json, &items, err)))
 		rc = EXIT_KERNEL;
 	free(json);
@@ -139,14 +191,59 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 		if (rc == EXIT_OK)
 			json_array_extend(merged, (json_t *)items);
 	}
+	json_decref(root);
+	return rc;
+}
+
+enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_list *entries,
+			    uint32_t mark, const volatile sig_atomic_t *cancel,
+			    struct live_table *live, struct foreign_report *r, struct error *err)
+{
+	struct foreign_context ctx = { .steps = FOREIGN_STEPS_DEFAULT, .cancel = cancel };
+	struct foreign_report skipped = { 0 };
+	struct kernel_table *tables = NULL;
+	size_t count = 0;
+	bool held = false;
+	json_t *merged = json_array();
+	enum exit_code rc = merged ? kernel_list_tables(&tables, &count, err) : EXIT_SYSTEM;
+
+	if (!merged)
+		error_set(err, "out of memory");
+	for (size_t i = 0; rc == EXIT_OK && i < count; i++) {
+		char owner[64];
+
+		if (!(tables[i].flags & NFT_TABLE_F_OWNER))
+			continue;
+		held = true;
+		if (!is_ours(tables[i].family, tables[i].name))
+			continue;
+		owner_text(tables[i].owner, owner, sizeof(owner));
+		error_set(err, "table " TABLE_FAMILY " " TABLE_NAME " is %s through nft's 'flags owner': "
+			  "nft-portfwd can neither read nor change it while that process lives; end it",
+			  owner);
+		rc = EXIT_KERNEL;
+	}
+	if (rc == EXIT_OK)
+		rc = held ? list_tables_apart(k, tables, count, merged, &skipped, err)
+			  : list_ruleset(k, merged, err);
+	free(tables);
 	if (rc == EXIT_OK && live)
 		rc = what & READ_OUR_ELEMENTS ? live_read_table(k, what & READ_COUNTERS, live, err)
 					      : live_from_items(merged, false, live, err);
-	/* The listing libnftables gave could not be read (or memory ran out). */
-	if (rc == EXIT_OK && !foreign_analyse_items(merged, entries, mark, limits, r, err))
+	if (rc == EXIT_OK)
+		ctx.routes = route_guests(entries, &ctx.route_count);
+	/* The listing libnftables gave could not be read (or memory ran out, or a signal came). */
+	if (rc == EXIT_OK && !foreign_analyse_items(merged, entries, mark, &ctx, r, err))
 		rc = EXIT_KERNEL;
+	free((struct guest_route *)ctx.routes);
+	for (size_t i = 0; rc == EXIT_OK && i < skipped.skipped_count; i++)
+		if (!foreign_skip_add(r, skipped.skipped[i].family, skipped.skipped[i].table,
+				      skipped.skipped[i].why)) {
+			error_set(err, "out of memory");
+			rc = EXIT_SYSTEM;
+		}
+	foreign_report_free(&skipped);
 	json_decref(merged);
-	json_decref(root);
 	return rc;
 }
 
@@ -199,6 +296,21 @@ void coexist_tell(struct outcome *out, const struct foreign_report *r, bool inte
 						      b->placement, "accepts", action));
 	}
 	outcome_set(out, "foreign", list);
+	outcome_set(out, "not_analysed", coexist_skipped_json(r));
+	for (size_t i = 0; i < r->skipped_count; i++)
+		fprintf(stderr, "nft-portfwd: warning: %s %s not analysed: %s\n", r->skipped[i].family,
+			r->skipped[i].table, r->skipped[i].why);
+}
+
+json_t *coexist_skipped_json(const struct foreign_report *r)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < r->skipped_count; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "family", r->skipped[i].family,
+						      "table", r->skipped[i].table, "why",
+						      r->skipped[i].why));
+	return list;
 }
 
 void coexist_tell_host(struct outcome *out, const struct model *m)

@@ -26,12 +26,13 @@
  * Read what a command needs of the kernel's tables: our table (into `live`, unless NULL:
  * its structure, and what `what` asks for) and the other firewalls, analysed for
  * `entries` with accepts of `mark` (empty entries: only find our rules in their chains),
- * within `limits` (NULL: the default budget, no cancel).
+ * knowing where the host routes each guest (route.h); it stops when *cancel turns non-zero
+ * (NULL: never).
  * A terse ruleset listing and the other tables that hold named sets, each in full: our
  * elements are listed only when asked for.
  */
 enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_list *entries,
-			    uint32_t mark, const struct foreign_limits *limits,
+			    uint32_t mark, const volatile sig_atomic_t *cancel,
 			    struct live_table *live, struct foreign_report *r, struct error *err);
 
 /*
@@ -50,10 +51,14 @@ bool coexist_pending(const struct foreign_report *r, bool **pending);
 /*
  * Tell what blocks the forwards and what was done about it: with integrate on, each pending
  * block as added ("added", after a commit) or to be added (a dry run); with integrate off,
- * each block as a warning on stderr. Sets the outcome's "foreign" field.
+ * each block as a warning on stderr; each table not analysed as a warning. Sets the
+ * outcome's "foreign" and "not_analysed" fields.
  */
 void coexist_tell(struct outcome *out, const struct foreign_report *r, bool integrate,
 		  const bool *pending, bool committed);
+
+/* The tables not analysed (foreign_report.skipped) as a JSON array of {family, table, why}. */
+json_t *coexist_skipped_json(const struct foreign_report *r);
 
 /*
  * Warn about what the host does beside us (hostcheck.h): iptables-legacy tables that

@@ -21,8 +21,15 @@ static int endpoint_cmp(const void *pa, const void *pb)
 	return (int)a->port - (int)b->port;
 }
 
-/* The entries' guest endpoints, sorted, duplicates gone, adjacent ports merged. */
-static bool endpoints_of(const struct entry_list *entries, struct foreign_report *r)
+static int route_cmp(const void *key, const void *item)
+{
+	return addr_cmp(key, &((const struct guest_route *)item)->guest);
+}
+
+/* The entries' guest endpoints, sorted, duplicates gone, adjacent ports merged; each with
+ * the interface the host routes its guest through, when the context knows. */
+static bool endpoints_of(const struct entry_list *entries, const struct foreign_context *ctx,
+			 struct foreign_report *r)
 {
 	struct foreign_endpoint *eps = calloc(entries->count + 1, sizeof(*eps));
 	size_t n = 0;
@@ -30,9 +37,10 @@ static bool endpoints_of(const struct entry_list *entries, struct foreign_report
 	if (!eps)
 		return false;
 	for (size_t i = 0; i < entries->count; i++)
-		eps[i] = (struct foreign_endpoint){ entries->items[i].guest, entries->items[i].proto,
-						    entries->items[i].guest_port,
-						    entries->items[i].guest_port };
+		eps[i] = (struct foreign_endpoint){ .guest = entries->items[i].guest,
+						    .proto = entries->items[i].proto,
+						    .port = entries->items[i].guest_port,
+						    .port_last = entries->items[i].guest_port };
 	qsort(eps, entries->count, sizeof(*eps), endpoint_cmp);
 	for (size_t i = 0; i < entries->count; i++) {
 		struct foreign_endpoint *prev = n ? &eps[n - 1] : NULL;
@@ -44,6 +52,14 @@ static bool endpoints_of(const struct entry_list *entries, struct foreign_report
 		} else {
 			eps[n++] = eps[i];
 		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct guest_route *route = ctx->route_count ?
+			bsearch(&eps[i].guest, ctx->routes, ctx->route_count, sizeof(*ctx->routes),
+				route_cmp) : NULL;
+
+		if (route)
+			memcpy(eps[i].oif, route->oif, sizeof(eps[i].oif));
 	}
 	r->endpoints = eps;
 	r->endpoint_count = n;
@@ -136,10 +152,10 @@ static void drop_skipped_blocks(struct foreign_report *r)
 }
 
 bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
-			   const struct foreign_limits *limits, struct foreign_report *out,
+			   const struct foreign_context *limits, struct foreign_report *out,
 			   struct error *err)
 {
-	const struct foreign_limits defaults = { .steps = FOREIGN_STEPS_DEFAULT };
+	const struct foreign_context defaults = { .steps = FOREIGN_STEPS_DEFAULT };
 	struct ruleset rs = { 0 };
 	unsigned long long left, spent;
 	enum placement_result result;
@@ -150,7 +166,7 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 		limits = &defaults;
 	left = limits->steps;
 	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
-	if (!endpoints_of(entries, out)) {
+	if (!endpoints_of(entries, limits, out)) {
 		error_set(err, "out of memory while reading the ruleset");
 		goto done;
 	}
@@ -162,11 +178,12 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 	for (size_t i = 0; i < rs.nchains; i++) {
 		const struct table *t = &rs.tables[rs.chains[i].table];
 		/* a fair share of what is left: one big table cannot starve the others */
-		struct foreign_limits share = { left / (bases ? bases : 1), limits->cancel };
+		struct foreign_context share = *limits;
 		char why[320];
 
 		if (!rs.chains[i].forward_base)
 			continue;
+		share.steps = left / (bases ? bases : 1);
 		bases--;
 		if (foreign_skipped(out, t->family, t->name))
 			continue;

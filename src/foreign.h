@@ -45,7 +45,7 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
  * set when out of memory or cancelled.
  */
 bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
-			   const struct foreign_limits *limits, struct foreign_report *out,
+			   const struct foreign_context *limits, struct foreign_report *out,
 			   struct error *err);
 
 /* Name a table as not analysed (once), with why; false when out of memory. */

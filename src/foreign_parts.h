@@ -30,6 +30,13 @@ struct foreign_endpoint {
 	struct addr guest;
 	enum proto proto;
 	uint16_t port, port_last;
+	char oif[16]; /* the interface the host routes the guest through; "": not known */
+};
+
+/* The interface the host's routing sends a guest's packets through (route.h). */
+struct guest_route {
+	struct addr guest;
+	char oif[16];
 };
 
 /* One of our rules found in another table (by its comment). */
@@ -67,15 +74,23 @@ struct foreign_block {
 };
 
 /*
- * How much work the analysis may do, and who may stop it. A step is one rule evaluated for
- * one packet, or one packet queued: 10 million took 0.2 to 0.5 s here (bench/RESULTS.md).
+ * What the analysis may know of the host, how much work it may do, and who may stop it. A
+ * step is one rule evaluated for one packet, or one packet queued: 5 million took 0.1 to
+ * 0.3 s here (bench/RESULTS.md).
  */
-#define FOREIGN_STEPS_DEFAULT 10000000ull
-struct foreign_limits {
+#define FOREIGN_STEPS_DEFAULT 5000000ull
+struct foreign_context {
 	/* for the whole analysis; each base chain on the forward hook gets a fair share of
 	 * what is left, so one huge table cannot starve the others */
 	unsigned long long steps;
 	const volatile sig_atomic_t *cancel; /* when it turns non-zero: stop (the watcher's signals) */
+	/*
+	 * Where the host routes each guest, sorted by address (addr_cmp), or none: a guest's
+	 * packets leave through that interface, and only the clients' side is unknown. Without
+	 * it, the interfaces other tables pair with the guest's network, or every one they name.
+	 */
+	const struct guest_route *routes;
+	size_t route_count;
 };
 
 /*

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 #include <stdlib.h>
@@ -124,13 +125,18 @@ static enum exit_code list(struct kernel *k, const char *command, unsigned extra
 }
 
 enum exit_code kernel_list_table_json(struct kernel *k, const char *family, const char *name,
-				      bool with_counters, char **json, struct error *err)
+				      enum list_what what, char **json, struct error *err)
 {
-	char command[160];
+	char *command = NULL;
+	enum exit_code rc;
 
-	snprintf(command, sizeof(command), "list table %s %s", family, name);
-	return list(k, command, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE |
-				(with_counters ? 0 : NFT_CTX_OUTPUT_STATELESS), json, err);
+	if (asprintf(&command, "list table %s %s", family, name) < 0)
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	rc = list(k, command, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE |
+			      (what == LIST_COUNTERS ? 0 : NFT_CTX_OUTPUT_STATELESS) |
+			      (what == LIST_TERSE ? NFT_CTX_OUTPUT_TERSE : 0), json, err);
+	free(command);
+	return rc;
 }
 
 enum exit_code kernel_list_ruleset_json(struct kernel *k, bool terse, char **json,
@@ -166,6 +172,108 @@ enum exit_code kernel_monitor(FILE *out, struct error *err)
 	error_set(err, "nft monitor stopped: %s", why && *why ? why : "(libnftables gave no reason)");
 	nft_ctx_free(nft);
 	return EXIT_KERNEL;
+}
+
+/* The tables of a NFT_MSG_GETTABLE dump, as they come. */
+struct table_dump {
+	struct kernel_table *items;
+	size_t count;
+	bool oom;
+};
+
+static int table_attr(const struct nlattr *attr, void *data)
+{
+	struct kernel_table *t = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case NFTA_TABLE_NAME:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+			snprintf(t->name, sizeof(t->name), "%s", mnl_attr_get_str(attr));
+		break;
+	case NFTA_TABLE_FLAGS:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			t->flags = ntohl(mnl_attr_get_u32(attr));
+		break;
+	case NFTA_TABLE_OWNER:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			t->owner = ntohl(mnl_attr_get_u32(attr));
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int table_msg(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_dump *d = data;
+	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+	struct kernel_table t = { 0 }, *grown;
+
+	if (mnl_attr_parse(nlh, sizeof(*nfg), table_attr, &t) < 0 || !t.name[0])
+		return MNL_CB_OK;
+	switch (nfg->nfgen_family) {
+	case NFPROTO_IPV4: snprintf(t.family, sizeof(t.family), "ip"); break;
+	case NFPROTO_IPV6: snprintf(t.family, sizeof(t.family), "ip6"); break;
+	case NFPROTO_INET: snprintf(t.family, sizeof(t.family), "inet"); break;
+	case NFPROTO_ARP: snprintf(t.family, sizeof(t.family), "arp"); break;
+	case NFPROTO_BRIDGE: snprintf(t.family, sizeof(t.family), "bridge"); break;
+	case NFPROTO_NETDEV: snprintf(t.family, sizeof(t.family), "netdev"); break;
+	default: return MNL_CB_OK;
+	}
+	if (!(grown = realloc(d->items, (d->count + 1) * sizeof(*grown)))) {
+		d->oom = true;
+		return MNL_CB_ERROR;
+	}
+	d->items = grown;
+	d->items[d->count++] = t;
+	return MNL_CB_OK;
+}
+
+/* A dump comes in datagrams of up to 32 KiB (libmnl's MNL_SOCKET_DUMP_SIZE, newer than 1.0.4). */
+#define DUMP_BUFFER_SIZE 32768
+
+enum exit_code kernel_list_tables(struct kernel_table **tables, size_t *count, struct error *err)
+{
+	char *buf = malloc(DUMP_BUFFER_SIZE);
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct table_dump d = { 0 };
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	uint32_t seq = 1, portid;
+	ssize_t n;
+	int rc = MNL_CB_ERROR;
+
+	*tables = NULL;
+	*count = 0;
+	if (buf && nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0) {
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		nlh->nlmsg_seq = seq;
+		nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+		nfg->nfgen_family = AF_UNSPEC;
+		nfg->version = NFNETLINK_V0;
+		nfg->res_id = 0;
+		portid = mnl_socket_get_portid(nl);
+		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) >= 0)
+			while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUFFER_SIZE)) > 0 &&
+			       (rc = mnl_cb_run(buf, (size_t)n, seq, portid, table_msg, &d)) > MNL_CB_STOP)
+				;
+	}
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	if (rc != MNL_CB_STOP) {
+		free(d.items);
+		if (d.oom || !buf) {
+			error_set(err, "out of memory");
+			return EXIT_SYSTEM;
+		}
+		error_set(err, "cannot list the nftables tables from the kernel: %s", strerror(errno));
+		return EXIT_KERNEL;
+	}
+	*tables = d.items;
+	*count = d.count;
+	return EXIT_OK;
 }
 
 /* NFTA_GEN_ID of a NFT_MSG_NEWGEN answer. */

@@ -539,8 +539,8 @@ enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live
 {
 	char *text = NULL;
 	json_t *list = NULL;
-	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME, with_counters, &text,
-						   err);
+	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME,
+						   with_counters ? LIST_COUNTERS : LIST_ELEMENTS, &text, err);
 
 	*t = (struct live_table){ 0 };
 	if (rc != EXIT_OK)
@@ -558,18 +558,19 @@ enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live
 enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
 {
 	char *text = NULL;
-	json_t *all = NULL;
-	enum exit_code rc = kernel_list_ruleset_json(k, true, &text, err);
+	json_t *list = NULL;
+	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME, LIST_TERSE, &text, err);
 
 	*t = (struct live_table){ 0 };
 	if (rc != EXIT_OK)
 		return rc;
-	all = load_list(text, "the ruleset", err);
-	free(text);
-	if (!all)
+	if (text && !(list = load_list(text, "table " TABLE_FAMILY " " TABLE_NAME, err))) {
+		free(text);
 		return EXIT_KERNEL;
-	rc = live_from_items(all, false, t, err);
-	json_decref(all);
+	}
+	free(text);
+	rc = parse(list, false, t, err);
+	json_decref(list);
 	return rc;
 }
 

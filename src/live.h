@@ -73,7 +73,7 @@ struct live_table {
 enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
 			       struct error *err);
 
-/* Only the structure of table inet portfwd, from a terse ruleset listing (cheap). */
+/* Only the structure of table inet portfwd, from a terse listing of it (cheap). */
 enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err);
 
 /*

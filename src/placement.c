@@ -40,11 +40,14 @@ struct candidate {
 };
 
 /*
- * The interfaces tried on the guest's side: the ones the table's links put it behind, or,
- * when none does, every name a walk found compared there (`grows`).
+ * The interfaces tried on the guest's side: the one the host routes it through, else the
+ * ones the table's links put it behind, or, when none does, every name a walk found
+ * compared there (`grows`).
  */
 struct side {
-	size_t *names; /* index + 1 into the table's names; 0: an interface no rule names */
+	/* index + 1 into the table's names; 0: an interface no rule names; above the table's
+	 * names, nnames + 1 + e: endpoint e's routed interface, which the table does not name */
+	size_t *names;
 	size_t count;
 	bool grows;
 };
@@ -76,7 +79,14 @@ struct analysis {
 	struct drop shadow_drop;   /* a drop of the owner's that a blocked packet also meets */
 	bool shadowed;
 	bool too_many_pairs;       /* PLACEMENT_MAX_PAIRS reached: undecided */
+	struct name *routed;       /* per endpoint: its routed interface as a name */
 };
+
+/* The interface of a side's index (struct side); NULL for 0, one no rule names. */
+static const struct name *name_at(const struct analysis *a, const struct table *t, size_t i)
+{
+	return !i ? NULL : i <= t->nnames ? &t->names[i - 1] : &a->routed[i - t->nnames - 1];
+}
 
 static bool link_holds(const struct link *l, const struct addr *guest)
 {
@@ -84,19 +94,34 @@ static bool link_holds(const struct link *l, const struct addr *guest)
 	       addr_cmp(guest, &l->hi) <= 0;
 }
 
-/* The guest's side: the interfaces paired with the longest prefix holding it, else unknown. */
-static void guest_side(const struct table *t, const struct addr *guest, struct side *s)
+/*
+ * The guest's side: the interface the host routes it through (the table's own name for it
+ * when it has one), else those paired with the longest prefix holding it, else unknown.
+ */
+static void guest_side(struct analysis *a, const struct table *t, size_t e, struct side *s)
 {
+	const struct foreign_endpoint *ep = &a->r->endpoints[e];
 	unsigned longest = 0;
 
-	for (size_t i = 0; i < t->nlinks; i++)
-		if (link_holds(&t->links[i], guest) && t->links[i].len > longest)
-			longest = t->links[i].len;
 	s->count = 0;
+	s->grows = false;
+	if (ep->oif[0]) {
+		size_t len = strnlen(ep->oif, sizeof(ep->oif)), i = 0;
+
+		while (i < t->nnames && (t->names[i].wildcard || t->names[i].len != len ||
+					 memcmp(t->names[i].s, ep->oif, len)))
+			i++;
+		a->routed[e] = (struct name){ ep->oif, len, false };
+		s->names[s->count++] = i < t->nnames ? i + 1 : t->nnames + 1 + e;
+		return;
+	}
+	for (size_t i = 0; i < t->nlinks; i++)
+		if (link_holds(&t->links[i], &ep->guest) && t->links[i].len > longest)
+			longest = t->links[i].len;
 	for (size_t i = 0; longest && i < t->nlinks; i++) {
 		size_t seen = 0;
 
-		if (t->links[i].len != longest || !link_holds(&t->links[i], guest))
+		if (t->links[i].len != longest || !link_holds(&t->links[i], &ep->guest))
 			continue;
 		while (seen < s->count && s->names[seen] != t->links[i].name + 1)
 			seen++;
@@ -231,15 +256,16 @@ static int cmp_tested_reply(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint *ep, unsigned dir,
-			      struct side *guest, struct pairs *p)
+static unsigned walk_endpoint(struct analysis *a, size_t e, unsigned dir, struct side *guest,
+			      struct pairs *p)
 {
+	const struct foreign_endpoint *ep = &a->r->endpoints[e];
 	const struct table *t = &a->rs->tables[a->rs->chains[a->base].table];
 	bool reply = dir == FOREIGN_FROM_GUEST;
 	size_t blocked = a->blocked;
 	bool ended = false;
 
-	guest_side(t, &ep->guest, guest);
+	guest_side(a, t, e, guest);
 	p->head = p->count = 0;
 	if (p->seen)
 		memset(p->seen, 0, p->seen_cap * sizeof(*p->seen));
@@ -248,7 +274,7 @@ static unsigned walk_endpoint(struct analysis *a, const struct foreign_endpoint 
 			return a->w.oom = true, 0;
 	while (p->head < p->count) {
 		size_t g = p->queue[p->head][0], o = p->queue[p->head][1];
-		const struct name *gn = g ? &t->names[g - 1] : NULL, *on = o ? &t->names[o - 1] : NULL;
+		const struct name *gn = name_at(a, t, g), *on = name_at(a, t, o);
 		struct packet pk = { ep, reply, reply ? gn : on, reply ? on : gn };
 
 		p->head++;
@@ -442,7 +468,7 @@ static bool fill_block(struct analysis *a)
 }
 
 enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
-				       const struct foreign_limits *limits, unsigned long long *spent,
+				       const struct foreign_context *limits, unsigned long long *spent,
 				       struct foreign_report *r)
 {
 	const struct table *t = &rs->tables[rs->chains[base].table];
@@ -457,7 +483,8 @@ enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
 	a.b.needs = calloc(r->endpoint_count + 1, sizeof(*a.b.needs));
 	a.watched = calloc(rs->nchains + 1, sizeof(*a.watched));
 	guest.names = calloc(t->nlinks + 1, sizeof(*guest.names));
-	if (!walk_init(&a.w, rs, t->nnames) || !a.b.needs || !a.watched || !guest.names)
+	a.routed = calloc(r->endpoint_count + 1, sizeof(*a.routed));
+	if (!walk_init(&a.w, rs, t->nnames) || !a.b.needs || !a.watched || !guest.names || !a.routed)
 		goto done;
 	a.w.watched = a.watched;
 	a.w.budget = limits->steps;
@@ -480,7 +507,7 @@ enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
 		for (unsigned dir = FOREIGN_TO_GUEST; dir <= FOREIGN_FROM_GUEST; dir <<= 1) {
 			if (af && r->endpoints[e].guest.family != af)
 				continue;
-			a.b.needs[e] |= walk_endpoint(&a, &r->endpoints[e], dir, &guest, &pairs);
+			a.b.needs[e] |= walk_endpoint(&a, e, dir, &guest, &pairs);
 			if (a.w.oom)
 				goto done;
 			if (a.w.cancelled || a.w.over_budget || a.too_many_pairs) {
@@ -497,6 +524,7 @@ done:
 	free(a.watched);
 	walk_free(&a.w);
 	free(guest.names);
+	free(a.routed);
 	free(pairs.queue);
 	free(pairs.seen);
 	return result;

@@ -34,7 +34,7 @@ enum placement_result {
  * where the accept goes or why nowhere, whether ours is in place). *spent: the steps taken.
  */
 enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
-				       const struct foreign_limits *limits, unsigned long long *spent,
+				       const struct foreign_context *limits, unsigned long long *spent,
 				       struct foreign_report *r);
 
 #endif

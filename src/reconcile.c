@@ -49,7 +49,7 @@ static enum exit_code read_ruleset(struct apply_run *run, struct kernel *k, bool
 	run->pending = NULL;
 	run->foreign_text = NULL;
 	rc = coexist_read(k, 0, &run->entries, model_mark(run->m),
-			  &(struct foreign_limits){ FOREIGN_STEPS_DEFAULT, run->cancel },
+			  run->cancel,
 			  with_before ? &run->before : NULL, &run->foreign, err);
 	if (rc != EXIT_OK)
 		return rc;

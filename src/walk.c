@@ -331,6 +331,10 @@ bool walk_packet(struct walk *w, size_t base)
 	w->nvisits = 0;
 	w->drops = w->blankets = 0;
 	w->ended = false;
+	if (w->cancel && *w->cancel) {
+		w->cancelled = true;
+		return false;
+	}
 	if (++w->stamp == 0) { /* wrapped: every memo would look current */
 		memset(w->memo, 0, w->rs->nchains * 2 * sizeof(*w->memo));
 		w->stamp = 1;

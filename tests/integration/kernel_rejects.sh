@@ -21,7 +21,7 @@ pf_expect_rc 5 "apply against a table owned by another process"
 # The kernel refuses the change; or, before that, libnftables 1.0.6 prints the owned table
 # as invalid JSON (a stray pointer in its table-flags output), which apply reports before
 # it changes anything. Either way: exit 5, nothing changed, the cause named.
-assert_match "$PF_ERR" "the kernel refused the change|another process owns a table" "the error names the cause"
+assert_match "$PF_ERR" "the kernel refused the change|another process owns a table|is held by process" "the error names the cause"
 assert_eq "$(printf '%s\n' "$PF_ERR" | wc -l)" 1 "one line of error"
 assert_eq "$(hnft -s list ruleset)" "$before" "ruleset byte-identical after the rejection"
 assert_eq "$(pf_ip_forward "$HOST")" 0 "ip_forward turned back off"

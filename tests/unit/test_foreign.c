@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "entries.h"
@@ -745,6 +746,129 @@ static void test_errors(void)
 	result_free(&res);
 }
 
+/* ---------------------------------------------------------------- limits */
+
+/*
+ * Table ip ladder: base chain forward jumps to c0; c0..c13 each hold `jumps` jumps to the
+ * next, conditional on the client's address (unknown to the analysis) unless `sure`; the
+ * last chain, LIBVIRT_FWI, rejects what leaves on virbr0. malloc'd.
+ */
+static char *ladder_json(unsigned jumps, bool sure)
+{
+	size_t size = 4096 + 15 * jumps * 400, len = 0;
+	char *json = malloc(size);
+	long handle = 100;
+
+	len += (size_t)snprintf(json + len, size - len,
+		"{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"ladder\"}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"ladder\", \"name\": \"forward\", "
+		"\"hook\": \"forward\", \"prio\": 0, \"policy\": \"accept\"}}");
+	for (int c = 0; c < 15; c++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), c == 14 ? "LIBVIRT_FWI" : "c%d", c);
+		len += (size_t)snprintf(json + len, size - len, ",{\"chain\": {\"family\": \"ip\", "
+			"\"table\": \"ladder\", \"name\": \"%s\"}}", name);
+	}
+	len += (size_t)snprintf(json + len, size - len, ",{\"rule\": {\"family\": \"ip\", "
+		"\"table\": \"ladder\", \"chain\": \"forward\", \"handle\": 2, \"expr\": "
+		"[{\"jump\": {\"target\": \"c0\"}}]}}");
+	for (int c = 0; c < 14; c++)
+		for (unsigned j = 0; j < jumps; j++) {
+			char next[16], cond[160] = "";
+
+			snprintf(next, sizeof(next), c == 13 ? "LIBVIRT_FWI" : "c%d", c + 1);
+			if (!sure)
+				snprintf(cond, sizeof(cond), "{\"match\": {\"op\": \"==\", \"left\": "
+					 "{\"payload\": {\"protocol\": \"ip\", \"field\": \"saddr\"}}, "
+					 "\"right\": \"10.0.%d.%u\"}},", c, j + 1);
+			len += (size_t)snprintf(json + len, size - len, ",{\"rule\": {\"family\": "
+				"\"ip\", \"table\": \"ladder\", \"chain\": \"c%d\", \"handle\": %ld, "
+				"\"expr\": [%s{\"jump\": {\"target\": \"%s\"}}]}}", c, handle++, cond, next);
+		}
+	snprintf(json + len, size - len, ",{\"rule\": {\"family\": \"ip\", \"table\": "
+		 "\"ladder\", \"chain\": \"LIBVIRT_FWI\", \"handle\": %ld, \"expr\": [{\"match\": "
+		 "{\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": "
+		 "\"virbr0\"}}, {\"reject\": null}]}}]}", handle);
+	return json;
+}
+
+/* The analysis of `json` for one forward to 192.0.2.79 tcp 22, within `ctx`. */
+static bool analyse_within(const char *json, const struct foreign_context *ctx,
+			   struct foreign_report *r, struct error *err)
+{
+	struct model m = { 0 };
+	struct entry_list entries;
+	const json_t *items;
+	json_t *root = foreign_parse_listing(json, &items, err);
+	static const char conf[] = "forward tcp 22 to 192.0.2.79\n";
+	bool ok;
+
+	if (!root || !config_parse(&m, conf, strlen(conf), "test.conf", err) ||
+	    !entries_from_model(&m, &entries)) {
+		printf("FAIL: cannot set up: %s\n", err->msg);
+		exit(1);
+	}
+	ok = foreign_analyse_items(items, &entries, INTEGRATE_MARK_DEFAULT, ctx, r, err);
+	entries_free(&entries);
+	model_free(&m);
+	json_decref(root);
+	return ok;
+}
+
+static void test_limits(void)
+{
+	struct foreign_report r;
+	struct error err = { "" };
+	char *conditional = ladder_json(8, false), *sure = ladder_json(8, true);
+	volatile sig_atomic_t cancel = 1;
+	struct foreign_context ctx = { .steps = FOREIGN_STEPS_DEFAULT };
+	struct guest_route via_virbr = { .oif = "virbr0" }, via_other = { .oif = "eth7" };
+	bool ok;
+
+	/* 8^14 paths through the conditional ladder: each chain is walked once per packet */
+	alarm(20);
+	ok = analyse_within(conditional, &ctx, &r, &err);
+	expect(ok && r.count == 0 && r.skipped_count == 0, "ladder decided",
+	       "%s; %zu blocks, %zu skipped", err.msg, r.count, r.skipped_count);
+	foreign_report_free(&r);
+	/* the same ladder taken for sure: libvirt's reject is a blanket block, opened in LIBVIRT_FWI */
+	ok = analyse_within(sure, &ctx, &r, &err);
+	expect(ok && r.count == 1 && !strcmp(r.blocks[0].insert_chain, "LIBVIRT_FWI"), "sure ladder",
+	       "%s; %zu blocks", err.msg, r.count);
+	foreign_report_free(&r);
+	alarm(0);
+	/* past the budget: the table is named, nothing is added there */
+	ctx.steps = 50;
+	ok = analyse_within(sure, &ctx, &r, &err);
+	expect(ok && r.count == 0 && r.skipped_count == 1 && !strcmp(r.skipped[0].table, "ladder") &&
+		       strstr(r.skipped[0].why, "took more than 50 steps"),
+	       "over budget", "%s; %zu blocks, %zu skipped", err.msg, r.count, r.skipped_count);
+	foreign_report_free(&r);
+	/* a signal to the watcher stops it */
+	ctx = (struct foreign_context){ .steps = FOREIGN_STEPS_DEFAULT, .cancel = &cancel };
+	ok = analyse_within(conditional, &ctx, &r, &err);
+	expect(!ok && strstr(err.msg, "interrupted"), "cancelled", "'%s'", err.msg);
+	/* the routed interface is the guest's side: new connections leaving through virbr0
+	 * meet the reject; through another interface they do not (replies still may: a
+	 * client can be behind virbr0) */
+	parse_addr("192.0.2.79", &via_virbr.guest);
+	parse_addr("192.0.2.79", &via_other.guest);
+	ctx = (struct foreign_context){ .steps = FOREIGN_STEPS_DEFAULT, .routes = &via_virbr,
+					.route_count = 1 };
+	ok = analyse_within(sure, &ctx, &r, &err);
+	expect(ok && r.count == 1 && (r.blocks[0].needs[0] & FOREIGN_TO_GUEST), "routed through virbr0",
+	       "%s; %zu blocks", err.msg, r.count);
+	foreign_report_free(&r);
+	ctx.routes = &via_other;
+	ok = analyse_within(sure, &ctx, &r, &err);
+	expect(ok && r.count == 1 && r.blocks[0].needs[0] == FOREIGN_FROM_GUEST, "routed elsewhere",
+	       "%s; %zu blocks: %s", err.msg, r.count, r.count ? r.blocks[0].reason : "");
+	foreign_report_free(&r);
+	free(conditional);
+	free(sure);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -764,6 +888,7 @@ int main(int argc, char **argv)
 	test_placement();
 	test_ownership();
 	test_errors();
+	test_limits();
 	printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
 	return failures ? 1 : 0;
 }

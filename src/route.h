@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where the host routes each guest: the kernel's answer to `ip route get GUEST` (rtnetlink,
+ * policy routing included), so that the analysis of other firewalls knows the interface a
+ * forward's packets leave through instead of trying every one their rules name.
+ */
+#ifndef NFT_PORTFWD_ROUTE_H
+#define NFT_PORTFWD_ROUTE_H
+
+#include <stddef.h>
+
+#include "entries.h"
+#include "foreign_parts.h"
+
+/*
+ * The routed interface of each distinct guest of `entries`, sorted by address; a guest
+ * without a route (or any failure to ask) is left out, and the analysis falls back on what
+ * the rules say. Never fails: NULL and 0 when nothing is known.
+ */
+struct guest_route *route_guests(const struct entry_list *entries, size_t *count);
+
+#endif
