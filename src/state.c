@@ -6,9 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14; glibc 2.36 has no name for it */
+#endif
 
 #include "safefile.h"
 #include "state.h"
@@ -149,31 +154,39 @@ void state_remove(const char *dir, const char *name)
 /*
  * A generation is a count of this network namespace's transactions since it was made: the
  * record names the boot and the namespace too, so that a state dir kept across a reboot,
- * or shared by two namespaces, never vouches for a ruleset it did not see.
+ * or shared by two namespaces, never vouches for a ruleset it did not see. The namespace
+ * is named by its cookie (SO_NETNS_COOKIE, Linux 5.14): unlike its inode number, which the
+ * kernel gives to the next namespace made once this one is gone, a cookie is never used
+ * twice in a boot. Without one nothing is trusted: false, and the caller reads the kernel.
  */
-static void generation_record(uint32_t gen, char *value, size_t size)
+static bool generation_record(uint32_t gen, char *value, size_t size)
 {
 	char boot[64] = "";
-	struct stat ns = { 0 };
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool known = fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0 &&
+		     len == sizeof(cookie);
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
 
+	if (fd >= 0)
+		close(fd);
 	if (f) {
 		if (!fgets(boot, sizeof(boot), f))
 			boot[0] = '\0';
 		boot[strcspn(boot, "\n")] = '\0';
 		fclose(f);
 	}
-	stat("/proc/self/ns/net", &ns);
-	snprintf(value, size, "%" PRIu32 " boot=%s netns=%ju:%ju", gen, boot, (uintmax_t)ns.st_dev,
-		 (uintmax_t)ns.st_ino);
+	snprintf(value, size, "%" PRIu32 " boot=%s netns-cookie=%" PRIu64, gen, boot, cookie);
+	return known && boot[0];
 }
 
 bool state_generation_is(const char *dir, uint32_t gen)
 {
 	char recorded[160], now[160];
 
-	generation_record(gen, now, sizeof(now));
-	return state_read(dir, APPLIED_GEN_FILE, recorded, sizeof(recorded)) &&
+	return generation_record(gen, now, sizeof(now)) &&
+	       state_read(dir, APPLIED_GEN_FILE, recorded, sizeof(recorded)) &&
 	       strcmp(recorded, now) == 0;
 }
 
@@ -181,6 +194,9 @@ enum exit_code state_write_generation(const char *dir, uint32_t gen, struct erro
 {
 	char value[160];
 
-	generation_record(gen, value, sizeof(value));
+	if (!generation_record(gen, value, sizeof(value))) {
+		state_remove(dir, APPLIED_GEN_FILE);
+		return EXIT_OK; /* nothing to vouch with: every later command reads the kernel */
+	}
 	return state_write(dir, APPLIED_GEN_FILE, value, err);
 }
