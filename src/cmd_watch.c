@@ -26,6 +26,7 @@
 #include "events.h"
 #include "kernel.h"
 #include "outcome.h"
+#include "process.h"
 #include "reconcile.h"
 #include "render.h"
 #include "state.h"
@@ -421,6 +422,25 @@ static enum exit_code watch(struct watcher *w)
 	}
 }
 
+/*
+ * Is the handover file (state.h) for this watcher, written for this stop? It names the
+ * watcher it was written for ("PID START", process.h) and holds for HANDOVER_SECONDS: a
+ * file left by an upgrade whose restart failed keeps neither a later watcher's forwards
+ * nor this one's at a stop long after.
+ */
+static bool handover_for(const char *state_dir, const struct watch_info *me)
+{
+	char value[64];
+	long pid;
+	unsigned long long start;
+	time_t written;
+
+	return state_read(state_dir, HANDOVER_FILE, value, sizeof(value)) &&
+	       sscanf(value, "%ld %llu", &pid, &start) == 2 && pid == me->pid &&
+	       start == me->start && state_mtime(state_dir, HANDOVER_FILE, &written) &&
+	       time(NULL) - written <= HANDOVER_SECONDS && time(NULL) >= written;
+}
+
 /* Flush under the lock, as `flush` does: what a stop does unless handing over. */
 static enum exit_code stop_flush(const struct options *opts, struct kernel *k)
 {
@@ -459,6 +479,8 @@ static enum exit_code run_watch(const struct options *opts)
 		report_error(rc, &err);
 		goto done;
 	}
+	/* a handover is for the watcher it names: none is for this one, which just started */
+	state_remove(opts->state_dir, HANDOVER_FILE);
 	rc = reconcile(&w, true, &healed, what, sizeof(what));
 	/* stopped before the first apply committed: a stop still flushes */
 	if (rc != EXIT_OK && (signalled == SIGTERM || signalled == SIGINT)) {
@@ -468,6 +490,7 @@ static enum exit_code run_watch(const struct options *opts)
 	if (rc != EXIT_OK)
 		goto done;
 	w.info = (struct watch_info){ .pid = getpid(), .started = time(NULL) };
+	process_start(w.info.pid, &w.info.start);
 	publish(&w);
 	sd_notify(0, "READY=1");
 	log_line(SD_INFO, "watching nftables for changes that undo the forwards");
@@ -476,12 +499,12 @@ static enum exit_code run_watch(const struct options *opts)
 	state_remove(opts->state_dir, WATCH_INFO_FILE);
 	/* A package upgrade restarts the watcher to run the new binary: the forwards stay for
 	 * the next one, which finds them in place and commits nothing. */
-	if (rc == EXIT_OK && state_read(opts->state_dir, HANDOVER_FILE, what, sizeof(what))) {
-		state_remove(opts->state_dir, HANDOVER_FILE);
+	if (rc == EXIT_OK && handover_for(opts->state_dir, &w.info)) {
 		log_line(SD_INFO, "handing the forwards over to the next watcher: not flushing");
 	} else if (rc == EXIT_OK) {
 		rc = stop_flush(opts, w.k);
 	}
+	state_remove(opts->state_dir, HANDOVER_FILE);
 done:
 	events_close(w.ev);
 	kernel_close(w.k);
@@ -503,8 +526,10 @@ const struct command command_watch = {
 		"program keeps undoing the forwards it backs off (1 s, doubling up to 5 s) and\n"
 		"logs it. Every heal is logged with what changed and how long the forwards were out.\n"
 		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits,\n"
-		"unless the state dir holds the file 'handover' (then it leaves the forwards for\n"
-		"the next watcher and removes the file: what a package upgrade does).\n"
+		"unless the state dir holds the file 'handover' naming this watcher (its pid and\n"
+		"start time, as in watch.json) written in the last 60 s: then it leaves the\n"
+		"forwards for the next watcher (what a package upgrade does). The file is removed\n"
+		"at every start and stop.\n"
 		"Tells systemd when it is ready (Type=notify). This is what nft-portfwd.service runs.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD,
 	.run = run_watch,

@@ -139,6 +139,21 @@ char *state_read_file(const char *dir, const char *name)
 	return content;
 }
 
+bool state_mtime(const char *dir, const char *name, time_t *mtime)
+{
+	struct error ignored;
+	enum exit_code rc;
+	struct stat st;
+	int dfd = open_dir(dir, false, &rc, &ignored);
+	bool ok = dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+
+	if (dfd >= 0)
+		close(dfd);
+	if (ok)
+		*mtime = st.st_mtime;
+	return ok;
+}
+
 void state_remove(const char *dir, const char *name)
 {
 	struct error ignored;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -40,8 +41,13 @@
 /* What the last apply was given (config path, forward flags), for reapply. */
 #define APPLIED_ARGS_FILE "applied.args"
 
-/* Present when the watcher stops: leave the forwards for the next one (an upgrade). */
+/*
+ * "PID START" of the running watcher (process.h), written by the package's postinst right
+ * before it restarts the unit: that watcher, stopping within HANDOVER_SECONDS, leaves the
+ * forwards for the next one (cmd_watch.c).
+ */
 #define HANDOVER_FILE "handover"
+#define HANDOVER_SECONDS 60
 
 /* How long a command that changes the ruleset waits for another one to finish. */
 #define LOCK_WAIT_SECONDS 10
@@ -66,6 +72,9 @@ void state_remove(const char *dir, const char *name);
  */
 bool state_generation_is(const char *dir, uint32_t gen);
 enum exit_code state_write_generation(const char *dir, uint32_t gen, struct error *err);
+
+/* When a file of the state dir was last written; false when it does not exist. */
+bool state_mtime(const char *dir, const char *name, time_t *mtime);
 
 /* A whole file: malloc'd content, or NULL when it does not exist or cannot be read. */
 char *state_read_file(const char *dir, const char *name);

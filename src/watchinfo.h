@@ -16,6 +16,7 @@
 
 struct watch_info {
 	long pid;
+	unsigned long long start; /* the process's start time (process.h): pid and start name it */
 	time_t started, last_heal; /* last_heal 0: never */
 	unsigned heals;
 	bool backing_off;
@@ -24,7 +25,11 @@ struct watch_info {
 
 enum exit_code watch_info_write(const char *dir, const struct watch_info *wi, struct error *err);
 
-/* The record of a watcher that is running now; false when none is (or the file is stale). */
+/*
+ * The record of a watcher that is running now: the process of its pid started when it
+ * says (another process that got the pid later is not it). false when none is, or the
+ * file is stale.
+ */
 bool watch_info_read(const char *dir, struct watch_info *wi);
 
 #endif

@@ -4,7 +4,9 @@
 #    refuse it (exit 4) with how to fix it, and the kernel is unchanged;
 #  - a new one is created 0700;
 #  - in a root-owned dir, a planted symlink .applied.nft.tmp -> victim and lock -> x: apply
-#    neither writes the victim nor creates x.
+#    neither writes the victim nor creates x;
+#  - a stale watch.json whose pid now belongs to another process named nft-portfwd: apply
+#    sends it no signal and status does not call it the watcher.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
 pf_setup
@@ -59,5 +61,24 @@ rm -f "$dir/lock"
 pf_run_ok --config "$PF_TMP/portfwd.conf" --state-dir "$dir" apply
 assert_eq "$(cat "$PF_TMP/victim")" precious "the victim file is still unchanged after a successful apply"
 [ -L "$dir/applied.nft" ] && fail "applied.nft is a symlink"
+pf_run_ok --config "$PF_TMP/portfwd.conf" --state-dir "$dir" flush
+
+step "a stale watch.json whose pid now belongs to another process named nft-portfwd"
+cp /bin/sleep "$PF_TMP/nft-portfwd" || fail "copying sleep"
+"$PF_TMP/nft-portfwd" 60 &
+impostor=$!
+PF_PIDS+=("$impostor")
+assert_eq "$(cat "/proc/$impostor/comm")" nft-portfwd "the impostor is named nft-portfwd"
+start=$(sed 's/.*) //' "/proc/$impostor/stat" | cut -d' ' -f20)
+# the record of a watcher that had this pid before (another start time), and one with none
+for record in "\"start\": $((start - 1)), " ""; do
+    printf '{"pid": %s, %s"started": 1, "heals": 0, "last_heal": 0, "backing_off": false, "last_heal_what": ""}\n' \
+        "$impostor" "$record" >"$dir/watch.json"
+    pf_run_ok --config "$PF_TMP/portfwd.conf" --state-dir "$dir" apply
+    assert_no_line "$PF_OUT" 'told the watcher' "apply does not take the impostor for the watcher"
+    kill -0 "$impostor" 2>/dev/null || fail "apply sent the impostor a signal (it died)"
+    pf_run --config "$PF_TMP/portfwd.conf" --state-dir "$dir" status
+    assert_line "$PF_OUT" '^  watcher: none running' "status does not take the impostor for the watcher"
+done
 pf_run_ok --config "$PF_TMP/portfwd.conf" --state-dir "$dir" flush
 pf_pass

@@ -168,9 +168,29 @@ assert_line "$(cat "$LOG")" 'reload: .*portfwd.conf:5: .*; the forwards of the p
 kill -0 "$WATCHER" 2>/dev/null || fail "the watcher died on a bad config"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8001 guest8001 "the previous forwards stay after a bad reload"
 
-step "a restart with the handover file (a package upgrade) keeps the forwards"
+step "a handover file for another process, or an old one, does not keep the forwards"
 sed -i '$d' "$CFG" # the bad line of the reload above
-touch "$PF_STATE/handover"
+start=$(sed 's/.*) //' "/proc/$WATCHER/stat" | cut -d' ' -f20)
+# another process that once had the watcher's pid; then the right one, but written long ago
+for kind in other-process old; do
+    stale="$WATCHER $start"
+    [ "$kind" = other-process ] && stale="$WATCHER $((start + 1))"
+    echo "$stale" >"$PF_STATE/handover"
+    [ "$kind" = old ] && touch -d '5 minutes ago' "$PF_STATE/handover"
+    kill -TERM "$WATCHER"
+    wait "$WATCHER" 2>/dev/null
+    assert_table_absent "a stop with a handover file for $kind ('$stale') flushes"
+    [ -e "$PF_STATE/handover" ] && fail "the stale handover file is left behind"
+    ip netns exec "$HOST" "$NFT_PORTFWD" --config "$CFG" --state-dir "$PF_STATE" watch >>"$LOG" 2>&1 &
+    WATCHER=$!
+    PF_PIDS+=("$WATCHER")
+    for _ in $(seq 50); do [ -e "$PF_STATE/watch.json" ] && break; sleep 0.1; done
+    start=$(sed 's/.*) //' "/proc/$WATCHER/stat" | cut -d' ' -f20)
+done
+assert_eq "$(pf_json "$PF_STATE/watch.json" 'd["start"]')" "$start" "watch.json names the watcher's start time"
+
+step "a restart with the handover file (a package upgrade) keeps the forwards"
+echo "$WATCHER $start" >"$PF_STATE/handover"
 kill -TERM "$WATCHER"
 wait "$WATCHER" 2>/dev/null
 assert_line "$(cat "$LOG")" 'handing the forwards over to the next watcher: not flushing' "the watcher hands over"

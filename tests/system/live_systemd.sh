@@ -81,6 +81,7 @@ forward tcp 8000 to 192.0.2.79:8000
 forward udp 5000 to 192.0.2.79:5000
 CONF
 install -m 0755 "$ROOT/tests/integration/peer.py" "$R/root/peer.py"
+install -m 0755 "$ROOT/debian/postinst" "$R/root/postinst"
 # The topology inside, idempotent (run again after a reboot or a network restart).
 cat >"$R/root/topology.sh" <<'SH'
 #!/bin/bash
@@ -272,9 +273,16 @@ else
     log "firewalld not installed: its events are not tried"
 fi
 
-event "an upgrade's restart (postinst: touch handover; systemctl restart)"
-inside touch /run/nft-portfwd/handover
+event "a stale handover file (an upgrade whose restart failed) does not keep the forwards at a stop"
+inside sh -c 'echo "1 1" >/run/nft-portfwd/handover'
 inside systemctl restart nft-portfwd || fail "restart nft-portfwd"
+reach "restart with a stale handover"
+inside journalctl -u nft-portfwd --no-pager -o cat --since "@$EVENT_AT" | grep -q 'handing the forwards over' &&
+    fail "a handover file naming another process kept the forwards"
+inside test -e /run/nft-portfwd/handover && fail "the stale handover file is left"
+
+event "an upgrade's restart (the package's postinst configure: handover, then restart)"
+inside /root/postinst configure 0.0.1 || fail "postinst configure"
 reach "restart with handover"
 inside journalctl -u nft-portfwd --no-pager -o cat --since "@$EVENT_AT" | grep -q 'handing the forwards over' ||
     fail "the restart did not hand the forwards over"
