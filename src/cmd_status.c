@@ -218,7 +218,7 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
 	bool ok;
 
-	r->drift = calloc(r->live.foreign_count + r->foreign.count + 4, sizeof(*r->drift));
+	r->drift = calloc(r->live.foreign_count + r->foreign.count + 5, sizeof(*r->drift));
 	ok = r->drift != NULL;
 	if (ok && !r->live.present && r->m->forward_count > 0)
 		ok = add_drift(r, "%s", NO_TABLE);
@@ -242,6 +242,10 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 				  "public-ip (a hand edit); apply puts them back");
 	for (size_t i = 0; ok && i < r->live.foreign_count; i++)
 		ok = add_drift(r, "%s", r->live.foreign[i]);
+	if (ok && r->foreign.trace_leftover)
+		ok = add_drift(r, "table inet portfwd-trace is left by a diagnose --trace that was killed "
+				  "(pid %ld) and still marks new connections for tracing; apply or flush "
+				  "deletes it", r->foreign.trace_pid);
 	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {
 		const struct foreign_block *b = &r->foreign.blocks[i];
 

@@ -184,6 +184,9 @@ static void heal_what(const struct apply_run *run, char *what, size_t size, char
 			wlen += (size_t)snprintf(where + wlen, where_size - wlen, "%s%s %s %s",
 						 wlen ? ", " : "", b->family, b->table, b->insert_chain);
 	}
+	if (run->foreign_changed && run->foreign.trace_leftover && len < size)
+		len += (size_t)snprintf(what + len, size - len, "%stable inet portfwd-trace of a killed "
+					"diagnose --trace was deleted", len ? "; " : "");
 	if (run->foreign_changed && !len)
 		len += (size_t)snprintf(what, size, "a stale accept of ours was removed");
 	for (size_t i = 0; i < run->n_changes && len < size; i++)

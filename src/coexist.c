@@ -10,6 +10,7 @@
 #include "nftsyntax.h"
 #include "render.h"
 #include "route.h"
+#include "trace.h"
 
 /* The (family, table) of an object of a listing. */
 static bool table_of(const json_t *item, const char **family, const char **table)
@@ -236,6 +237,8 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 	if (rc == EXIT_OK && !foreign_analyse_items(merged, entries, mark, &ctx, r, err))
 		rc = EXIT_KERNEL;
 	free((struct guest_route *)ctx.routes);
+	if (rc == EXIT_OK)
+		r->trace_leftover = trace_table_state(merged, &r->trace_pid) == TRACE_LEFTOVER;
 	for (size_t i = 0; rc == EXIT_OK && i < skipped.skipped_count; i++)
 		if (!foreign_skip_add(r, skipped.skipped[i].family, skipped.skipped[i].table,
 				      skipped.skipped[i].why)) {
@@ -249,6 +252,8 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 
 bool coexist_render(const struct foreign_report *r, bool integrate, FILE *out)
 {
+	if (r->trace_leftover)
+		fputs("# left by a diagnose --trace that was killed\n" TRACE_DELETE, out);
 	return integrate ? foreign_render_integration(r, out) : foreign_render_removal(r, out);
 }
 

@@ -37,8 +37,9 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 
 /*
  * The nft commands that bring our rules in other tables to what the config wants: the
- * needed accepts (integrate = auto) or none of ours at all (integrate = off). Appends to
- * `out`; writes nothing when all is in place.
+ * needed accepts (integrate = auto) or none of ours at all (integrate = off), and the
+ * deletion of a trace table left by a killed diagnose --trace. Appends to `out`; writes
+ * nothing when all is in place.
  */
 bool coexist_render(const struct foreign_report *r, bool integrate, FILE *out);
 

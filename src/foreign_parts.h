@@ -119,6 +119,10 @@ struct foreign_report {
 	size_t ours_count;
 	struct foreign_skip *skipped; /* "not analysed" */
 	size_t skipped_count;
+	/* table inet portfwd-trace of a diagnose --trace whose process is gone (trace.h):
+	 * apply and flush delete it, status names it */
+	bool trace_leftover;
+	long trace_pid;
 };
 
 #endif

@@ -238,6 +238,9 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	}
 	if (run->foreign_read)
 		coexist_tell(out, &run->foreign, !run->m->no_integrate, run->pending, true);
+	if (run->foreign_changed && run->foreign.trace_leftover)
+		outcome_say(out, "deleted table inet portfwd-trace, left by a diagnose --trace that was "
+			    "killed (pid %ld)", run->foreign.trace_pid);
 	if (run->conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
 			    run->conntrack_removed, run->conntrack_removed == 1 ? "y" : "ies");
@@ -490,6 +493,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	struct live_table before = { 0 };
 	struct foreign_report foreign = { 0 };
 	size_t foreign_removed;
+	bool trace_removed;
 	json_t *restored_list = json_array();
 	char *text = NULL;
 	size_t len = 0, conntrack_removed;
@@ -530,7 +534,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		return rc;
 	}
 	if (!(mem = open_memstream(&text, &len)) || !render_flush(mem) ||
-	    !foreign_render_removal(&foreign, mem) || fclose(mem) != 0) {
+	    !coexist_render(&foreign, false, mem) || fclose(mem) != 0) {
 		live_free(&before);
 		foreign_report_free(&foreign);
 		element_change_free(&gone);
@@ -541,6 +545,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		return EXIT_SYSTEM;
 	}
 	foreign_removed = foreign.ours_count;
+	trace_removed = foreign.trace_leftover;
 	forwarder[0] = foreign.forwarder[0][0] ? foreign.forwarder[0] :
 		       hostcheck_libvirt_forwards() ? "libvirt" : "";
 	forwarder[1] = foreign.forwarder[1];
@@ -564,6 +569,9 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	if (foreign_removed)
 		outcome_say(out, "removed %zu accept rule%s of nft-portfwd from other firewalls' chains",
 			    foreign_removed, foreign_removed == 1 ? "" : "s");
+	if (trace_removed)
+		outcome_say(out, "deleted table inet portfwd-trace, left by a diagnose --trace that "
+			    "was killed");
 	/* Every binding the table made is stale now. */
 	conntrack_removed = conntrack_forget_stale(&mappings, &(struct entry_list){ 0 });
 	element_change_free(&gone);
@@ -602,7 +610,8 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		json_array_append_new(restored_list, json_pack("{s:s, s:s}", "name", sysctls[i]->name,
 							       "value", value));
 	}
-	outcome_set(out, "changed", json_boolean(before.present || any_restored || foreign_removed));
+	outcome_set(out, "changed", json_boolean(before.present || any_restored || foreign_removed ||
+						 trace_removed));
 	outcome_set(out, "foreign_rules_removed", json_integer((json_int_t)foreign_removed));
 	outcome_set(out, "table_deleted", json_boolean(before.present));
 	outcome_set(out, "sysctls_restored", restored_list);

@@ -26,12 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "process.h"
 #include "trace.h"
 
 #define TRACE_NAME "inet " TRACE_TABLE
-
-/* Deletes the table whether or not it exists: one transaction, as for table inet portfwd. */
-#define TRACE_DELETE "table " TRACE_NAME "\ndelete table " TRACE_NAME "\n"
 
 /* The monitor's line for the second half of TRACE_DELETE: proof that it listens. */
 #define TRACE_DELETED_EVENT "delete table " TRACE_NAME
@@ -146,8 +144,43 @@ static int pair_cmp(const void *a, const void *b)
  * output any destination is, because the host may test its forwards through the public
  * address, which is not local.
  */
+/* The comment of the trace's rules: "nft-portfwd diagnose --trace: pid 4242 start 987654". */
+#define TRACE_OWNER_FORMAT "nft-portfwd diagnose --trace: pid %ld start %llu"
+
+/* Is member `key` of `obj` the string `value`? */
+static bool member_is(const json_t *obj, const char *key, const char *value)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s && !strcmp(s, value);
+}
+
+enum trace_table trace_table_state(const json_t *items, long *pid)
+{
+	enum trace_table state = TRACE_NONE;
+	unsigned long long start;
+	size_t i;
+	json_t *item;
+
+	*pid = 0;
+	json_array_foreach(items, i, item) {
+		const json_t *table = json_object_get(item, "table"), *rule = json_object_get(item, "rule");
+		const char *comment = json_string_value(json_object_get(rule, "comment"));
+
+		if (member_is(table, "family", "inet") && member_is(table, "name", TRACE_TABLE))
+			state = TRACE_LEFTOVER;
+		if (member_is(rule, "family", "inet") && member_is(rule, "table", TRACE_TABLE) &&
+		    comment && sscanf(comment, TRACE_OWNER_FORMAT, pid, &start) == 2 &&
+		    process_is(*pid, start))
+			return TRACE_RUNNING;
+	}
+	return state;
+}
+
 static char *trace_ruleset(const struct entry_list *entries, size_t *ports)
 {
+	char owner[128];
+	unsigned long long start = 0;
 	uint32_t *pairs = malloc(entries->count * sizeof(*pairs));
 	char *text = NULL;
 	size_t len;
@@ -172,12 +205,15 @@ static char *trace_ruleset(const struct entry_list *entries, size_t *ports)
 			(unsigned)(pairs[i] & 0xffff));
 		(*ports)++;
 	}
-	fputs(" }\n\t}\n\n"
-	      "\tchain prerouting {\n\t\ttype filter hook prerouting priority -199; policy accept;\n"
-	      "\t\tmeta l4proto . th dport @ports ct state new fib daddr type local "
-	      "meta nftrace set 1\n\t}\n\n"
-	      "\tchain output {\n\t\ttype filter hook output priority -199; policy accept;\n"
-	      "\t\tmeta l4proto . th dport @ports ct state new meta nftrace set 1\n\t}\n}\n", mem);
+	process_start(getpid(), &start);
+	snprintf(owner, sizeof(owner), TRACE_OWNER_FORMAT, (long)getpid(), start);
+	fprintf(mem, " }\n\t}\n\n"
+		"\tchain prerouting {\n\t\ttype filter hook prerouting priority -199; policy accept;\n"
+		"\t\tmeta l4proto . th dport @ports ct state new fib daddr type local "
+		"meta nftrace set 1 comment \"%s\"\n\t}\n\n"
+		"\tchain output {\n\t\ttype filter hook output priority -199; policy accept;\n"
+		"\t\tmeta l4proto . th dport @ports ct state new meta nftrace set 1 comment \"%s\"\n"
+		"\t}\n}\n", owner, owner);
 	free(pairs);
 	if (fclose(mem) != 0) {
 		free(text);
@@ -743,6 +779,27 @@ static void tracer_free(struct tracer *t)
 
 /* ---------------------------------------------------------------- the whole run */
 
+/* EXIT_OK unless another trace runs in this network namespace: they would share the table. */
+static enum exit_code trace_running(struct kernel *k, struct error *err)
+{
+	char *json = NULL;
+	json_t *root;
+	long pid;
+	enum exit_code rc = kernel_list_table_json(k, "inet", TRACE_TABLE, LIST_TERSE, &json, err);
+
+	if (rc != EXIT_OK || !json)
+		return rc;
+	root = json_loads(json, 0, NULL);
+	free(json);
+	if (root && trace_table_state(json_object_get(root, "nftables"), &pid) == TRACE_RUNNING) {
+		error_set(err, "another 'nft-portfwd diagnose --trace' (pid %ld) is tracing in this "
+			       "network namespace; wait for it to finish", pid);
+		rc = EXIT_SYSTEM;
+	}
+	json_decref(root);
+	return rc;
+}
+
 enum exit_code trace_run(struct kernel *k, const struct entry_list *entries, unsigned seconds,
 			 FILE *out, struct error *err)
 {
@@ -763,6 +820,10 @@ enum exit_code trace_run(struct kernel *k, const struct entry_list *entries, uns
 	if (!(ruleset = trace_ruleset(entries, &ports))) {
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
+	}
+	if ((rc = trace_running(k, err)) != EXIT_OK) {
+		free(ruleset);
+		return rc;
 	}
 	signals_catch(&saved);
 	if ((rc = run_blocked(k, TRACE_DELETE, &inner)) != EXIT_OK)

@@ -7,14 +7,34 @@
 #ifndef NFT_PORTFWD_TRACE_H
 #define NFT_PORTFWD_TRACE_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "common.h"
 #include "entries.h"
 #include "kernel.h"
 
-/* The table the trace creates and always deletes; never touched by apply or flush. */
+/*
+ * The table the trace creates and always deletes. Its rules' comment names the trace's
+ * process (pid and start time, process.h): a table whose process is gone (killed with
+ * SIGKILL) is a leftover, which apply, flush and the next trace delete and status names.
+ */
 #define TRACE_TABLE "portfwd-trace"
+
+/* Delete it, whether or not it exists: one transaction, as for table inet portfwd. */
+#define TRACE_DELETE "table inet " TRACE_TABLE "\ndelete table inet " TRACE_TABLE "\n"
+
+enum trace_table {
+	TRACE_NONE,     /* no table inet portfwd-trace */
+	TRACE_RUNNING,  /* a trace that runs now made it */
+	TRACE_LEFTOVER, /* its process is gone */
+};
+
+/*
+ * What table inet portfwd-trace is in the objects of a listing (its "nftables" array);
+ * *pid: the process named in it (0 when none is).
+ */
+enum trace_table trace_table_state(const json_t *items, long *pid);
 
 /*
  * Trace new connections to the entries' host ports (each protocol and port once) for
@@ -24,8 +44,9 @@
  * "passed"); a summary with the number of packets, the number dropped and the dropping
  * rules by count.
  *
- * `k` is open (kernel_open checked CAP_NET_ADMIN). Deletes table inet portfwd-trace left by
- * an earlier run that was killed, creates it, and always deletes it again before returning.
+ * `k` is open (kernel_open checked CAP_NET_ADMIN). Refuses (EXIT_SYSTEM) while another
+ * trace runs in this network namespace; deletes table inet portfwd-trace left by an earlier
+ * run that was killed, creates it, and always deletes it again before returning.
  * SIGINT, SIGTERM and SIGHUP end the trace early (the result so far is printed and the call
  * returns EXIT_OK); they are caught only during the call and SIGPIPE is ignored, and the
  * previous dispositions are restored. Runs `nft monitor` in one child process, which it
@@ -33,7 +54,6 @@
  *
  * Errors: EXIT_CONFIG when there is no entry; EXIT_KERNEL when the table cannot be created
  * or deleted or the monitor fails; EXIT_SYSTEM for fork, pipe, output and memory failures.
- * Two traces at once in one network namespace share the table and disturb each other.
  */
 enum exit_code trace_run(struct kernel *k, const struct entry_list *entries, unsigned seconds,
 			 FILE *out, struct error *err);

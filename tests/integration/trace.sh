@@ -1,7 +1,9 @@
 #!/bin/bash
 # diagnose --trace follows a client's new connection through every table and names the
 # rule that drops it: here a foreign table's forward chain drops the DNAT'd SYN. The trace
-# table inet portfwd-trace is gone afterwards, also when the trace is stopped by SIGINT.
+# table inet portfwd-trace is gone afterwards, also when the trace is stopped by SIGINT. A
+# second trace is refused while one runs; one killed with SIGKILL leaves the table, which
+# status names and apply, flush and the next trace delete.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
 pf_setup
@@ -88,5 +90,42 @@ trace_wait
 assert_line "$PF_OUT" '^trace: stopped by SIGINT after [0-9.]+ of 30 seconds$' "the trace says it was stopped"
 assert_trace_table_absent "the trace table is deleted after SIGINT"
 assert_table_present "table inet portfwd is left alone"
+
+step "a second trace while one runs is refused"
+trace_start 30
+first=$TRACE_PID
+pf_run --config "$cfg" diagnose --trace 5
+pf_expect_rc 6 "a second trace"
+assert_match "$PF_ERR" "another 'nft-portfwd diagnose --trace' \\(pid $first\\) is tracing" "the refusal names the running trace"
+hnft list table inet portfwd-trace >/dev/null 2>&1 || fail "the refused trace deleted the running trace's table"
+
+step "kill -9 leaves the trace table: status names it, apply deletes it"
+kill -9 "$first"
+wait "$first" 2>/dev/null
+hnft list table inet portfwd-trace >/dev/null 2>&1 || fail "the killed trace took its table along"
+pf_run --config "$cfg" status
+pf_expect_rc 1 "status with a leftover trace table"
+assert_line "$PF_OUT" "drift: table inet portfwd-trace is left by a diagnose --trace that was killed \\(pid $first\\)" \
+    "status names the leftover trace table"
+pf_run_ok --config "$cfg" apply
+assert_line "$PF_OUT" "deleted table inet portfwd-trace, left by a diagnose --trace that was killed \\(pid $first\\)" \
+    "apply says it deleted the leftover"
+assert_trace_table_absent "apply deleted the leftover trace table"
+
+step "flush, and the next trace, delete a leftover too"
+trace_start 30
+kill -9 "$TRACE_PID"
+wait "$TRACE_PID" 2>/dev/null
+pf_run_ok flush
+assert_line "$PF_OUT" "deleted table inet portfwd-trace" "flush says it deleted the leftover"
+assert_trace_table_absent "flush deleted the leftover trace table"
+pf_run_ok --config "$cfg" apply
+trace_start 30
+kill -9 "$TRACE_PID"
+wait "$TRACE_PID" 2>/dev/null
+trace_start 1
+trace_wait
+pf_expect_rc 0 "a trace over a leftover"
+assert_trace_table_absent "the next trace deleted the leftover"
 
 pf_pass
