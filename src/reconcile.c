@@ -582,7 +582,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	/* Each sysctl on its own: one that cannot be put back must not keep the other. */
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
 		struct error this_err;
-		char value[16];
+		char value[16], ifaces[512];
 		bool restored;
 		enum exit_code this_rc;
 
@@ -597,7 +597,8 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 				    forwarder[i]);
 			continue;
 		}
-		this_rc = sysctl_restore(state_dir, sysctls[i], &restored, value, &this_err);
+		this_rc = sysctl_restore(state_dir, sysctls[i], &restored, value, ifaces, sizeof(ifaces),
+					 &this_err);
 
 		if (this_rc != EXIT_OK && rc == EXIT_OK) {
 			rc = this_rc;
@@ -606,9 +607,10 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		if (this_rc != EXIT_OK || !restored)
 			continue;
 		any_restored = true;
-		outcome_say(out, "%s put back to %s", sysctls[i]->name, value);
-		json_array_append_new(restored_list, json_pack("{s:s, s:s}", "name", sysctls[i]->name,
-							       "value", value));
+		outcome_say(out, "%s put back to %s%s%s%s", sysctls[i]->name, value,
+			    ifaces[0] ? " (and per interface: " : "", ifaces, ifaces[0] ? ")" : "");
+		json_array_append_new(restored_list, json_pack("{s:s, s:s, s:s}", "name", sysctls[i]->name,
+							       "value", value, "interfaces", ifaces));
 	}
 	outcome_set(out, "changed", json_boolean(before.present || any_restored || foreign_removed ||
 						 trace_removed));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Part 1 of the design: the forwarding sysctls. apply turns one on and remembers, in the
- * state directory, the value it had before the first apply; flush puts that value back.
+ * state directory, the value it had before the first apply, and each interface's own
+ * forwarding switch, which the kernel overwrites with the global one; flush puts them back.
  */
 #ifndef NFT_PORTFWD_SYSCTL_H
 #define NFT_PORTFWD_SYSCTL_H
@@ -14,6 +15,7 @@ struct forwarding_sysctl {
 	const char *name;       /* net.ipv4.ip_forward */
 	const char *proc_path;  /* /proc/sys/net/ipv4/ip_forward */
 	const char *state_name; /* file in the state directory holding the value to restore */
+	const char *conf_dir;   /* /proc/sys/net/ipv4/conf: each interface's switch, "default" */
 };
 
 extern const struct forwarding_sysctl sysctl_ipv4_forward, sysctl_ipv6_forward;
@@ -34,11 +36,13 @@ enum exit_code sysctl_enable(const char *state_dir, const struct forwarding_sysc
 void sysctl_undo(const char *state_dir, const struct sysctl_change *change);
 
 /*
- * Put back the value recorded by the first apply and forget it. *restored is false when
- * nothing was recorded; `value` receives what was written.
+ * Put back the value recorded by the first apply, then each interface's own switch that
+ * now differs from the record (`ifaces`: "eth1=1, default=0"), and forget it. *restored is
+ * false when nothing was recorded; `value` receives what was written.
  */
 enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sysctl *s,
-			      bool *restored, char value[16], struct error *err);
+			      bool *restored, char value[16], char *ifaces, size_t size,
+			      struct error *err);
 
 /* Forget the recorded value, leaving the sysctl as it is: true when there was one. */
 bool sysctl_forget(const char *state_dir, const struct forwarding_sysctl *s);
