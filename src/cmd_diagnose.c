@@ -5,7 +5,9 @@
  * summary of the core checks and the hints it cannot check (the router, hairpin from the
  * LAN, a capture command). Changes nothing.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -24,6 +26,7 @@
 #include "kernel.h"
 #include "live.h"
 #include "render.h"
+#include "route.h"
 #include "sysctl.h"
 #include "trace.h"
 #include "validate.h"
@@ -373,6 +376,74 @@ static void check_keep_source(struct tally *t, const struct model *m)
 	freeifaddrs(list);
 }
 
+static bool read_number(const char *path, long *value)
+{
+	FILE *f = fopen(path, "re");
+	bool ok = f && fscanf(f, "%ld", value) == 1;
+
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/*
+ * A `from` allowlist trusts the source address. Where reverse path filtering is off, a
+ * client can forge one in the allowed networks: its one-way UDP (and a TCP SYN, though no
+ * connection) passes. rp_filter is checked where clients arrive: host-iface, or every
+ * interface but loopback and those the guests are routed through. IPv4 only: IPv6 has no
+ * such switch.
+ */
+static void check_rp_filter(struct tally *t, const struct model *m, const struct entry_list *wanted)
+{
+	bool v4 = false, v6 = false;
+	size_t nroutes = 0, off = 0;
+	struct guest_route *routes;
+	char names[512] = "", path[PATH_MAX];
+	long all = 0, own;
+	DIR *d;
+	struct dirent *de;
+
+	for (size_t i = 0; i < m->forward_count; i++)
+		for (size_t j = 0; j < m->forwards[i].sources.count; j++) {
+			v4 |= m->forwards[i].sources.items[j].addr.family == AF_INET;
+			v6 |= m->forwards[i].sources.items[j].addr.family == AF_INET6;
+		}
+	if (v6)
+		printf("[INFO] IPv6 has no rp_filter: a client can forge a source address in a 'from' "
+		       "network unless a rule drops what fails the reverse path (nft: fib saddr . iif "
+		       "oif missing drop)\n");
+	if (!v4 || !read_number("/proc/sys/net/ipv4/conf/all/rp_filter", &all) ||
+	    !(d = opendir("/proc/sys/net/ipv4/conf")))
+		return;
+	routes = route_guests(wanted, &nroutes);
+	while ((de = readdir(d))) {
+		bool guest_side = false;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "all") || !strcmp(de->d_name, "default") ||
+		    !strcmp(de->d_name, "lo") || (m->host_iface[0] && strcmp(de->d_name, m->host_iface)))
+			continue;
+		for (size_t i = 0; i < nroutes; i++)
+			guest_side |= !strcmp(routes[i].oif, de->d_name);
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", de->d_name);
+		/* the kernel applies the larger of 'all' and the interface's own */
+		if (guest_side || !read_number(path, &own) || own > 0 || all > 0)
+			continue;
+		if (off++ < 8)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 off > 1 ? ", " : "", de->d_name);
+	}
+	closedir(d);
+	free(routes);
+	verdict(t, false, off == 0,
+		"sysctl -w net.ipv4.conf.all.rp_filter=1 (strict; 2 is loose), and keep it in "
+		"/etc/sysctl.d",
+		off ? "rp_filter is off where clients arrive (%s%s): a client there can forge a source "
+		      "address in a 'from' network, and its one-way UDP passes the allowlist"
+		    : "rp_filter is on where clients arrive%s%s: a forged source address in a 'from' "
+		      "network is dropped",
+		names, off > 8 ? ", ..." : "");
+}
+
 /* What the host cannot check itself. */
 static void print_hints(const struct model *m)
 {
@@ -426,6 +497,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		check_firewalls(&t, m, &foreign, pending);
 		check_host_side(&t, m);
 		check_keep_source(&t, m);
+		check_rp_filter(&t, m, &wanted);
 		printf("\nSummary: %u of %u core checks pass (table, forwarding, guests, other "
 		       "firewalls); %u check%s failed.\n",
 		       t.core_passed, t.core_total, t.failed, t.failed == 1 ? "" : "s");

@@ -194,18 +194,10 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 				    "chains that would drop them)");
 		m->no_integrate = strcmp(word, "off") == 0;
 	} else if (seen == &m->integrate_mark_origin) {
-		char *word = trim(copy), *end;
-		unsigned long bit;
+		char *word = trim(copy);
+		const char *reason = parse_mark_bit(word, &m->integrate_mark);
 
-		errno = 0;
-		bit = strtoul(word, &end, 0);
-		ok = *word && *word != '-' && !*end && !errno && bit <= UINT32_MAX && bit &&
-		     !(bit & (bit - 1));
-		if (!ok)
-			field_error(err, where, field, word,
-				    "is not one bit of the packet mark; expected a power of two such "
-				    "as 0x01000000, a bit no other program on the host uses");
-		m->integrate_mark = ok ? (uint32_t)bit : 0;
+		ok = reason ? field_error(err, where, field, word, reason) : true;
 	} else if (seen == &m->host_iface_origin) {
 		const char *reason = check_iface_name(trim(copy));
 
@@ -344,6 +336,7 @@ bool config_add_forward(struct model *m, const struct forward_text *text,
 			struct error *err)
 {
 	struct forward f = { .where = *where, .keep_source = text->keep_source, .log = text->log };
+	char why[300];
 	uint16_t guest_last;
 	const char *reason;
 	char *sources;
@@ -359,6 +352,9 @@ bool config_add_forward(struct model *m, const struct forward_text *text,
 	f.limit.burst = f.limit.rate;
 	if (text->burst && (reason = parse_burst(text->burst, &f.limit.burst)))
 		return field_error(err, where, fields->burst, text->burst, reason);
+	if (text->limit && (reason = check_limit(&f.limit, why, sizeof(why))))
+		return field_error(err, where, text->burst ? fields->burst : fields->limit,
+				   text->burst ? text->burst : text->limit, reason);
 
 	if ((reason = parse_protos(text->protos, &f.protos)))
 		return field_error(err, where, fields->protos, text->protos, reason);
@@ -418,6 +414,10 @@ static bool split_target(char *target, char **addr, char **port, const struct or
 			*port = close + 2;
 		else if (close[1] != '\0')
 			return field_error(err, where, config_words.guest_addr, target, hint);
+		if (strchr(*addr, '.') && !strchr(*addr, ':'))
+			return field_error(err, where, config_words.guest_addr, *addr,
+					   "is in brackets, which are for IPv6 addresses only; write an "
+					   "IPv4 address without them, as in 192.0.2.10:80");
 		return true;
 	}
 	colon = strchr(target, ':');

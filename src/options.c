@@ -229,6 +229,10 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 	snprintf(vm_ip, sizeof(vm_ip), "%s", opts->vm_ip);
 	if (n > 2 && n < sizeof(vm_ip) && opts->vm_ip[0] == '[' && opts->vm_ip[n - 1] == ']')
 		snprintf(vm_ip, sizeof(vm_ip), "%.*s", (int)(n - 2), opts->vm_ip + 1);
+	if (strcmp(vm_ip, opts->vm_ip) && !strchr(vm_ip, ':'))
+		return error_set(err, "command line: --vm-ip: '%s' is in brackets, which are for IPv6 "
+				      "addresses only; write an IPv4 address without them",
+				 opts->vm_ip);
 	return config_add_forward(m,
 				  &(struct forward_text){ .protos = opts->proto ? opts->proto : "tcp",
 							  .host_port = opts->host_port,

@@ -9,6 +9,7 @@
 #include "entries.h"
 #include "nftsyntax.h"
 #include "render.h"
+#include "validate.h"
 
 /*
  * The rendering is built in memory: with 100,000 forwards it is 180,000 element lines, and
@@ -395,19 +396,18 @@ static void print_limit_sets(struct text *out, const struct model *m, const stru
 {
 	for (size_t i = 0; i < m->forward_count; i++) {
 		const struct forward *f = &m->forwards[i];
-		uint32_t refill;
 		char name[32], which[64];
 
 		if (!watched(f, fam) || !f->limit.rate)
 			continue;
 		render_limit_name(name, f);
 		forward_label(f, which);
-		refill = f->limit.seconds * ((f->limit.burst + f->limit.rate - 1) / f->limit.rate);
 		text_printf(out, "\tcounter %s {\n\t\tcomment \"new connections to %s dropped above %u/%s "
 			     "from one client\"\n\t}\n\n", name, which, f->limit.rate, rate_unit(&f->limit));
 		text_printf(out, "\tset %s {\n\t\ttype %s\n\t\tsize %u\n\t\tflags dynamic,timeout\n"
 			     "\t\ttimeout %us\n\t\tcomment \"clients of %s, a token bucket each\"\n"
-			     "\t}\n\n", name, fam->addr_type, LIMIT_CLIENTS, refill, which);
+			     "\t}\n\n", name, fam->addr_type, LIMIT_CLIENTS,
+			     (unsigned)limit_refill_seconds(&f->limit), which);
 	}
 }
 

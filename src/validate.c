@@ -7,6 +7,15 @@
 #include "entries.h"
 #include "validate.h"
 
+/*
+ * Decimal digits with a leading zero ("080", "024"): refused everywhere, because other
+ * tools read such numbers as octal (010 is 8), and a config must mean one thing.
+ */
+static bool leading_zero(const char *digits, size_t len)
+{
+	return len > 1 && digits[0] == '0';
+}
+
 const char *parse_port(const char *text, uint16_t *port)
 {
 	unsigned long value = 0;
@@ -16,6 +25,8 @@ const char *parse_port(const char *text, uint16_t *port)
 		return "is empty; expected a number from 1 to 65535";
 	if (len > 5 || strspn(text, "0123456789") != len)
 		return "is not a port; expected a number from 1 to 65535";
+	if (leading_zero(text, len))
+		return "has a leading zero, which other tools read as octal; write the port without it";
 	value = strtoul(text, NULL, 10);
 	if (value < 1 || value > 65535)
 		return "is out of range; expected a number from 1 to 65535";
@@ -114,6 +125,9 @@ const char *parse_prefix(const char *text, struct prefix *prefix)
 			return prefix->addr.family == AF_INET
 				       ? "has an invalid prefix length; expected /0 to /32"
 				       : "has an invalid prefix length; expected /0 to /128";
+		if (leading_zero(slash + 1, digits))
+			return "has a leading zero in its prefix length, which other tools read as "
+			       "octal; write it without the zero, as in /24";
 		prefix->len = (uint8_t)strtoul(slash + 1, NULL, 10);
 	}
 	net = prefix_network(prefix);
@@ -152,8 +166,10 @@ static bool in_net(const struct addr *a, const char *net, unsigned len)
 /*
  * Why an address can be no endpoint of a forward, as a guest, an address of this host or
  * a client: NULL when it can be. Unspecified and 0.0.0.0/8, loopback, multicast,
- * broadcast, IPv4-mapped and -compatible IPv6 forms, IPv6 link-local (a forward cannot
- * name its interface).
+ * broadcast and the reserved 240.0.0.0/4, IPv4-mapped and -compatible IPv6 forms,
+ * link-local (169.254.0.0/16, fe80::/10: a forward cannot name its interface), IPv6
+ * site-local (fec0::/10, deprecated). As a client network, link-local and site-local
+ * ones are fine: a client on the link can use them (check_client_net).
  */
 static const char *special_addr(const struct addr *a)
 {
@@ -170,6 +186,13 @@ static const char *special_addr(const struct addr *a)
 			return "is a multicast address; a forward needs one unicast address";
 		if (host == INADDR_BROADCAST)
 			return "is the broadcast address; a forward needs one unicast address";
+		if (host >> 28 == 0xf)
+			return "is in 240.0.0.0/4, reserved for future use: hosts do not send to it and "
+			       "routers drop it";
+		if (host >> 16 == 0xa9fe)
+			return "is a link-local address (169.254.0.0/16), which means something only "
+			       "together with an interface that a forward cannot name; use the "
+			       "guest's address on its network";
 		return NULL;
 	}
 	if (IN6_IS_ADDR_UNSPECIFIED(&a->v6))
@@ -189,6 +212,9 @@ static const char *special_addr(const struct addr *a)
 		return "is a link-local address, which means something only together with an "
 		       "interface that a forward cannot name; use the guest's global or unique "
 		       "local address";
+	if (IN6_IS_ADDR_SITELOCAL(&a->v6))
+		return "is a site-local address (fec0::/10), deprecated since 2004 (RFC 3879) and "
+		       "ambiguous between sites; use the guest's global or unique local address";
 	return NULL;
 }
 
@@ -212,7 +238,7 @@ const char *check_client_net(const struct prefix *net)
 		const char *net;
 		unsigned len;
 	} nowhere[] = {
-		{ "0.0.0.0", 8 }, { "127.0.0.0", 8 }, { "224.0.0.0", 4 }, { "255.255.255.255", 32 },
+		{ "0.0.0.0", 8 }, { "127.0.0.0", 8 }, { "224.0.0.0", 4 }, { "240.0.0.0", 4 },
 		{ "::1", 128 }, { "ff00::", 8 }, { "::ffff:0.0.0.0", 96 }, { "::", 96 },
 	};
 
@@ -286,7 +312,7 @@ static bool parse_count(const char *text, size_t len, uint32_t max, uint32_t *n)
 {
 	unsigned long value;
 
-	if (len == 0 || len > 7 || strspn(text, "0123456789") < len)
+	if (len == 0 || len > 7 || strspn(text, "0123456789") < len || leading_zero(text, len))
 		return false;
 	value = strtoul(text, NULL, 10);
 	if (value < 1 || value > max)
@@ -323,6 +349,46 @@ const char *parse_burst(const char *text, uint32_t *burst)
 	if (!parse_count(text, strlen(text), RATE_MAX, burst))
 		return "is not a burst; expected a number of connections from 1 to 100000";
 	return NULL;
+}
+
+const char *parse_mark_bit(const char *text, uint32_t *bit)
+{
+	static const char want[] = "is not one bit of the packet mark; expected a power of two such "
+				   "as 0x01000000, a bit no other program on the host uses";
+	bool hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+	const char *digits = hex ? text + 2 : text;
+	size_t len = strlen(digits);
+	unsigned long long value;
+
+	if (!len || len > 10 || strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789") != len)
+		return want;
+	if (!hex && leading_zero(digits, len))
+		return "has a leading zero, which would be read as octal (010 is 8); write the bit "
+		       "in decimal without the zero or in hex, as in 0x01000000";
+	value = strtoull(digits, NULL, hex ? 16 : 10);
+	if (!value || value > UINT32_MAX || (value & (value - 1)))
+		return want;
+	*bit = (uint32_t)value;
+	return NULL;
+}
+
+uint64_t limit_refill_seconds(const struct rate_limit *limit)
+{
+	return (uint64_t)limit->seconds * ((limit->burst + limit->rate - 1) / limit->rate);
+}
+
+const char *check_limit(const struct rate_limit *limit, char *buf, size_t size)
+{
+	uint64_t refill = limit_refill_seconds(limit);
+
+	if (refill <= LIMIT_REFILL_MAX)
+		return NULL;
+	snprintf(buf, size, "is too large for a rate of %u per %s: a client's bucket would take %llu s "
+		 "(%.1f years) to fill again, longer than nftables keeps a client's state (%u s, "
+		 "about 3 years); raise the rate or lower the burst", limit->rate,
+		 limit->seconds == 1 ? "second" : limit->seconds == 60 ? "minute" : "hour",
+		 (unsigned long long)refill, (double)refill / (365.25 * 86400), LIMIT_REFILL_MAX);
+	return buf;
 }
 
 void format_origin(const struct origin *where, char *buf, size_t size)

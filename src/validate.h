@@ -48,6 +48,9 @@ const char *check_host_addr(const struct addr *addr);
 /* Addresses a guest can be: a unicast address that is not the host's loopback. */
 const char *check_guest_addr(const struct addr *addr);
 
+/* integrate-mark: one bit, "0x01000000" or decimal without a leading zero. */
+const char *parse_mark_bit(const char *text, uint32_t *bit);
+
 /* "tcp", "udp", "tcp,udp" (either order). */
 const char *parse_protos(const char *text, unsigned *protos);
 
@@ -68,6 +71,19 @@ const char *parse_rate(const char *text, struct rate_limit *limit);
 
 /* "N": connections a client may open at once before the rate applies. */
 const char *parse_burst(const char *text, uint32_t *burst);
+
+/*
+ * How long a client's bucket takes to fill again (burst / rate, whole periods): the
+ * timeout of its element in the limit's set (render.c), so that its state lives no longer
+ * than it matters.
+ */
+uint64_t limit_refill_seconds(const struct rate_limit *limit);
+
+/* The longest set timeout nft 1.0.6 takes in seconds: larger ones are "value too large". */
+#define LIMIT_REFILL_MAX 99999999u
+
+/* A limit whose rate and burst the kernel can hold; NULL when it can (the reason else). */
+const char *check_limit(const struct rate_limit *limit, char *buf, size_t size);
 
 /*
  * Rules that span forwards: one guest for each family, protocol and host port, and each

@@ -3,7 +3,9 @@
 # client networks. The client has a second address (203.0.113.3); from .2 the
 # allowlisted forward reaches the guest, from .3 it does not, while a forward
 # without 'from' stays open to .3. A prefix with host bits set is refused (exit 3)
-# with the intended network in the message, before anything reaches the kernel.
+# with the intended network in the message, before anything reaches the kernel. A source
+# address forged inside an allowed network gets one-way UDP through while rp_filter is off
+# where clients arrive, which diagnose names; with rp_filter on it is dropped.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
 pf_setup
@@ -68,6 +70,31 @@ assert_reaches "$REMOTE" udp "$HOST_IP" 2225 guest22 "2225 from the allowed netw
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 2225 "2225 from $CLIENT_IP (not in its allowlist) is not forwarded" --source "$CLIENT_IP"
 assert_no_reply "$CLIENT" udp "$HOST_IP" 2225 "2225 udp from $CLIENT_IP is not forwarded" --source "$CLIENT_IP"
 assert_no_reply "$REMOTE" tcp "$HOST_IP" 2223 "2223 from remote (not in its allowlist) is not forwarded"
+
+step "a forged source address meets the allowlist while rp_filter is off (what diagnose says)"
+FORGED=198.51.100.77  # in 2225's allowed network, which lies behind another interface
+ip -n "$CLIENT" addr add "$FORGED/32" dev "$PEER_IF" || fail "the forged address in the client"
+# udp packets the guest endpoint counted: the forward's packets in status --json
+udp_packets() {
+    ip netns exec "$HOST" "$NFT_PORTFWD" --config "$cfg" --state-dir "$PF_STATE" status --json >"$PF_TMP/status.json"
+    pf_json "$PF_TMP/status.json" '[f["packets"] for f in d["forwards"] if f["host_ports"] == [2225, 2225]][0]'
+}
+pf_sysctl_set "$HOST" net.ipv4.conf.all.rp_filter 0
+pf_sysctl_set "$HOST" "net.ipv4.conf.$HOST_IF_C.rp_filter" 0
+pf_run --config "$cfg" diagnose
+assert_line "$PF_OUT" "^\[FAIL\] rp_filter is off where clients arrive \(.*$HOST_IF_C.*\): a client there can forge a source address" \
+    "diagnose names rp_filter off where clients arrive"
+before=$(udp_packets)
+assert_no_reply "$CLIENT" udp "$HOST_IP" 2225 "no reply to a forged source" --source "$FORGED"
+after=$(udp_packets)
+[ "$after" -gt "$before" ] || fail "the forged UDP packet did not reach the guest endpoint ($before -> $after packets): the test attacks nothing"
+pf_log "ok: with rp_filter off, a forged source in the allowlist reached the guest ($before -> $after packets, one way)"
+pf_sysctl_set "$HOST" net.ipv4.conf.all.rp_filter 1
+pf_run --config "$cfg" diagnose
+assert_line "$PF_OUT" "^\[PASS\] rp_filter is on where clients arrive" "diagnose sees rp_filter on"
+before=$(udp_packets)
+assert_no_reply "$CLIENT" udp "$HOST_IP" 2225 "no reply to a forged source" --source "$FORGED"
+assert_eq "$(udp_packets)" "$before" "with rp_filter on, the forged packet is dropped"
 
 step "flush"
 pf_run_ok --config "$cfg" flush

@@ -74,6 +74,32 @@ host-ip = $HOST_IP
 forward tcp 0 to $GUEST_IP:16589
 CONF
 
+# values the kernel (or nft) would refuse: refused first, with the config's file and line
+try_bad limit-timeout "a limit whose client state outlives nftables' longest timeout" <<CONF
+host-ip = $HOST_IP
+forward tcp 16589 to $GUEST_IP:16589 limit 1/hour burst 50000
+CONF
+assert_line "$PF_ERR" "$PF_TMP/limit-timeout.conf:2: forward burst: '50000' is too large for a rate of 1 per hour" \
+    "the limit's error names file, line and field"
+
+# dubious spellings that used to be accepted
+try_bad ipv4-brackets "brackets around an IPv4 guest" <<CONF
+forward tcp 16589 to [$GUEST_IP]:16589
+CONF
+try_bad octal-mark "a packet mark bit with a leading zero (octal)" <<CONF
+integrate-mark = 010
+forward tcp 16589 to $GUEST_IP:16589
+CONF
+try_bad octal-prefix "a prefix length with a leading zero" <<CONF
+forward tcp 16589 to $GUEST_IP:16589 from 203.0.113.0/024
+CONF
+try_bad reserved-guest "a guest in 240.0.0.0/4" <<CONF
+forward tcp 16589 to 240.0.0.9:16589
+CONF
+try_bad link-local-guest "a guest in 169.254.0.0/16" <<CONF
+forward tcp 16589 to 169.254.7.9:16589
+CONF
+
 step "state dir"
 diff -r "$PF_TMP/state.before" "$PF_STATE" >&2 || fail "state dir changed by rejected applies"
 

@@ -284,6 +284,39 @@ static const struct bad_case bad_cases[] = {
 	  "test.conf:2: forward: the guest address is IPv6 but host-ip and public-ip hold only IPv4 "
 	  "addresses; NAT does not translate between IPv4 and IPv6, so add an IPv6 host-ip or "
 	  "forward to the guest's IPv4 address" },
+	{ "brackets around IPv4", "forward tcp 80 to [192.0.2.79]:80\n",
+	  "test.conf:1: forward guest address: '192.0.2.79' is in brackets, which are for IPv6 "
+	  "addresses only; write an IPv4 address without them, as in 192.0.2.10:80" },
+	{ "octal mark", "integrate-mark = 010\n",
+	  "test.conf:1: integrate-mark: '010' has a leading zero, which would be read as octal (010 "
+	  "is 8); write the bit in decimal without the zero or in hex, as in 0x01000000" },
+	{ "prefix length leading zero", "forward tcp 80 to 192.0.2.79 from 198.51.100.0/024\n",
+	  "test.conf:1: forward from: '198.51.100.0/024' has a leading zero in its prefix length, "
+	  "which other tools read as octal; write it without the zero, as in /24" },
+	{ "port leading zero", "forward tcp 080 to 192.0.2.79\n",
+	  "test.conf:1: forward host port: '080' has a leading zero, which other tools read as "
+	  "octal; write the port without it" },
+	{ "rate leading zero", "forward tcp 22 to 192.0.2.79 limit 05/minute\n",
+	  "test.conf:1: forward limit: '05/minute' is not a rate; expected a number of new "
+	  "connections from 1 to 100000, optionally per second, minute or hour, as in 5/minute" },
+	{ "link-local guest", "forward tcp 80 to 169.254.1.2\n",
+	  "test.conf:1: forward guest address: '169.254.1.2' is a link-local address "
+	  "(169.254.0.0/16), which means something only together with an interface that a forward "
+	  "cannot name; use the guest's address on its network" },
+	{ "reserved guest", "forward tcp 80 to 240.0.0.1\n",
+	  "test.conf:1: forward guest address: '240.0.0.1' is in 240.0.0.0/4, reserved for future "
+	  "use: hosts do not send to it and routers drop it" },
+	{ "reserved clients", "forward tcp 80 to 192.0.2.79 from 240.0.0.0/8\n",
+	  "test.conf:1: forward from: '240.0.0.0/8' is in 240.0.0.0/4, reserved for future use: "
+	  "hosts do not send to it and routers drop it" },
+	{ "site-local guest", "forward tcp 80 to [fec0::1]:80\n",
+	  "test.conf:1: forward guest address: 'fec0::1' is a site-local address (fec0::/10), "
+	  "deprecated since 2004 (RFC 3879) and ambiguous between sites; use the guest's global or "
+	  "unique local address" },
+	{ "limit past the kernel's timeout", "forward tcp 22 to 192.0.2.79 limit 1/hour burst 50000\n",
+	  "test.conf:1: forward burst: '50000' is too large for a rate of 1 per hour: a client's "
+	  "bucket would take 180000000 s (5.7 years) to fill again, longer than nftables keeps a "
+	  "client's state (99999999 s, about 3 years); raise the rate or lower the burst" },
 	{ "nul byte", "forward tcp 80 to 192.0.2.10\n\0\n", NULL /* length-aware case below */ },
 };
 
