@@ -29,6 +29,50 @@ bool addr_list_has(const struct addr_list *list, const struct addr *a)
 	return false;
 }
 
+bool addr_list_has_family(const struct addr_list *list, int family)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].family == family)
+			return true;
+	return false;
+}
+
+static int addr_qsort(const void *a, const void *b)
+{
+	return addr_cmp(a, b);
+}
+
+struct addr *addr_lists_sorted(const struct addr_list *const *lists, size_t nlists, size_t *count)
+{
+	size_t total = 0, n = 0;
+	struct addr *all;
+
+	for (size_t l = 0; l < nlists; l++)
+		total += lists[l]->count;
+	if (!(all = malloc((total + 1) * sizeof(*all))))
+		return NULL;
+	for (size_t l = 0; l < nlists; l++) {
+		memcpy(all + n, lists[l]->items, lists[l]->count * sizeof(*all));
+		n += lists[l]->count;
+	}
+	qsort(all, n, sizeof(*all), addr_qsort);
+	*count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!*count || addr_cmp(&all[*count - 1], &all[i]))
+			all[(*count)++] = all[i];
+	return all;
+}
+
+const struct addr *addr_list_twice(const struct addr_list *list, struct addr *scratch)
+{
+	memcpy(scratch, list->items, list->count * sizeof(*scratch));
+	qsort(scratch, list->count, sizeof(*scratch), addr_qsort);
+	for (size_t i = 1; i < list->count; i++)
+		if (!addr_cmp(&scratch[i - 1], &scratch[i]))
+			return &scratch[i];
+	return NULL;
+}
+
 static int prefix_cmp(const struct prefix *a, const struct prefix *b)
 {
 	int c;

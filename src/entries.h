@@ -59,6 +59,19 @@ int addr_cmp(const struct addr *a, const struct addr *b);
 /* Is `a` one of the list's addresses? */
 bool addr_list_has(const struct addr_list *list, const struct addr *a);
 
+/* Does the list hold an address of `family` (AF_INET, AF_INET6)? */
+bool addr_list_has_family(const struct addr_list *list, int family);
+
+/*
+ * The addresses of `lists`, sorted (addr_cmp), each once: a malloc'd array of *count; NULL
+ * when out of memory. For comparing lists as sets in n log n.
+ */
+struct addr *addr_lists_sorted(const struct addr_list *const *lists, size_t nlists, size_t *count);
+
+/* The first address that two neighbours of a sorted copy of `list` share, or NULL. The
+ * caller's `scratch` (list->count entries) holds the copy. */
+const struct addr *addr_list_twice(const struct addr_list *list, struct addr *scratch);
+
 /* The address as text (inet_ntop) in `buf`, which it returns. */
 const char *addr_text(const struct addr *a, char buf[INET6_ADDRSTRLEN]);
 

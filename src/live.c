@@ -277,18 +277,18 @@ static enum exit_code read_host_element(const struct where *w, int family, struc
 
 bool live_hosts_are(const struct live_table *t, const struct model *m)
 {
-	for (size_t i = 0; i < t->hosts.count; i++)
-		if (!addr_list_has(&m->host_ips, &t->hosts.items[i]) &&
-		    !addr_list_has(&m->public_ips, &t->hosts.items[i]))
-			return false;
-	for (size_t l = 0; l < 2; l++) {
-		const struct addr_list *list = l ? &m->public_ips : &m->host_ips;
+	const struct addr_list *configured[] = { &m->host_ips, &m->public_ips }, *live[] = { &t->hosts };
+	size_t n_configured = 0, n_live = 0;
+	/* as sets, sorted: a table may hold 100,000 host addresses */
+	struct addr *want = addr_lists_sorted(configured, 2, &n_configured);
+	struct addr *have = addr_lists_sorted(live, 1, &n_live);
+	bool same = want && have && n_configured == n_live;
 
-		for (size_t i = 0; i < list->count; i++)
-			if (!addr_list_has(&t->hosts, &list->items[i]))
-				return false;
-	}
-	return true;
+	for (size_t i = 0; same && i < n_live; i++)
+		same = !addr_cmp(&want[i], &have[i]);
+	free(want);
+	free(have);
+	return same;
 }
 
 /* The set or map object of a list entry ({"set": {...}} or {"map": {...}}), if it is one. */

@@ -120,14 +120,6 @@ struct half {
 	bool all_keep_source;
 };
 
-static bool list_has_family(const struct addr_list *list, int af)
-{
-	for (size_t i = 0; i < list->count; i++)
-		if (list->items[i].family == af)
-			return true;
-	return false;
-}
-
 /*
  * Elements are written piece by piece: with 10,000 forwards there are 30,000 element lines,
  * and fprintf's format parsing was most of the renderer's time.
@@ -720,9 +712,9 @@ static bool plan_halves(const struct model *m, const struct entry_list *all, str
 			h->some_keep_source |= h->by_key[e].keep_source;
 			h->all_keep_source &= h->by_key[e].keep_source;
 		}
-		h->host_set = list_has_family(&m->host_ips, h->fam->af) ||
-			      list_has_family(&m->public_ips, h->fam->af);
-		h->any_local = !list_has_family(&m->host_ips, h->fam->af);
+		h->host_set = addr_list_has_family(&m->host_ips, h->fam->af) ||
+			      addr_list_has_family(&m->public_ips, h->fam->af);
+		h->any_local = !addr_list_has_family(&m->host_ips, h->fam->af);
 	}
 	return true;
 }

@@ -404,25 +404,21 @@ struct port_claims {
 	uint32_t first[2][2][65536]; /* [family is IPv6][protocol is UDP][port] -> index + 1 */
 };
 
-static bool has_family(const struct addr_list *list, int family)
-{
-	for (size_t i = 0; i < list->count; i++)
-		if (list->items[i].family == family)
-			return true;
-	return false;
-}
-
 /* With host addresses given, a guest is reachable only through one of its own family. */
 static bool check_families(const struct model *m, struct error *err)
 {
+	bool reachable[2];
+
 	if (m->host_ips.count == 0 && m->public_ips.count == 0)
 		return true;
+	for (int v6 = 0; v6 < 2; v6++)
+		reachable[v6] = addr_list_has_family(&m->host_ips, v6 ? AF_INET6 : AF_INET) ||
+				addr_list_has_family(&m->public_ips, v6 ? AF_INET6 : AF_INET);
 	for (size_t i = 0; i < m->forward_count; i++) {
 		const struct forward *f = &m->forwards[i];
 		char here[512];
 
-		if (has_family(&m->host_ips, f->guest.family) ||
-		    has_family(&m->public_ips, f->guest.family))
+		if (reachable[f->guest.family == AF_INET6])
 			continue;
 		format_origin(&f->where, here, sizeof(here));
 		return error_set(err,
