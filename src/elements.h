@@ -39,6 +39,9 @@ void elements_free(struct element_list *elements);
 /* What elements_diff found: counts, and the map elements as entries (for conntrack). */
 struct element_change {
 	size_t deleted, added;
+	/* deletions from the client-network maps (sets of intervals) times their size: what
+	 * the kernel's work in place grows with */
+	uint64_t interval_work;
 	struct entry_list removed_mappings, added_mappings; /* sorted by key */
 	struct prefix *sources;                             /* their client networks */
 };
@@ -51,5 +54,11 @@ struct element_change {
 bool elements_diff(const struct element_list *from, const struct element_list *to, FILE *out,
 		   struct element_change *change);
 void element_change_free(struct element_change *change);
+
+/*
+ * Would replacing the whole table (of `elements` elements once changed) cost the kernel
+ * less than this change in place? Deleting from a large interval set is quadratic.
+ */
+bool elements_cheaper_replaced(const struct element_change *change, size_t elements);
 
 #endif

@@ -219,8 +219,13 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 		    run->table_changed ? "changed" : "unchanged");
 	if (run->table_changed && run->replaced)
 		outcome_say(out, "replaced the whole table in one transaction: %s",
-			    run->before.present ? "its structure changed (rules, chains, set definitions "
-						  "or host addresses)" : "it was not there");
+			    run->replaced_for_speed ? "the kernel deletes from a map of client networks "
+						      "one element at a time, each costing work of the "
+						      "map's size, so this change in place would take "
+						      "longer than a replace"
+			    : run->before.present ? "its structure changed (rules, chains, set "
+						    "definitions or host addresses)"
+						  : "it was not there");
 	else if (run->table_changed)
 		outcome_say(out, "changed elements in place: %zu added, %zu deleted; the other forwards "
 				 "keep their counters and connections", run->change.added,
@@ -324,7 +329,12 @@ static enum exit_code apply_untouched(struct apply_run *run, struct kernel *k,
 	run->before.present = true;
 	run->old_known = true;
 	rc = element_commands(&rec->elements, wanted, &commands, &run->change, err);
-	if (rc == EXIT_OK && run->change.added) {
+	if (rc == EXIT_OK && elements_cheaper_replaced(&run->change, wanted->count)) {
+		/* no change may cost more than a fresh apply: apply_read replaces, taking our
+		 * table from the record (nothing happened since) */
+		element_change_free(&run->change);
+		run->ours_known = true;
+	} else if (rc == EXIT_OK && run->change.added) {
 		/* New elements (a guest endpoint, a port, a client network) may meet drops in
 		 * other firewalls that the old ones did not: look at those first. Our table is
 		 * the record (nothing happened since), so it is not listed. */
@@ -394,6 +404,12 @@ static enum exit_code apply_read(struct apply_run *run, struct kernel *k,
 	/* the changes, for the commit or for conntrack; nothing before: nothing to compare */
 	if (rc == EXIT_OK && run->old_known)
 		rc = element_commands(old, wanted, &commands, &run->change, err);
+	/* no change may cost more than a fresh apply: a replace, when in place would be slower */
+	if (rc == EXIT_OK && same_structure && run->old_known &&
+	    elements_cheaper_replaced(&run->change, wanted->count)) {
+		same_structure = false;
+		run->replaced_for_speed = true;
+	}
 	if (rc == EXIT_OK) {
 		run->replaced = !same_structure;
 		rc = commit(run, k, run->replaced ? run->table_text : commands ? commands : "", err);

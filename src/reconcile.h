@@ -47,6 +47,7 @@ struct apply_run {
 	bool old_known;                  /* what the table held before is known */
 	bool committed;                  /* a transaction was committed */
 	bool replaced;                   /* ... and it replaced the whole table */
+	bool replaced_for_speed;         /* ... though only elements changed (elements.h) */
 	bool hosts_differ;               /* sets hostN held other addresses (a hand edit) */
 	bool table_changed, foreign_changed;
 	bool gen_known;                  /* it committed; gen_after: the generation right after */

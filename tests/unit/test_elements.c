@@ -292,6 +292,51 @@ static void test_render_elements_matches(void)
 	side_free(&a);
 }
 
+/* A forward with `n` client networks on host port `port`, and a small one beside it. */
+static char *allowlist_config(size_t n, unsigned port, unsigned small_port)
+{
+	size_t size = 200 + n * 24, len = 0;
+	char *text = malloc(size);
+
+	len += (size_t)snprintf(text + len, size - len, "forward tcp %u to 192.0.2.79:80 from ", port);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, size - len, "%s10.%zu.%zu.%zu/30", i ? ", " : "",
+					i >> 14, (i >> 6) & 255, (i & 63) << 2);
+	snprintf(text + len, size - len, "\nforward tcp %u to 192.0.2.79:22 from 203.0.113.0/29, "
+		 "203.0.113.8/29\n", small_port);
+	return text;
+}
+
+/* Deleting from a large map of client networks in place is quadratic in the kernel. */
+static void test_cheaper_replaced(void)
+{
+	char *a = allowlist_config(20000, 8080, 9000), *b = allowlist_config(20000, 8081, 9000);
+	char *c = allowlist_config(20000, 8080, 9001);
+	struct side sa, sb, sc;
+	struct element_change change;
+
+	render_config(a, &sa);
+	render_config(b, &sb);
+	render_config(c, &sc);
+	free(diff(&sa, &sb, &change));
+	EXPECT(change.deleted == 20000 && change.interval_work == 20000ull * 20002 &&
+		       elements_cheaper_replaced(&change, sb.elements.count),
+	       "20,000 networks of one forward changed, a replace is cheaper: %zu deleted, work %llu",
+	       change.deleted, (unsigned long long)change.interval_work);
+	element_change_free(&change);
+	free(diff(&sa, &sc, &change));
+	EXPECT(change.deleted == 2 && !elements_cheaper_replaced(&change, sc.elements.count),
+	       "the small forward changed, in place: %zu deleted, work %llu", change.deleted,
+	       (unsigned long long)change.interval_work);
+	element_change_free(&change);
+	side_free(&sa);
+	side_free(&sb);
+	side_free(&sc);
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	test_split();
@@ -302,6 +347,7 @@ int main(void)
 	test_allowlist_and_shared_endpoint();
 	test_structure_changes();
 	test_render_elements_matches();
+	test_cheaper_replaced();
 	if (failures) {
 		printf("%d failure(s)\n", failures);
 		return 1;
