@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "kernel.h"
+#include "load.h"
 #include "outcome.h"
 #include "reconcile.h"
 #include "state.h"
@@ -94,7 +95,7 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	if (rc == EXIT_OK && !locked)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, err);
 	if (rc == EXIT_OK)
-		rc = options_load_rendered(opts, &m, &text, err);
+		rc = load_rendered(opts, &m, &text, err);
 	run.table_text = text;
 	if (rc == EXIT_OK)
 		rc = reconcile_apply(&run, k, err);

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "entries.h"
 #include "kernel.h"
+#include "load.h"
 #include "outcome.h"
 #include "render.h"
 
@@ -37,7 +38,7 @@ static enum exit_code check(const struct model *m, const char *text, struct kern
 				 "(dry run, nothing changed)",
 			    m->forward_count, m->forward_count == 1 ? "" : "s");
 		coexist_tell(out, &foreign, !m->no_integrate, pending, false);
-		coexist_tell_host(out, m);
+		coexist_tell_host(out, m, &foreign);
 		outcome_set(out, "changed", json_false());
 		outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
 	}
@@ -58,7 +59,7 @@ static enum exit_code run_check(const struct options *opts)
 	enum exit_code rc;
 
 	outcome_init(&out, opts, "check");
-	rc = options_load_rendered(opts, &m, &text, &err);
+	rc = load_rendered(opts, &m, &text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)

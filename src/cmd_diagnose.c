@@ -25,6 +25,7 @@
 #include "hostcheck.h"
 #include "kernel.h"
 #include "live.h"
+#include "load.h"
 #include "render.h"
 #include "route.h"
 #include "sysctl.h"
@@ -302,13 +303,19 @@ static void check_firewalls(struct tally *t, const struct model *m,
 		       r->skipped_count ? " (of the tables analysed)" : "");
 }
 
-/* What the host does beside us: iptables-legacy tables, ports the host itself serves. */
-static void check_host_side(struct tally *t, const struct model *m)
+/* What the host does beside us: routing beyond the forwards, iptables-legacy tables, ports
+ * the host itself serves. */
+static void check_host_side(struct tally *t, const struct model *m, const struct foreign_report *r)
 {
 	char advice[768];
 	size_t count;
 	char **served = hostcheck_served_ports(m, &count);
 
+	if (coexist_routes_more(m, r, advice, sizeof(advice)))
+		verdict(t, false, false, "routing = forwards in the config, then apply", "%s", advice);
+	else
+		printf("[PASS] the host routes only the forwards and translated connections, or a "
+		       "firewall filters the forward hook\n");
 	if (hostcheck_legacy(model_mark(m), advice, sizeof(advice))) {
 		verdict(t, false, false, "look at those rules; accept the forwards there as shown",
 			"%s", advice);
@@ -495,7 +502,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		check_guests(&t, &wanted);
 		check_host_addresses(&t, m);
 		check_firewalls(&t, m, &foreign, pending);
-		check_host_side(&t, m);
+		check_host_side(&t, m, &foreign);
 		check_keep_source(&t, m);
 		check_rp_filter(&t, m, &wanted);
 		printf("\nSummary: %u of %u core checks pass (table, forwarding, guests, other "
@@ -519,6 +526,8 @@ static enum exit_code run_diagnose(const struct options *opts)
 	struct kernel *k = NULL;
 	enum exit_code rc = options_load_model(opts, &m, &err);
 
+	if (rc == EXIT_OK)
+		load_routing(opts, &m);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK && opts->trace_seconds) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "load.h"
 #include "render.h"
 
 static enum exit_code run_render(const struct options *opts)
@@ -17,6 +18,7 @@ static enum exit_code run_render(const struct options *opts)
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
+	load_routing(opts, &m);
 	if (opts->output_path && !(out = fopen(opts->output_path, "w"))) {
 		error_set(&err, "cannot write %s: %s", opts->output_path, strerror(errno));
 		model_free(&m);
@@ -37,7 +39,10 @@ const struct command command_render = {
 	.name = "render",
 	.summary = "print the exact ruleset apply would commit (no privileges needed)",
 	.help = "The output is nft syntax: 'nft -f' accepts it, and 'nft-portfwd apply' commits\n"
-		"the same bytes. The same config always renders the same bytes.\n",
-	.accepts = OPT_CONFIG | OPT_OUTPUT | OPT_FORWARD,
+		"the same bytes. The same config always renders the same bytes on the same host:\n"
+		"with routing = auto (the default), chain routing is there for a family whose\n"
+		"forwarding is off (or was before the first apply, as the state dir records):\n"
+		"apply turns it on, and then the host routes only the forwards.\n",
+	.accepts = OPT_CONFIG | OPT_OUTPUT | OPT_FORWARD | OPT_STATE_DIR,
 	.run = run_render,
 };

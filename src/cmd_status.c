@@ -18,6 +18,7 @@
 #include "hostcheck.h"
 #include "watchinfo.h"
 #include "kernel.h"
+#include "load.h"
 #include "live.h"
 #include "render.h"
 #include "state.h"
@@ -633,7 +634,7 @@ static enum exit_code run_status(const struct options *opts)
 	struct kernel *k = NULL;
 	struct report r = { .m = &m, .state_dir = opts->state_dir };
 	char *text = NULL;
-	enum exit_code rc = options_load_rendered(opts, &m, &text, &err);
+	enum exit_code rc = load_rendered(opts, &m, &text, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);

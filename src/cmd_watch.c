@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "events.h"
 #include "kernel.h"
+#include "load.h"
 #include "outcome.h"
 #include "process.h"
 #include "reconcile.h"
@@ -330,7 +331,7 @@ static void reload(struct watcher *w)
 	char what[768];
 
 	sd_notify(0, "RELOADING=1");
-	if (options_load_rendered(w->opts, &m, &text, &err) != EXIT_OK) {
+	if (load_rendered(w->opts, &m, &text, &err) != EXIT_OK) {
 		log_line(SD_ERR, "reload: %s; the forwards of the previous config stay", err.msg);
 		model_free(&m);
 		free(text);
@@ -472,7 +473,7 @@ static enum exit_code run_watch(const struct options *opts)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!signals_take(&err))
 		return report_error(EXIT_SYSTEM, &err);
-	rc = options_load_rendered(opts, &w.m, &w.text, &err);
+	rc = load_rendered(opts, &w.m, &w.text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&w.k, &err);
 	/* Follow changes before the first apply, so none is missed between the two. */

@@ -318,13 +318,39 @@ json_t *coexist_skipped_json(const struct foreign_report *r)
 	return list;
 }
 
-void coexist_tell_host(struct outcome *out, const struct model *m)
+bool coexist_routes_more(const struct model *m, const struct foreign_report *r, char *why,
+			 size_t size)
+{
+	const char *families[2] = { NULL, NULL };
+
+	for (int v6 = 0; v6 < 2; v6++)
+		if (model_has_family(m, v6 ? AF_INET6 : AF_INET) && !m->route_guard[v6] &&
+		    !r->forward_filtered[v6])
+			families[v6] = v6 ? "IPv6" : "IPv4";
+	if (!families[0] && !families[1])
+		return false;
+	snprintf(why, size, "the host routes more than the forwards: %s%s%s forwarding is on and "
+		 "nothing filters the forward hook (routing = %s), so a client with a route through "
+		 "this host reaches every port of the guests and the networks behind it; set "
+		 "routing = forwards, or filter the forward hook (a drop policy)",
+		 families[0] ? families[0] : "", families[0] && families[1] ? " and " : "",
+		 families[1] ? families[1] : "",
+		 m->routing == ROUTING_OPEN ? "open" : "auto, and forwarding was on before the first "
+						       "apply");
+	return true;
+}
+
+void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r)
 {
 	json_t *list = json_array();
 	char advice[768];
 	size_t count;
 	char **served = hostcheck_served_ports(m, &count);
 
+	if (coexist_routes_more(m, r, advice, sizeof(advice))) {
+		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
+		json_array_append_new(list, json_string(advice));
+	}
 	if (hostcheck_legacy(model_mark(m), advice, sizeof(advice))) {
 		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
 		json_array_append_new(list, json_string(advice));

@@ -62,10 +62,19 @@ void coexist_tell(struct outcome *out, const struct foreign_report *r, bool inte
 json_t *coexist_skipped_json(const struct foreign_report *r);
 
 /*
- * Warn about what the host does beside us (hostcheck.h): iptables-legacy tables that
- * forwarded traffic also crosses, and forwarded ports the host itself serves while no
- * host-ip narrows the forward. On stderr, and as the outcome's "host_warnings".
+ * Does the host route more than the forwards: a family with forwards, no routing guard
+ * (model.route_guard) and no other firewall filtering the forward hook? Then `why` says so
+ * and how to fix it.
  */
-void coexist_tell_host(struct outcome *out, const struct model *m);
+bool coexist_routes_more(const struct model *m, const struct foreign_report *r, char *why,
+			 size_t size);
+
+/*
+ * Warn about what the host does beside us (hostcheck.h): routing beyond the forwards,
+ * iptables-legacy tables that forwarded traffic also crosses, and forwarded ports the host
+ * itself serves while no host-ip narrows the forward. On stderr, and as the outcome's
+ * "host_warnings".
+ */
+void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r);
 
 #endif

@@ -14,7 +14,7 @@
 #include "validate.h"
 
 #define WHITESPACE " \t\r\v\f"
-#define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate, integrate-mark"
+#define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate, integrate-mark, routing"
 
 static const struct forward_fields config_words = {
 	.protos = "forward protocol",
@@ -164,6 +164,8 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		seen = &m->integrate_origin;
 	else if (strcmp(key, "integrate-mark") == 0)
 		seen = &m->integrate_mark_origin;
+	else if (strcmp(key, "routing") == 0)
+		seen = &m->routing_origin;
 	else
 		return field_error(err, where, key, NULL,
 				   "unknown setting; expected " SETTING_KEYS " or a 'forward' line");
@@ -196,6 +198,16 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 				    "is not auto or off (auto: accept forwards in other firewalls' "
 				    "chains that would drop them)");
 		m->no_integrate = strcmp(word, "off") == 0;
+	} else if (seen == &m->routing_origin) {
+		char *word = trim(copy);
+
+		ok = !strcmp(word, "auto") || !strcmp(word, "forwards") || !strcmp(word, "open");
+		if (!ok)
+			field_error(err, where, field, word,
+				    "is not auto, forwards or open (auto: when apply turns forwarding "
+				    "on, the host routes only the forwards and translated connections)");
+		m->routing = !strcmp(word, "forwards") ? ROUTING_FORWARDS :
+			     !strcmp(word, "open") ? ROUTING_OPEN : ROUTING_AUTO;
 	} else if (seen == &m->integrate_mark_origin) {
 		char *word = trim(copy);
 		const char *reason = parse_mark_bit(word, &m->integrate_mark);

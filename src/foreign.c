@@ -66,7 +66,19 @@ static bool endpoints_of(const struct entry_list *entries, const struct foreign_
 	return true;
 }
 
-/* libvirt's and Docker's own forwarding, seen in the chains they keep for it. */
+/* Does base chain `c` end in a drop of whatever its rules did not accept? */
+static bool ends_in_drop(const struct chain *c)
+{
+	const struct rule *last = c->nrules ? &c->rules[c->nrules - 1] : NULL;
+
+	return c->policy_drop ||
+	       (last && !last->nconds && (last->verdict == V_DROP || last->verdict == V_REJECT));
+}
+
+/*
+ * libvirt's and Docker's own forwarding, seen in the chains they keep for it; and which
+ * families some forward-hook base chain filters.
+ */
 static void find_forwarders(const struct ruleset *rs, struct foreign_report *r)
 {
 	r->forwarder[0] = r->forwarder[1] = "";
@@ -76,6 +88,10 @@ static void find_forwarders(const struct ruleset *rs, struct foreign_report *r)
 		const char *who = NULL;
 		int af;
 
+		if (c->forward_base && ends_in_drop(c) && family_af(t->family, &af)) {
+			r->forward_filtered[0] |= af != AF_INET6;
+			r->forward_filtered[1] |= af != AF_INET;
+		}
 		if (c->nrules && (!strcmp(c->name, "LIBVIRT_FWO") ||
 				  (!strcmp(t->name, "libvirt_network") && !strcmp(c->name, "guest_output"))))
 			who = "libvirt";

@@ -111,6 +111,12 @@ struct foreign_report {
 	 * chain) or "docker"; "" for none. flush leaves forwarding on for them.
 	 */
 	const char *forwarder[2];
+	/*
+	 * Per family: some base chain on the forward hook drops what it does not accept (a drop
+	 * policy, or an unconditional drop or reject as its last rule: Docker, ufw, firewalld,
+	 * a router's firewall), so the host does not route everything its forwarding allows.
+	 */
+	bool forward_filtered[2];
 	struct foreign_endpoint *endpoints;
 	size_t endpoint_count;
 	struct foreign_block *blocks; /* in the order the ruleset lists the base chains */

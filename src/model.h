@@ -77,6 +77,19 @@ struct setting_origin {
 	int set; /* non-zero once the setting was given */
 };
 
+/*
+ * Which new connections the host routes besides the forwards (setting `routing`). The
+ * guard (render.c, chain routing) drops new forwarded connections that nobody translates:
+ * not DNAT'd (ours, or another program's port forward) and not masqueraded or SNAT'd (a NAT
+ * network's guests, libvirt's or Docker's), so a client with a route through the host
+ * reaches only the forwards.
+ */
+enum routing {
+	ROUTING_AUTO,     /* the guard for a family whose forwarding apply turned on */
+	ROUTING_FORWARDS, /* the guard always */
+	ROUTING_OPEN,     /* no guard: the host routes whatever its forwarding allows */
+};
+
 struct model {
 	struct addr_list public_ips; /* the router's public address(es), also matched */
 	struct addr_list host_ips;   /* empty: any local address (fib daddr type local) */
@@ -84,12 +97,16 @@ struct model {
 	bool no_masquerade;          /* masquerade = no: every forward keeps the client address */
 	bool no_integrate;           /* integrate = off: add no accepts to other firewalls' chains */
 	uint32_t integrate_mark;     /* integrate-mark: the one packet mark bit; 0 for the default */
+	enum routing routing;
+	/* resolved from `routing` and the host (options_resolve_routing): the guard for IPv4
+	 * ([0]) and IPv6 ([1]) */
+	bool route_guard[2];
 	struct forward *forwards;
 	size_t forward_count;
 	size_t forward_capacity;
 	/* where each global setting was first given, to report a second one */
 	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin,
-		masquerade_origin, integrate_origin, integrate_mark_origin;
+		masquerade_origin, integrate_origin, integrate_mark_origin, routing_origin;
 	char **owned_sources;        /* drop-in paths the forwards' origins point at */
 	size_t owned_source_count;
 };

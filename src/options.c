@@ -25,6 +25,7 @@ enum {
 	LONG_TRACE,
 	LONG_JSON,
 	LONG_CONFIG_DIR,
+	LONG_ROUTING,
 };
 
 static const struct option long_options[] = {
@@ -42,6 +43,7 @@ static const struct option long_options[] = {
 	{ "vm-port", required_argument, NULL, LONG_VM_PORT },
 	{ "proto", required_argument, NULL, LONG_PROTO },
 	{ "integrate", required_argument, NULL, LONG_INTEGRATE },
+	{ "routing", required_argument, NULL, LONG_ROUTING },
 	{ "json", no_argument, NULL, LONG_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "trace", required_argument, NULL, LONG_TRACE },
@@ -149,6 +151,11 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 				return EXIT_USAGE;
 			note_given(opts, OPT_FORWARD, "--integrate");
 			break;
+		case LONG_ROUTING:
+			if (!set_once(&opts->routing, "--routing", err))
+				return EXIT_USAGE;
+			note_given(opts, OPT_FORWARD, "--routing");
+			break;
 		case LONG_JSON:
 			opts->json = true;
 			note_given(opts, OPT_JSON, "--json");
@@ -205,6 +212,7 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 		{ "host-ip", opts->host_ip, "--host-ip" },
 		{ "host-iface", opts->host_iface, "--host-iface" },
 		{ "integrate", opts->integrate, "--integrate" },
+		{ "routing", opts->routing, "--routing" },
 	};
 
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
@@ -283,17 +291,3 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 	return EXIT_OK;
 }
 
-enum exit_code options_load_rendered(const struct options *opts, struct model *m, char **text,
-				     struct error *err)
-{
-	enum exit_code rc = options_load_model(opts, m, err);
-
-	if (rc != EXIT_OK)
-		return rc;
-	if (!(*text = render_ruleset_text(m))) {
-		model_free(m);
-		error_set(err, "out of memory while rendering");
-		return EXIT_SYSTEM;
-	}
-	return EXIT_OK;
-}

@@ -18,7 +18,8 @@ enum option_bit {
 	OPT_STATE_DIR = 1 << 1,
 	OPT_OUTPUT = 1 << 2,
 	OPT_FORWARD = 1 << 3, /* the config's settings and one forward: --public-ip, --host-ip,
-			       * --host-iface, --integrate, --host-port, --vm-ip, --vm-port, --proto */
+			       * --host-iface, --integrate, --routing, --host-port, --vm-ip,
+			       * --vm-port, --proto */
 	OPT_JSON = 1 << 4,
 	OPT_QUIET = 1 << 5,
 	OPT_TRACE = 1 << 6,
@@ -33,7 +34,7 @@ struct options {
 	const char *state_dir;
 	const char *output_path;
 	const char *public_ip, *host_ip, *host_iface, *host_port, *vm_ip, *vm_port, *proto;
-	const char *integrate;
+	const char *integrate, *routing;
 	unsigned given;         /* option_bit of every option on the command line */
 	const char *first_given[OPTION_BITS]; /* the spelling of the first option of each bit */
 	const char *const *args; /* the words after the command that are not options */
@@ -53,9 +54,5 @@ const char *options_config_dir(const struct options *opts);
 /* The config file and the forward flags, validated: EXIT_OK or EXIT_CONFIG. */
 enum exit_code options_load_model(const struct options *opts, struct model *m,
 				  struct error *err);
-
-/* options_load_model, then the ruleset rendered into *text (malloc'd). */
-enum exit_code options_load_rendered(const struct options *opts, struct model *m, char **text,
-				     struct error *err);
 
 #endif

@@ -285,7 +285,9 @@ static unsigned walk_endpoint(struct analysis *a, size_t e, unsigned dir, struct
 		ended |= a->w.ended && !a->w.blankets;
 		/* each name a rule compared: the same walk with it on that side, in the order of
 		 * the table's names (the first blocked packet is the one reported) */
-		qsort(a->w.tested, a->w.ntested, sizeof(*a->w.tested), reply ? cmp_tested_reply : cmp_tested);
+		if (a->w.ntested > 1)
+			qsort(a->w.tested, a->w.ntested, sizeof(*a->w.tested),
+			      reply ? cmp_tested_reply : cmp_tested);
 		for (size_t i = 0; i < a->w.ntested; i++) {
 			size_t name = a->w.tested[i] >> 1;
 			bool oif = a->w.tested[i] & 1, guest_end = oif != reply;

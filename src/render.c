@@ -655,6 +655,25 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 	}
 	text_printf(out, "\t}\n\n");
 
+	/*
+	 * Part 1's guard, after every source NAT (iptables', libvirt's, Docker's, firewalld's
+	 * run at srcnat or srcnat + 10): a new forwarded connection (iif 0 is the host's own, or
+	 * a bridged packet) that nobody translated is dropped. Masqueraded networks (libvirt's
+	 * and Docker's guests going out) and DNAT'd connections (the forwards, another
+	 * program's published ports) pass; so do replies, which are never new.
+	 */
+	if (m->route_guard[0] || m->route_guard[1]) {
+		text_printf(out, "\tchain routing {\n\t\ttype filter hook postrouting priority srcnat + 50; "
+			     "policy accept;\n");
+		for (size_t i = 0; i < 2; i++)
+			if (m->route_guard[i])
+				text_printf(out, "\t\tmeta nfproto %s ct state new iif != 0 ct status & (snat | "
+					     "dnat) == 0 counter drop comment \"1 routing: the host "
+					     "routes only the forwards and translated connections\"\n",
+					     families[i].nfproto);
+		text_printf(out, "\t}\n\n");
+	}
+
 	text_printf(out, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct half *h = &halves[i];

@@ -187,6 +187,15 @@ void sysctl_undo(const char *state_dir, const struct sysctl_change *change)
 		state_remove(state_dir, change->sysctl->state_name);
 }
 
+bool sysctl_turned_on_by_us(const char *state_dir, const struct forwarding_sysctl *s)
+{
+	char value[16];
+
+	if (!state_read(state_dir, s->state_name, value, sizeof(value)) && !sysctl_read(s, value))
+		return false;
+	return !strcmp(value, "0");
+}
+
 bool sysctl_forget(const char *state_dir, const struct forwarding_sysctl *s)
 {
 	char value[16];

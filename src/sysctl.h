@@ -47,6 +47,12 @@ enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sys
 /* Forget the recorded value, leaving the sysctl as it is: true when there was one. */
 bool sysctl_forget(const char *state_dir, const struct forwarding_sysctl *s);
 
+/*
+ * Is apply the one turning this forwarding on: the value before the first apply, as the
+ * state dir records it, was 0, or with no record (nothing applied) it is 0 now?
+ */
+bool sysctl_turned_on_by_us(const char *state_dir, const struct forwarding_sysctl *s);
+
 /* The current value, or false when it cannot be read. */
 bool sysctl_read(const struct forwarding_sysctl *s, char value[16]);
 

@@ -8,7 +8,7 @@ _nft_portfwd_takes_value()
     case $1 in
         -c | --config | --config-dir | -o | --output | --state-dir | --public-ip | --host-ip | \
             --host-iface | --host-port | --vm-ip | --vm-port | --proto | --integrate | \
-            --trace)
+            --routing | --trace)
             return 0
             ;;
     esac
@@ -19,9 +19,9 @@ _nft_portfwd_takes_value()
 _nft_portfwd_options()
 {
     local common="--config --config-dir --help --version"
-    local fwd="--public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto --integrate"
+    local fwd="--public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto --integrate --routing"
     case $1 in
-        render) echo "$common --output $fwd" ;;
+        render) echo "$common --output --state-dir $fwd" ;;
         check | apply) echo "$common --state-dir --json --quiet $fwd" ;;
         flush | status) echo "$common --state-dir --json --quiet" ;;
         diagnose) echo "$common --state-dir --trace $fwd" ;;
@@ -107,6 +107,10 @@ _nft_portfwd()
             ;;
         --integrate)
             COMPREPLY=($(compgen -W "auto off" -- "$cur"))
+            return
+            ;;
+        --routing)
+            COMPREPLY=($(compgen -W "auto forwards open" -- "$cur"))
             return
             ;;
         --host-iface)

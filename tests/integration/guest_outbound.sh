@@ -1,7 +1,9 @@
 #!/bin/bash
 # The guest's own outbound connections to another machine on the forwarded port
 # number reach that machine, not the guest itself: the DNAT only matches traffic
-# addressed to the host.
+# addressed to the host. With the default routing = auto and forwarding off before
+# apply, the host routes them only once something translates them (here a NAT network's
+# masquerade, as libvirt has); with routing = open, as they are.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
 pf_setup
@@ -26,7 +28,26 @@ pf_run_ok --config "$cfg" apply
 assert_reaches "$CLIENT" tcp "$HOST_IP" $PORT guest "client reaches guest through the forward"
 assert_reaches "$REMOTE" udp "$HOST_REMOTE_IP" $PORT guest "remote reaches guest through the forward (udp)"
 
-step "guest outbound on the forwarded port"
+step "guest outbound: the routing guard drops what nobody translates"
+assert_no_reply "$GUEST" tcp "$REMOTE_IP" $PORT "guest tcp to remote:$PORT, routed untranslated"
+assert_no_reply "$CLIENT" tcp "$REMOTE_IP" $PORT "client tcp to remote:$PORT, routed untranslated"
+
+step "guest outbound on the forwarded port, masqueraded as a NAT network's"
+hnft -f - <<NFT || fail "the NAT network's masquerade"
+table ip natnet {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr 192.0.2.0/24 oifname != "$HOST_IF_G" masquerade
+	}
+}
+NFT
+assert_reaches "$GUEST" tcp "$REMOTE_IP" $PORT remote "guest tcp to remote:$PORT reaches remote, not itself"
+assert_eq "$PF_SEEN" "$HOST_REMOTE_IP" "remote sees the host's address (the NAT network's masquerade)"
+assert_reaches "$GUEST" udp "$REMOTE_IP" $PORT remote "guest udp to remote:$PORT reaches remote, not itself"
+hnft delete table ip natnet || fail "deleting the masquerade"
+
+step "routing = open: the host routes as it is told, and the DNAT still leaves these alone"
+pf_run_ok --config "$cfg" --routing open apply
 assert_reaches "$GUEST" tcp "$REMOTE_IP" $PORT remote "guest tcp to remote:$PORT reaches remote, not itself"
 assert_eq "$PF_SEEN" "$GUEST_IP" "remote sees the guest's own address for guest-initiated tcp (no masquerade)"
 assert_reaches "$GUEST" udp "$REMOTE_IP" $PORT remote "guest udp to remote:$PORT reaches remote, not itself"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # IPv6 forwards ([2001:db8::]:port guests) next to an IPv4 one: client and
-# host-local traffic reach the guest, the guest's own outbound traffic reaches
-# the remote, IPv6 forwarding goes 0 -> 1 -> 0 across apply and flush.
+# host-local traffic reach the guest, the guest's own outbound traffic is dropped by the
+# routing guard and reaches the remote with routing = open, IPv6 forwarding goes
+# 0 -> 1 -> 0 across apply and flush.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
 pf_setup
@@ -38,7 +39,9 @@ assert_reaches "$CLIENT" tcp "$HOST_IP6" 2222 guest22 "ipv6 tcp 2222 -> guest:22
 assert_reaches "$HOST" tcp "$HOST_IP6" 8080 guest "ipv6 host-local tcp reaches guest"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8081 guest4 "ipv4 forward beside ipv6 ones"
 assert_no_reply "$CLIENT" tcp "$HOST_IP6" 8081 "the ipv4-only forward is not reachable over ipv6"
-assert_reaches "$GUEST" tcp "$REMOTE_IP6" 8080 remote "guest ipv6 outbound on the forwarded port reaches remote"
+assert_no_reply "$GUEST" tcp "$REMOTE_IP6" 8080 "the routing guard drops the guest's own untranslated ipv6 outbound"
+pf_run_ok --config "$cfg" --routing open apply
+assert_reaches "$GUEST" tcp "$REMOTE_IP6" 8080 remote "with routing = open, guest ipv6 outbound on the forwarded port reaches remote"
 
 step "flush"
 pf_run_ok --config "$cfg" flush

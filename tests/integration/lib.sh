@@ -214,7 +214,7 @@ pf_state_args() {
         case "$a" in --state-dir | --state-dir=*) return ;; esac
     done
     for a in "$@"; do
-        case "$a" in apply|flush|check|status|add|remove) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
+        case "$a" in apply|flush|check|status|add|remove|diagnose) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
     done
 }
 

@@ -104,7 +104,7 @@ grep -q "deb-systemd-helper.*enable.*nft-portfwd.service\|deb-systemd-helper unm
     "$tmp/control/postinst" || fail "postinst does not enable nft-portfwd.service (dh_installsystemd)"
 grep -q "deb-systemd-invoke.*start.*nft-portfwd.service" "$tmp/control/postinst" ||
     fail "postinst does not start nft-portfwd.service"
-grep -q "touch /run/nft-portfwd/handover" "$tmp/control/postinst" ||
+grep -qF 'echo "$pid $start" >/run/nft-portfwd/handover' "$tmp/control/postinst" ||
     fail "postinst does not hand the forwards over on upgrade (restart without a flush)"
 grep -q "deb-systemd-invoke stop.*nft-portfwd.service" "$tmp/control/prerm" ||
     fail "prerm does not stop (flush) nft-portfwd.service on removal"

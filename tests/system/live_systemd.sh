@@ -82,6 +82,9 @@ forward udp 5000 to 192.0.2.79:5000
 CONF
 install -m 0755 "$ROOT/tests/integration/peer.py" "$R/root/peer.py"
 install -m 0755 "$ROOT/debian/postinst" "$R/root/postinst"
+# a container image's policy-rc.d (exit 101) would keep deb-systemd-invoke, which the
+# postinst uses, from acting; a real host has none (removed in the overlay only)
+rm -f "$R/usr/sbin/policy-rc.d"
 # The topology inside, idempotent (run again after a reboot or a network restart).
 cat >"$R/root/topology.sh" <<'SH'
 #!/bin/bash

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Every rulesets/NAME.conf renders to exactly rulesets/NAME.nft, byte for byte.
 # With --update, rewrite the .nft files instead (review the diff before committing).
+# They are rendered as on a host whose forwarding is off, where apply turns it on and the
+# default routing = auto adds chain routing: --routing forwards, unless a config sets it.
 set -u
 bin=${NFT_PORTFWD:?} dir=${SOURCE_ROOT:?}/rulesets
 out=$(mktemp) || exit 1
@@ -8,12 +10,14 @@ trap 'rm -f "$out"' EXIT
 passed=0 failed=0
 for conf in "$dir"/*.conf; do
 	golden=${conf%.conf}.nft
+	routing=(--routing forwards)
+	grep -Eq '^[[:space:]]*routing[[:space:]]*=' "$conf" && routing=()
 	if [ "${1:-}" = --update ]; then
-		"$bin" render --config "$conf" -o "$golden" || exit 1
+		"$bin" render --config "$conf" "${routing[@]}" -o "$golden" || exit 1
 		echo "updated $golden"
 		continue
 	fi
-	if ! "$bin" render --config "$conf" >"$out"; then
+	if ! "$bin" render --config "$conf" "${routing[@]}" >"$out"; then
 		echo "FAIL $conf: render exited non-zero"
 		failed=$((failed + 1))
 	elif ! cmp -s "$out" "$golden"; then

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdlib.h>
+
+#include "load.h"
+#include "render.h"
+#include "sysctl.h"
+
+void load_routing(const struct options *opts, struct model *m)
+{
+	const struct forwarding_sysctl *sysctls[2] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
+
+	for (size_t i = 0; i < 2; i++)
+		m->route_guard[i] = model_has_family(m, i ? AF_INET6 : AF_INET) &&
+				    (m->routing == ROUTING_FORWARDS ||
+				     (m->routing == ROUTING_AUTO &&
+				      sysctl_turned_on_by_us(opts->state_dir, sysctls[i])));
+}
+
+enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,
+			     struct error *err)
+{
+	enum exit_code rc = options_load_model(opts, m, err);
+
+	if (rc != EXIT_OK)
+		return rc;
+	load_routing(opts, m);
+	if (!(*text = render_ruleset_text(m))) {
+		model_free(m);
+		error_set(err, "out of memory while rendering");
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}

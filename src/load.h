@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The model as a command acts on it: the config and flags (options.h), and what the host
+ * decides of it: whether the routing guard is rendered (model.route_guard), which depends
+ * on the forwarding sysctls and the state dir's record of them.
+ */
+#ifndef NFT_PORTFWD_LOAD_H
+#define NFT_PORTFWD_LOAD_H
+
+#include "common.h"
+#include "model.h"
+#include "options.h"
+
+/*
+ * The routing guard, per family: routing = forwards, or auto and apply is (or was, by the
+ * state dir's record) the one turning that family's forwarding on. Changes nothing.
+ */
+void load_routing(const struct options *opts, struct model *m);
+
+/* options_load_model, load_routing, then the ruleset rendered into *text (malloc'd). */
+enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,
+			     struct error *err);
+
+#endif
