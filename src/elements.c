@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "elements.h"
+#include "hash.h"
 #include "render.h"
 #include "validate.h"
 
@@ -103,11 +104,7 @@ struct element_index {
 
 static uint64_t element_hash(const struct element *e)
 {
-	uint64_t h = 0xcbf29ce484222325u ^ e->set;
-
-	for (uint32_t i = 0; i < e->len; i++)
-		h = (h ^ (unsigned char)e->text[i]) * 0x100000001b3u;
-	return h;
+	return fnv1a(e->text, e->len, FNV_OFFSET ^ e->set);
 }
 
 static bool same_element(const struct element *a, const struct element *b)

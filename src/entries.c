@@ -51,10 +51,9 @@ struct addr *addr_lists_sorted(const struct addr_list *const *lists, size_t nlis
 		total += lists[l]->count;
 	if (!(all = malloc((total + 1) * sizeof(*all))))
 		return NULL;
-	for (size_t l = 0; l < nlists; l++) {
-		memcpy(all + n, lists[l]->items, lists[l]->count * sizeof(*all));
-		n += lists[l]->count;
-	}
+	for (size_t l = 0; l < nlists; l++)
+		for (size_t i = 0; i < lists[l]->count; i++)
+			all[n++] = lists[l]->items[i];
 	qsort(all, n, sizeof(*all), addr_qsort);
 	*count = 0;
 	for (size_t i = 0; i < n; i++)

@@ -168,7 +168,7 @@ static void drop_skipped_blocks(struct foreign_report *r)
 }
 
 bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
-			   const struct foreign_context *limits, struct foreign_report *out,
+			   const struct foreign_context *ctx, struct foreign_report *out,
 			   struct error *err)
 {
 	const struct foreign_context defaults = { .steps = FOREIGN_STEPS_DEFAULT };
@@ -178,11 +178,11 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 	size_t bases = 0;
 	bool ok = false;
 
-	if (!limits)
-		limits = &defaults;
-	left = limits->steps;
+	if (!ctx)
+		ctx = &defaults;
+	left = ctx->steps;
 	*out = (struct foreign_report){ .mark = mark, .forwarder = { "", "" } };
-	if (!endpoints_of(entries, limits, out)) {
+	if (!endpoints_of(entries, ctx, out)) {
 		error_set(err, "out of memory while reading the ruleset");
 		goto done;
 	}
@@ -194,7 +194,7 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 	for (size_t i = 0; i < rs.nchains; i++) {
 		const struct table *t = &rs.tables[rs.chains[i].table];
 		/* a fair share of what is left: one big table cannot starve the others */
-		struct foreign_context share = *limits;
+		struct foreign_context share = *ctx;
 		char why[320];
 
 		if (!rs.chains[i].forward_base)

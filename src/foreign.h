@@ -39,13 +39,13 @@ bool foreign_analyse(const char *ruleset_json, const struct entry_list *entries,
 		     struct foreign_report *out, struct error *err);
 
 /*
- * The same on a listing already parsed (its "nftables" array), within `limits` (NULL: the
- * default budget, no cancel). A base chain that takes more than the budget makes its table
- * skipped (out->skipped: named, nothing added there, our rules there kept). false with err
- * set when out of memory or cancelled.
+ * The same on a listing already parsed (its "nftables" array), with what `ctx` knows of the
+ * host and within its budget (NULL: the default budget, no routes, no cancel). A base chain
+ * that takes more than the budget makes its table skipped (out->skipped: named, nothing
+ * added there, our rules there kept). false with err set when out of memory or cancelled.
  */
 bool foreign_analyse_items(const json_t *items, const struct entry_list *entries, uint32_t mark,
-			   const struct foreign_context *limits, struct foreign_report *out,
+			   const struct foreign_context *ctx, struct foreign_report *out,
 			   struct error *err);
 
 /* Name a table as not analysed (once), with why; false when out of memory. */

@@ -470,7 +470,7 @@ static bool fill_block(struct analysis *a)
 }
 
 enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
-				       const struct foreign_context *limits, unsigned long long *spent,
+				       const struct foreign_context *ctx, unsigned long long *spent,
 				       struct foreign_report *r)
 {
 	const struct table *t = &rs->tables[rs->chains[base].table];
@@ -489,8 +489,8 @@ enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
 	if (!walk_init(&a.w, rs, t->nnames) || !a.b.needs || !a.watched || !guest.names || !a.routed)
 		goto done;
 	a.w.watched = a.watched;
-	a.w.budget = limits->steps;
-	a.w.cancel = limits->cancel;
+	a.w.budget = ctx->steps;
+	a.w.cancel = ctx->cancel;
 	for (size_t i = 0; i <= sizeof(preferred) / sizeof(preferred[0]); i++) {
 		bool is_base = i == sizeof(preferred) / sizeof(preferred[0]);
 		size_t at = is_base ? base : ruleset_find_chain(rs, rs->chains[base].table,

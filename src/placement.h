@@ -21,7 +21,7 @@
 enum placement_result {
 	PLACEMENT_DONE,      /* decided: a block appended when some packet is blocked */
 	PLACEMENT_UNDECIDED, /* the budget of steps ran out first: nothing appended */
-	PLACEMENT_CANCELLED, /* limits->cancel was set */
+	PLACEMENT_CANCELLED, /* ctx->cancel was set */
 	PLACEMENT_OOM,
 };
 
@@ -29,12 +29,12 @@ enum placement_result {
 #define PLACEMENT_MAX_PAIRS (1u << 18)
 
 /*
- * Walk base chain `base` for the report's endpoints, within `limits` (or at most
+ * Walk base chain `base` for the report's endpoints, within the context's budget (or at most
  * PLACEMENT_MAX_PAIRS pairs); when some packet is blocked, append a block (what blocks,
  * where the accept goes or why nowhere, whether ours is in place). *spent: the steps taken.
  */
 enum placement_result placement_analyse(const struct ruleset *rs, size_t base,
-				       const struct foreign_context *limits, unsigned long long *spent,
+				       const struct foreign_context *ctx, unsigned long long *spent,
 				       struct foreign_report *r);
 
 #endif

@@ -47,12 +47,17 @@ static uint32_t route_get(struct mnl_socket *nl, uint32_t seq, const struct addr
 
 struct guest_route *route_guests(const struct entry_list *entries, size_t *count)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	struct entry *sorted = malloc((entries->count + 1) * sizeof(*sorted));
-	struct guest_route *routes = calloc(entries->count + 1, sizeof(*routes));
+	struct mnl_socket *nl;
+	struct entry *sorted;
+	struct guest_route *routes;
 	size_t n = 0;
 
 	*count = 0;
+	if (!entries->count)
+		return NULL;
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	sorted = malloc(entries->count * sizeof(*sorted));
+	routes = calloc(entries->count, sizeof(*routes));
 	if (!nl || !sorted || !routes || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		free(routes);
 		routes = NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "accept.h"
+#include "hash.h"
 #include "render.h"
 #include "ruleset.h"
 #include "validate.h"
@@ -80,30 +81,19 @@ void ruleset_free(struct ruleset *rs)
  * Tables and chains by name: one open-addressing index of both (a chain's key includes its
  * table), so that a listing of thousands of chains compiles in time linear in its size.
  */
-static uint64_t name_hash(const char *s, uint64_t h)
-{
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull; /* FNV-1a */
-	return h;
-}
-
 static uint64_t name_key(const struct name *n)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ n->wildcard;
-
-	for (size_t i = 0; i < n->len; i++)
-		h = (h ^ (unsigned char)n->s[i]) * 0x100000001b3ull;
-	return h;
+	return fnv1a(n->s, n->len, FNV_OFFSET ^ n->wildcard);
 }
 
 static uint64_t table_key(const char *family, const char *name)
 {
-	return name_hash(name, name_hash(family, 0xcbf29ce484222325ull) * 31);
+	return fnv1a(name, strlen(name), fnv1a(family, strlen(family), FNV_OFFSET) * 31);
 }
 
 static uint64_t chain_key(size_t table, const char *name)
 {
-	return name_hash(name, (0xcbf29ce484222325ull ^ table) * 0x9e3779b97f4a7c15ull + 1);
+	return fnv1a(name, strlen(name), (FNV_OFFSET ^ table) * 0x9e3779b97f4a7c15ull + 1);
 }
 
 /* Slot values: 0 empty, else (index + 1) << 1 | is_chain. */
