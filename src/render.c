@@ -657,20 +657,22 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 
 	/*
 	 * Part 1's guard, after every source NAT (iptables', libvirt's, Docker's, firewalld's
-	 * run at srcnat or srcnat + 10): a new forwarded connection (iif 0 is the host's own, or
-	 * a bridged packet) that nobody translated is dropped. Masqueraded networks (libvirt's
-	 * and Docker's guests going out) and DNAT'd connections (the forwards, another
-	 * program's published ports) pass; so do replies, which are never new.
+	 * run at srcnat or srcnat + 10): a new forwarded connection that nobody translated is
+	 * dropped. Forwarded: an input interface (the host's own packets and bridged ones have
+	 * none) and a source that is not the host's (the outer packets of the host's own
+	 * tunnels, VXLAN or WireGuard, keep the tunnel device as input). Masqueraded networks
+	 * (libvirt's and Docker's guests going out) and DNAT'd connections (the forwards,
+	 * another program's published ports) pass; so do replies, which are never new.
 	 */
 	if (m->route_guard[0] || m->route_guard[1]) {
 		text_printf(out, "\tchain routing {\n\t\ttype filter hook postrouting priority srcnat + 50; "
 			     "policy accept;\n");
 		for (size_t i = 0; i < 2; i++)
 			if (m->route_guard[i])
-				text_printf(out, "\t\tmeta nfproto %s ct state new iif != 0 ct status & (snat | "
-					     "dnat) == 0 counter drop comment \"1 routing: the host "
-					     "routes only the forwards and translated connections\"\n",
-					     families[i].nfproto);
+				text_printf(out, "\t\tmeta nfproto %s ct state new iif != 0 fib saddr type != "
+					     "local ct status & (snat | dnat) == 0 counter drop comment \"1 "
+					     "routing: the host routes only the forwards and translated "
+					     "connections\"\n", families[i].nfproto);
 		text_printf(out, "\t}\n\n");
 	}
 

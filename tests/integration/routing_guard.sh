@@ -9,7 +9,8 @@
 #    masquerades, pass at once;
 #  - a host where libvirt already forwards (forwarding on before the first apply): no guard,
 #    and check and diagnose say the host routes more than the forwards;
-#  - routing = forwards adds the guard there too; routing = open keeps the old way.
+#  - routing = forwards adds the guard there too; routing = open keeps the old way;
+#  - the host's own tunnel (VXLAN) is not routing: its outer packets pass the guard.
 . "$(dirname "$0")/lib.sh"
 . "$PF_LIB_DIR/firewalls.sh"
 pf_find_binary
@@ -46,6 +47,22 @@ assert_no_reply "$GUEST" tcp "$REMOTE_IP" 9000 "the guest's own untranslated con
 pf_log "ok: chain routing dropped $(guard_drops) new connections"
 pf_run_ok --config "$CFG" check
 assert_no_line "$PF_ERR" 'routes more than the forwards' "check does not warn"
+
+step "the host's own tunnel (VXLAN to the remote) is not routing: its packets pass"
+# the outer packets the host sends keep the tunnel device as their input interface
+if ip -n "$HOST" link add vx0 type vxlan id 42 remote "$REMOTE_IP" local "$HOST_REMOTE_IP" dstport 4789 dev "$HOST_IF_R"; then
+    ip -n "$REMOTE" link add vx0 type vxlan id 42 remote "$HOST_REMOTE_IP" local "$REMOTE_IP" dstport 4789 dev "$PEER_IF" ||
+        fail "vxlan in the remote"
+    ip -n "$HOST" addr add 2001:db8:77::1/64 dev vx0 nodad && ip -n "$REMOTE" addr add 2001:db8:77::2/64 dev vx0 nodad &&
+        ip -n "$HOST" link set vx0 up && ip -n "$REMOTE" link set vx0 up || fail "the overlay's addresses"
+    pf_serve "$REMOTE" tcp 2001:db8:77::2 9001 overlay
+    before=$(guard_drops)
+    assert_reaches "$HOST" tcp 2001:db8:77::2 9001 overlay "the host reaches the remote through its VXLAN"
+    assert_eq "$(guard_drops)" "$before" "chain routing dropped none of the tunnel's packets"
+    ip -n "$HOST" link del vx0
+else
+    pf_log "note: this kernel has no vxlan; the tunnel case is not tried"
+fi
 pf_run --config "$CFG" diagnose
 assert_line "$PF_OUT" '^\[PASS\] the host routes only the forwards' "diagnose says the host routes only the forwards"
 
