@@ -70,6 +70,7 @@ struct watcher {
 	long long backoff_ms, not_before_ms;
 	struct watch_info info;
 	struct own_commits own;
+	bool cut_short;        /* the last look was stopped by a signal, which waits to be taken */
 };
 
 /*
@@ -79,7 +80,9 @@ struct watcher {
  * wakes the poll loop. Both are the process's, set up once by run_watch.
  */
 static volatile sig_atomic_t signalled; /* the last of SIGTERM, SIGINT, SIGHUP; 0: none */
+static volatile sig_atomic_t wake_write_fd = -1;
 static int wake_fd[2] = { -1, -1 };
+static const int watched_signals[] = { SIGHUP, SIGTERM, SIGINT };
 
 static void on_signal(int sig)
 {
@@ -88,38 +91,65 @@ static void on_signal(int sig)
 	/* a stop outranks a reload that is still waiting */
 	if (signalled != SIGTERM && signalled != SIGINT)
 		signalled = sig;
-	if (write(wake_fd[1], "", 1) < 0) {
+	if (wake_write_fd >= 0 && write(wake_write_fd, "", 1) < 0) {
 		/* the pipe is full: a wake-up is pending anyway */
 	}
 	errno = saved;
 }
 
+/* The watched signals in a set (for sigaction's mask and sigprocmask). */
+static void watched_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(watched_signals) / sizeof(watched_signals[0]); i++)
+		sigaddset(set, watched_signals[i]);
+}
+
 static bool signals_take(struct error *err)
 {
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
-	const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 
 	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
 		return error_set(err, "cannot take signals: %s", strerror(errno));
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&sa.sa_mask, sigs[i]);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], &sa, NULL) != 0)
+	wake_write_fd = wake_fd[1];
+	watched_set(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(watched_signals) / sizeof(watched_signals[0]); i++)
+		if (sigaction(watched_signals[i], &sa, NULL) != 0)
 			return error_set(err, "cannot take signals: %s", strerror(errno));
 	return true;
 }
 
-/* Empty the wake-up pipe and take the signal that came: 0 for none. */
+/* The default dispositions again, then the pipe closed: no handler writes to it after. */
+static void signals_release(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	for (size_t i = 0; i < sizeof(watched_signals) / sizeof(watched_signals[0]); i++)
+		sigaction(watched_signals[i], &dfl, NULL);
+	wake_write_fd = -1;
+	for (size_t i = 0; i < 2; i++)
+		if (wake_fd[i] >= 0)
+			close(wake_fd[i]);
+	wake_fd[0] = wake_fd[1] = -1;
+}
+
+/*
+ * Empty the wake-up pipe and take the signal that came: 0 for none. The signals are held
+ * back meanwhile, so that one arriving between the read and the reset is not lost.
+ */
 static int signal_take(void)
 {
+	sigset_t block, old;
 	char buf[64];
 	int sig;
 
+	watched_set(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	while (read(wake_fd[0], buf, sizeof(buf)) > 0)
 		;
 	sig = signalled;
 	signalled = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return sig;
 }
 
@@ -225,8 +255,9 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 		reconcile_tell(&run, &out);
 	apply_run_free(&run);
 	/* a look that found all in place prints nothing; one a signal cut short neither: the
-	 * loop takes the signal next */
-	if ((!initial && rc == EXIT_OK) || (rc != EXIT_OK && signalled)) {
+	 * caller takes the signal next */
+	w->cut_short = rc != EXIT_OK && !strcmp(err.msg, FOREIGN_INTERRUPTED);
+	if ((!initial && rc == EXIT_OK) || w->cut_short) {
 		outcome_discard(&out);
 		return rc;
 	}
@@ -281,8 +312,8 @@ static void settle(struct watcher *w)
 	if (b.ours || b.overflow)
 		w->ours_known = false;
 	if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK) {
-		if (signalled)
-			return; /* cut short by a signal, which the loop takes now */
+		if (w->cut_short)
+			return; /* the loop takes the signal now */
 		log_line(SD_ERR, "the re-apply after %s (pid %ld) changed the ruleset failed; the next "
 			 "change tries again", b.who[0] ? b.who : "another program", (long)b.pid);
 		return;
@@ -322,26 +353,35 @@ static void settle(struct watcher *w)
 	publish(w);
 }
 
-static void reload(struct watcher *w)
+/* Read the config again; a bad one is logged and the previous one stays (EXIT_CONFIG). */
+static enum exit_code reload_model(struct watcher *w)
 {
 	struct model m = { 0 };
 	struct error err;
 	char *text = NULL;
+	enum exit_code rc = load_rendered(w->opts, &m, &text, &err);
+
+	if (rc != EXIT_OK) {
+		log_line(SD_ERR, "reload: %s; the forwards of the previous config stay", err.msg);
+		model_free(&m);
+		free(text);
+		return rc;
+	}
+	model_free(&w->m);
+	free(w->text);
+	w->m = m;
+	w->text = text;
+	return EXIT_OK;
+}
+
+static void reload(struct watcher *w)
+{
 	bool healed;
 	char what[768];
 
 	sd_notify(0, "RELOADING=1");
-	if (load_rendered(w->opts, &m, &text, &err) != EXIT_OK) {
-		log_line(SD_ERR, "reload: %s; the forwards of the previous config stay", err.msg);
-		model_free(&m);
-		free(text);
-	} else {
-		model_free(&w->m);
-		free(w->text);
-		w->m = m;
-		w->text = text;
+	if (reload_model(w) == EXIT_OK)
 		reconcile(w, true, &healed, what, sizeof(what));
-	}
 	sd_notify(0, "READY=1");
 	publish(w);
 }
@@ -486,10 +526,19 @@ static enum exit_code run_watch(const struct options *opts)
 	/* a handover is for the watcher it names: none is for this one, which just started */
 	state_remove(opts->state_dir, HANDOVER_FILE);
 	rc = reconcile(&w, true, &healed, what, sizeof(what));
-	/* stopped before the first apply committed: a stop still flushes */
-	if (rc != EXIT_OK && (signalled == SIGTERM || signalled == SIGINT)) {
-		rc = stop_flush(opts, w.k);
-		goto done;
+	/* a signal stopped the first look: SIGHUP reads the config again and looks again,
+	 * SIGTERM and SIGINT stop, and a stop still flushes */
+	while (rc != EXIT_OK && w.cut_short) {
+		int sig = signal_take();
+
+		if (sig != SIGHUP) {
+			log_line(SD_INFO, "stopping");
+			rc = stop_flush(opts, w.k);
+			goto done;
+		}
+		log_line(SD_INFO, "SIGHUP: reading the config again");
+		reload_model(&w); /* a bad config: the one read first stays */
+		rc = reconcile(&w, true, &healed, what, sizeof(what));
 	}
 	if (rc != EXIT_OK)
 		goto done;
@@ -514,8 +563,7 @@ done:
 	kernel_close(w.k);
 	model_free(&w.m);
 	free(w.text);
-	close(wake_fd[0]);
-	close(wake_fd[1]);
+	signals_release();
 	return rc;
 }
 

@@ -221,7 +221,7 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 			error_set(err, "out of memory while analysing the ruleset");
 			goto done;
 		case PLACEMENT_CANCELLED:
-			error_set(err, "the analysis of other firewalls was interrupted by a signal");
+			error_set(err, "%s", FOREIGN_INTERRUPTED);
 			goto done;
 		}
 	}

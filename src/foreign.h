@@ -48,6 +48,9 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 			   const struct foreign_context *ctx, struct foreign_report *out,
 			   struct error *err);
 
+/* The error of an analysis that its cancel flag stopped. */
+#define FOREIGN_INTERRUPTED "the analysis of other firewalls was interrupted by a signal"
+
 /* Name a table as not analysed (once), with why; false when out of memory. */
 bool foreign_skip_add(struct foreign_report *r, const char *family, const char *table,
 		      const char *why);

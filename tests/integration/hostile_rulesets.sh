@@ -5,7 +5,8 @@
 #     in seconds, the forward works, a running watcher heals a deletion of our table;
 #  2. a ruleset whose analysis runs out of its budget of steps (Docker's isolation rules
 #     for 10,000 bridges): the table is named "not analysed", nothing is added to it, and
-#     a watcher busy analysing it answers SIGTERM at once and still flushes;
+#     a watcher busy analysing it answers SIGTERM at once and still flushes, and a SIGHUP
+#     during its first look makes it read the config again and go on;
 #  3. a table another process holds ('flags owner', which libnftables 1.0.6 lists as
 #     broken JSON): check, apply (integrate auto and off), status, diagnose and flush
 #     work and name it.
@@ -84,6 +85,26 @@ done
 [ -n "$answered" ] || fail "the watcher did not answer SIGTERM (log: $(tail -n 5 "$LOG"))"
 [ "$answered" -le 100 ] || fail "the watcher answered SIGTERM after $answered ms (check alone takes $CHECK_MS ms)"
 pf_log "ok: SIGTERM answered after $answered ms (a look at this ruleset takes about $CHECK_MS ms)"
+wait "$WATCHER"
+assert_eq "$?" 0 "the watcher exits 0"
+assert_table_absent "the stop flushed the table"
+
+step "SIGHUP in the middle of the watcher's first look: it reads the config again and goes on"
+ip netns exec "$HOST" "$NFT_PORTFWD" --config "$CFG" --state-dir "$PF_STATE" watch >"$LOG" 2>&1 &
+WATCHER=$!
+PF_PIDS+=("$WATCHER")
+sleep "$(awk -v ms="$CHECK_MS" 'BEGIN { printf "%.2f", ms / 2000 }')"
+kill -HUP "$WATCHER"
+for _ in $(seq 100); do grep -q 'watching nftables' "$LOG" && break; sleep 0.1; done
+kill -0 "$WATCHER" 2>/dev/null || fail "the watcher died of a SIGHUP during its first look: $(cat "$LOG")"
+assert_line "$(cat "$LOG")" 'watching nftables' "the watcher goes on watching"
+hup=$(grep -n 'SIGHUP: reading the config again' "$LOG" | head -n1 | cut -d: -f1)
+applied=$(grep -n 'applied 1 forward' "$LOG" | head -n1 | cut -d: -f1)
+[ -n "$hup" ] && [ -n "$applied" ] && [ "$hup" -lt "$applied" ] ||
+    fail "the SIGHUP did not come during the first look (log: $(cat "$LOG"))"
+pf_log "ok: the SIGHUP cut the first look short; it was done again"
+assert_table_present "the watcher applied"
+kill -TERM "$WATCHER"
 wait "$WATCHER"
 assert_eq "$?" 0 "the watcher exits 0"
 assert_table_absent "the stop flushed the table"
