@@ -385,12 +385,12 @@ static void check_keep_source(struct tally *t, const struct model *m)
 
 static bool read_number(const char *path, long *value)
 {
-	FILE *f = fopen(path, "re");
-	bool ok = f && fscanf(f, "%ld", value) == 1;
+	char text[16];
 
-	if (f)
-		fclose(f);
-	return ok;
+	if (!sysctl_read_path(path, text))
+		return false;
+	*value = strtol(text, NULL, 10);
+	return true;
 }
 
 /*
@@ -422,7 +422,7 @@ static void check_rp_filter(struct tally *t, const struct model *m, const struct
 	if (!v4 || !read_number("/proc/sys/net/ipv4/conf/all/rp_filter", &all) ||
 	    !(d = opendir("/proc/sys/net/ipv4/conf")))
 		return;
-	routes = route_guests(wanted, &nroutes);
+	routes = route_guests(wanted, NULL, &nroutes);
 	while ((de = readdir(d))) {
 		bool guest_side = false;
 

@@ -18,7 +18,11 @@ static enum exit_code run_render(const struct options *opts)
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
-	load_routing(opts, &m);
+	if (!load_routing(opts, &m))
+		fprintf(stderr, "nft-portfwd: warning: cannot read the state dir %s, so this rendering "
+				"cannot know whether apply turned forwarding on and added chain routing; "
+				"it is rendered without (as root, or with --routing, it is exact)\n",
+			opts->state_dir);
 	if (opts->output_path && !(out = fopen(opts->output_path, "w"))) {
 		error_set(&err, "cannot write %s: %s", opts->output_path, strerror(errno));
 		model_free(&m);

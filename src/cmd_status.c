@@ -23,6 +23,7 @@
 #include "render.h"
 #include "state.h"
 #include "sysctl.h"
+#include "trace.h"
 #include "validate.h"
 
 /*
@@ -243,10 +244,13 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 				  "public-ip (a hand edit); apply puts them back");
 	for (size_t i = 0; ok && i < r->live.foreign_count; i++)
 		ok = add_drift(r, "%s", r->live.foreign[i]);
-	if (ok && r->foreign.trace_leftover)
-		ok = add_drift(r, "table inet portfwd-trace is left by a diagnose --trace that was killed "
-				  "(pid %ld) and still marks new connections for tracing; apply or flush "
-				  "deletes it", r->foreign.trace_pid);
+	if (ok && r->foreign.trace_leftover) {
+		char leftover[160];
+
+		trace_leftover_text(r->foreign.trace_pid, leftover, sizeof(leftover));
+		ok = add_drift(r, "%s, still marks new connections for tracing; apply or flush "
+				  "deletes it", leftover);
+	}
 	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {
 		const struct foreign_block *b = &r->foreign.blocks[i];
 

@@ -8,6 +8,7 @@
 #include "hostcheck.h"
 #include "live.h"
 #include "nftsyntax.h"
+#include "process.h"
 #include "render.h"
 #include "route.h"
 #include "trace.h"
@@ -117,16 +118,9 @@ static enum exit_code merge_listing(struct kernel *k, const json_t *terse, json_
 /* "held by process 4242 (nft)": the netlink port of a table's owner is its pid, usually. */
 static void owner_text(uint32_t port, char *buf, size_t size)
 {
-	char path[64], comm[32] = "";
-	FILE *f;
+	char comm[32];
 
-	snprintf(path, sizeof(path), "/proc/%u/comm", port);
-	if ((f = fopen(path, "re"))) {
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = '\0';
-		comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
+	process_name((long)port, comm, sizeof(comm));
 	snprintf(buf, size, comm[0] ? "held by process %u (%s)" : "held by netlink port %u%s", port,
 		 comm);
 }
@@ -232,7 +226,7 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 		rc = what & READ_OUR_ELEMENTS ? live_read_table(k, what & READ_COUNTERS, live, err)
 					      : live_from_items(merged, false, live, err);
 	if (rc == EXIT_OK)
-		ctx.routes = route_guests(entries, &ctx.route_count);
+		ctx.routes = route_guests(entries, cancel, &ctx.route_count);
 	/* The listing libnftables gave could not be read (or memory ran out, or a signal came). */
 	if (rc == EXIT_OK && !foreign_analyse_items(merged, entries, mark, &ctx, r, err))
 		rc = EXIT_KERNEL;

@@ -204,7 +204,7 @@ bool foreign_analyse_items(const json_t *items, const struct entry_list *entries
 		if (foreign_skipped(out, t->family, t->name))
 			continue;
 		result = placement_analyse(&rs, i, &share, &spent, out);
-		left -= spent;
+		left -= spent < left ? spent : left; /* a walk may overshoot its share by a step */
 		switch (result) {
 		case PLACEMENT_DONE:
 			continue;

@@ -174,6 +174,53 @@ enum exit_code kernel_monitor(FILE *out, struct error *err)
 	return EXIT_KERNEL;
 }
 
+/* A dump comes in datagrams of up to 32 KiB (libmnl's MNL_SOCKET_DUMP_SIZE, newer than 1.0.4). */
+#define DUMP_BUFFER_SIZE 32768
+
+/*
+ * One nf_tables request of `type` to the kernel over libmnl (what libnftables does not
+ * expose), its answer handed to `cb` message by message: a single one, or with `dump` every
+ * message until the end. MNL_CB_STOP (dump) or MNL_CB_OK (single) when it went through;
+ * MNL_CB_ERROR with errno set otherwise. A dump that a ruleset change interrupted (EINTR)
+ * is asked again, up to three times: `restart` empties what `cb` gathered.
+ */
+static int nft_query(uint16_t type, bool dump, mnl_cb_t cb, void (*restart)(void *), void *data)
+{
+	char *buf = malloc(DUMP_BUFFER_SIZE);
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	int rc = MNL_CB_ERROR;
+
+	for (uint32_t seq = 1; buf && nl && seq <= 3; seq++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		struct nfgenmsg *nfg;
+		ssize_t n;
+
+		if (seq == 1 && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) != 0)
+			break;
+		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
+		nlh->nlmsg_flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0);
+		nlh->nlmsg_seq = seq;
+		nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+		*nfg = (struct nfgenmsg){ .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 };
+		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+			break;
+		do {
+			n = mnl_socket_recvfrom(nl, buf, DUMP_BUFFER_SIZE);
+			rc = n > 0 ? mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), cb, data)
+				   : MNL_CB_ERROR;
+		} while (dump && rc == MNL_CB_OK);
+		if (!dump || rc != MNL_CB_ERROR || errno != EINTR || !restart)
+			break;
+		restart(data);
+	}
+	if (!buf)
+		errno = ENOMEM;
+	if (nl)
+		mnl_socket_close(nl);
+	free(buf);
+	return rc;
+}
+
 /* The tables of a NFT_MSG_GETTABLE dump, as they come. */
 struct table_dump {
 	struct kernel_table *items;
@@ -221,6 +268,7 @@ static int table_msg(const struct nlmsghdr *nlh, void *data)
 	}
 	if (!(grown = realloc(d->items, (d->count + 1) * sizeof(*grown)))) {
 		d->oom = true;
+		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
 	d->items = grown;
@@ -228,43 +276,20 @@ static int table_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* A dump comes in datagrams of up to 32 KiB (libmnl's MNL_SOCKET_DUMP_SIZE, newer than 1.0.4). */
-#define DUMP_BUFFER_SIZE 32768
+static void table_restart(void *data)
+{
+	((struct table_dump *)data)->count = 0;
+}
 
 enum exit_code kernel_list_tables(struct kernel_table **tables, size_t *count, struct error *err)
 {
-	char *buf = malloc(DUMP_BUFFER_SIZE);
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	struct table_dump d = { 0 };
-	struct nlmsghdr *nlh;
-	struct nfgenmsg *nfg;
-	uint32_t seq = 1, portid;
-	ssize_t n;
-	int rc = MNL_CB_ERROR;
 
 	*tables = NULL;
 	*count = 0;
-	if (buf && nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0) {
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		nlh->nlmsg_seq = seq;
-		nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-		nfg->nfgen_family = AF_UNSPEC;
-		nfg->version = NFNETLINK_V0;
-		nfg->res_id = 0;
-		portid = mnl_socket_get_portid(nl);
-		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) >= 0)
-			while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUFFER_SIZE)) > 0 &&
-			       (rc = mnl_cb_run(buf, (size_t)n, seq, portid, table_msg, &d)) > MNL_CB_STOP)
-				;
-	}
-	if (nl)
-		mnl_socket_close(nl);
-	free(buf);
-	if (rc != MNL_CB_STOP) {
+	if (nft_query(NFT_MSG_GETTABLE, true, table_msg, table_restart, &d) != MNL_CB_STOP) {
 		free(d.items);
-		if (d.oom || !buf) {
+		if (d.oom || errno == ENOMEM) {
 			error_set(err, "out of memory");
 			return EXIT_SYSTEM;
 		}
@@ -300,28 +325,9 @@ static int generation_msg(const struct nlmsghdr *nlh, void *data)
 
 enum exit_code kernel_generation(uint32_t *id, struct error *err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
 	struct generation gen = { 0 };
-	uint32_t seq = 1;
-	ssize_t n;
-	int rc = MNL_CB_ERROR;
+	int rc = nft_query(NFT_MSG_GETGEN, false, generation_msg, NULL, &gen);
 
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == 0 &&
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) >= 0 &&
-	    (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
-		rc = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), generation_msg, &gen);
-	if (nl)
-		mnl_socket_close(nl);
 	if (rc == MNL_CB_ERROR || !gen.found) {
 		error_set(err, "cannot read the ruleset generation from the kernel: %s",
 			  rc == MNL_CB_ERROR ? strerror(errno) : "no generation in the answer");

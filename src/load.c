@@ -5,15 +5,21 @@
 #include "render.h"
 #include "sysctl.h"
 
-void load_routing(const struct options *opts, struct model *m)
+bool load_routing(const struct options *opts, struct model *m)
 {
 	const struct forwarding_sysctl *sysctls[2] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
+	bool certain = true, this_certain;
 
-	for (size_t i = 0; i < 2; i++)
-		m->route_guard[i] = model_has_family(m, i ? AF_INET6 : AF_INET) &&
-				    (m->routing == ROUTING_FORWARDS ||
-				     (m->routing == ROUTING_AUTO &&
-				      sysctl_turned_on_by_us(opts->state_dir, sysctls[i])));
+	for (size_t i = 0; i < 2; i++) {
+		if (!model_has_family(m, i ? AF_INET6 : AF_INET) || m->routing == ROUTING_OPEN) {
+			m->route_guard[i] = false;
+			continue;
+		}
+		m->route_guard[i] = m->routing == ROUTING_FORWARDS ||
+				    sysctl_turned_on_by_us(opts->state_dir, sysctls[i], &this_certain);
+		certain &= m->routing == ROUTING_FORWARDS || this_certain;
+	}
+	return certain;
 }
 
 enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,

@@ -13,9 +13,11 @@
 
 /*
  * The routing guard, per family: routing = forwards, or auto and apply is (or was, by the
- * state dir's record) the one turning that family's forwarding on. Changes nothing.
+ * state dir's record) the one turning that family's forwarding on. Changes nothing. false
+ * when that cannot be known here: forwarding is on and the state dir cannot be read (not
+ * root); the guard is then left out.
  */
-void load_routing(const struct options *opts, struct model *m);
+bool load_routing(const struct options *opts, struct model *m);
 
 /* options_load_model, load_routing, then the ruleset rendered into *text (malloc'd). */
 enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,

@@ -106,13 +106,11 @@ static void guest_side(struct analysis *a, const struct table *t, size_t e, stru
 	s->count = 0;
 	s->grows = false;
 	if (ep->oif[0]) {
-		size_t len = strnlen(ep->oif, sizeof(ep->oif)), i = 0;
+		size_t len = strnlen(ep->oif, sizeof(ep->oif));
+		size_t i = ruleset_find_name(t, ep->oif, len);
 
-		while (i < t->nnames && (t->names[i].wildcard || t->names[i].len != len ||
-					 memcmp(t->names[i].s, ep->oif, len)))
-			i++;
 		a->routed[e] = (struct name){ ep->oif, len, false };
-		s->names[s->count++] = i < t->nnames ? i + 1 : t->nnames + 1 + e;
+		s->names[s->count++] = i != SIZE_MAX ? i + 1 : t->nnames + 1 + e;
 		return;
 	}
 	for (size_t i = 0; i < t->nlinks; i++)

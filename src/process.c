@@ -33,6 +33,21 @@ bool process_start(long pid, unsigned long long *start)
 	return *start != 0;
 }
 
+void process_name(long pid, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if (pid <= 0 || !(f = fopen(path, "re")))
+		return;
+	if (!fgets(buf, (int)size, f))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
 bool process_is(long pid, unsigned long long start)
 {
 	unsigned long long now;

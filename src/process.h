@@ -9,9 +9,13 @@
 #define NFT_PORTFWD_PROCESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The start time of process `pid`; false when there is no such process. */
 bool process_start(long pid, unsigned long long *start);
+
+/* The command name of process `pid` (/proc/PID/comm) in `buf`; "" when there is none. */
+void process_name(long pid, char *buf, size_t size);
 
 /* Is process `pid` the one that started at `start`, running now? */
 bool process_is(long pid, unsigned long long start);

@@ -13,6 +13,7 @@
 #include "render.h"
 #include "state.h"
 #include "sysctl.h"
+#include "trace.h"
 
 /* What our accepts in other firewalls' chains are made for: "auto MARK" or "off". */
 static void integrate_record(const struct model *m, char *value, size_t size)
@@ -243,9 +244,12 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	}
 	if (run->foreign_read)
 		coexist_tell(out, &run->foreign, !run->m->no_integrate, run->pending, true);
-	if (run->foreign_changed && run->foreign.trace_leftover)
-		outcome_say(out, "deleted table inet portfwd-trace, left by a diagnose --trace that was "
-			    "killed (pid %ld)", run->foreign.trace_pid);
+	if (run->foreign_changed && run->foreign.trace_leftover) {
+		char leftover[160];
+
+		trace_leftover_text(run->foreign.trace_pid, leftover, sizeof(leftover));
+		outcome_say(out, "deleted %s", leftover);
+	}
 	if (run->conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
 			    run->conntrack_removed, run->conntrack_removed == 1 ? "y" : "ies");
@@ -510,6 +514,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	struct foreign_report foreign = { 0 };
 	size_t foreign_removed;
 	bool trace_removed;
+	char trace_text[160];
 	json_t *restored_list = json_array();
 	char *text = NULL;
 	size_t len = 0, conntrack_removed;
@@ -562,6 +567,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 	}
 	foreign_removed = foreign.ours_count;
 	trace_removed = foreign.trace_leftover;
+	trace_leftover_text(foreign.trace_pid, trace_text, sizeof(trace_text));
 	forwarder[0] = foreign.forwarder[0][0] ? foreign.forwarder[0] :
 		       hostcheck_libvirt_forwards() ? "libvirt" : "";
 	forwarder[1] = foreign.forwarder[1];
@@ -586,8 +592,7 @@ enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct o
 		outcome_say(out, "removed %zu accept rule%s of nft-portfwd from other firewalls' chains",
 			    foreign_removed, foreign_removed == 1 ? "" : "s");
 	if (trace_removed)
-		outcome_say(out, "deleted table inet portfwd-trace, left by a diagnose --trace that "
-			    "was killed");
+		outcome_say(out, "deleted %s", trace_text);
 	/* Every binding the table made is stale now. */
 	conntrack_removed = conntrack_forget_stale(&mappings, &(struct entry_list){ 0 });
 	element_change_free(&gone);

@@ -45,7 +45,8 @@ static uint32_t route_get(struct mnl_socket *nl, uint32_t seq, const struct addr
 	return oif;
 }
 
-struct guest_route *route_guests(const struct entry_list *entries, size_t *count)
+struct guest_route *route_guests(const struct entry_list *entries,
+				 const volatile sig_atomic_t *cancel, size_t *count)
 {
 	struct mnl_socket *nl;
 	struct entry *sorted;
@@ -65,7 +66,7 @@ struct guest_route *route_guests(const struct entry_list *entries, size_t *count
 	}
 	memcpy(sorted, entries->items, entries->count * sizeof(*sorted));
 	entries_sort(sorted, entries->count, BY_GUEST);
-	for (size_t i = 0; i < entries->count; i++) {
+	for (size_t i = 0; i < entries->count && !(cancel && *cancel); i++) {
 		uint32_t oif;
 
 		if (i && !addr_cmp(&sorted[i - 1].guest, &sorted[i].guest))

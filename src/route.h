@@ -7,6 +7,7 @@
 #ifndef NFT_PORTFWD_ROUTE_H
 #define NFT_PORTFWD_ROUTE_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "entries.h"
@@ -15,8 +16,10 @@
 /*
  * The routed interface of each distinct guest of `entries`, sorted by address; a guest
  * without a route (or any failure to ask) is left out, and the analysis falls back on what
- * the rules say. Never fails: NULL and 0 when nothing is known.
+ * the rules say. Stops asking when *cancel turns non-zero (NULL: never). Never fails: NULL
+ * and 0 when nothing is known.
  */
-struct guest_route *route_guests(const struct entry_list *entries, size_t *count);
+struct guest_route *route_guests(const struct entry_list *entries,
+				 const volatile sig_atomic_t *cancel, size_t *count);
 
 #endif

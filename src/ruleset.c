@@ -201,6 +201,22 @@ bool family_af(const char *family, int *af)
  * rule names) as the packet's input and output. A wildcard stands for some interface
  * with that prefix.
  */
+size_t ruleset_find_name(const struct table *t, const char *s, size_t len)
+{
+	const struct name n = { s, len, false };
+
+	if (!t->names_index_cap)
+		return SIZE_MAX;
+	for (size_t at = name_key(&n) & (t->names_index_cap - 1); t->names_index[at];
+	     at = (at + 1) & (t->names_index_cap - 1)) {
+		const struct name *m = &t->names[t->names_index[at] - 1];
+
+		if (!m->wildcard && m->len == len && !memcmp(m->s, s, len))
+			return t->names_index[at] - 1;
+	}
+	return SIZE_MAX;
+}
+
 static bool add_name(struct table *t, struct name n, size_t *index)
 {
 	struct name *names;

@@ -167,6 +167,9 @@ struct ruleset {
 bool ruleset_load(struct ruleset *rs, const json_t *items, struct error *err);
 void ruleset_free(struct ruleset *rs);
 
+/* The index of interface name `s` (not a wildcard) among the table's names, or SIZE_MAX. */
+size_t ruleset_find_name(const struct table *t, const char *s, size_t len);
+
 /* The chain named `name` in table `table`, or SIZE_MAX. */
 size_t ruleset_find_chain(const struct ruleset *rs, size_t table, const char *name);
 

@@ -37,7 +37,7 @@ static bool iface_path(const struct forwarding_sysctl *s, const char *name, char
 	return (size_t)snprintf(path, size, "%s/%s/forwarding", s->conf_dir, name) < size;
 }
 
-static bool read_line(const char *path, char value[16])
+bool sysctl_read_path(const char *path, char value[16])
 {
 	FILE *f = fopen(path, "re");
 	bool ok;
@@ -78,7 +78,7 @@ static char *snapshot(const struct forwarding_sysctl *s, const char *value)
 	}
 	fprintf(mem, "%s\n", value);
 	while (d && (de = readdir(d)))
-		if (iface_path(s, de->d_name, path, sizeof(path)) && read_line(path, iface) &&
+		if (iface_path(s, de->d_name, path, sizeof(path)) && sysctl_read_path(path, iface) &&
 		    value_ok(iface))
 			fprintf(mem, "%s=%s\n", de->d_name, iface);
 	if (d)
@@ -110,7 +110,7 @@ static void restore_ifaces(const struct forwarding_sysctl *s, const char *record
 			snprintf(name, sizeof(name), "%.*s", (int)(eq - line), line);
 			snprintf(value, sizeof(value), "%.*s", (int)(n - (size_t)(eq - line) - 1), eq + 1);
 			if (value_ok(value) && iface_path(s, name, path, sizeof(path)) &&
-			    read_line(path, now) && strcmp(now, value) && write_line(path, value) &&
+			    sysctl_read_path(path, now) && strcmp(now, value) && write_line(path, value) &&
 			    used < size)
 				used += (size_t)snprintf(names + used, size - used, "%s%s=%s",
 							 used ? ", " : "", name, value);
@@ -121,7 +121,7 @@ static void restore_ifaces(const struct forwarding_sysctl *s, const char *record
 
 bool sysctl_read(const struct forwarding_sysctl *s, char value[16])
 {
-	return read_line(s->proc_path, value);
+	return sysctl_read_path(s->proc_path, value);
 }
 
 static enum exit_code sysctl_write(const struct forwarding_sysctl *s, const char *value,
@@ -187,12 +187,18 @@ void sysctl_undo(const char *state_dir, const struct sysctl_change *change)
 		state_remove(state_dir, change->sysctl->state_name);
 }
 
-bool sysctl_turned_on_by_us(const char *state_dir, const struct forwarding_sysctl *s)
+bool sysctl_turned_on_by_us(const char *state_dir, const struct forwarding_sysctl *s,
+			    bool *certain)
 {
 	char value[16];
 
-	if (!state_read(state_dir, s->state_name, value, sizeof(value)) && !sysctl_read(s, value))
+	*certain = true;
+	if (state_read(state_dir, s->state_name, value, sizeof(value)))
+		return !strcmp(value, "0");
+	if (!sysctl_read(s, value))
 		return false;
+	/* on already, with a state dir we may not read: maybe an apply of ours turned it on */
+	*certain = strcmp(value, "0") == 0 || state_check(state_dir, &(struct error){ "" }) == EXIT_OK;
 	return !strcmp(value, "0");
 }
 
@@ -210,7 +216,8 @@ enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sys
 			      bool *restored, char value[16], char *ifaces, size_t size,
 			      struct error *err)
 {
-	char *record;
+	char *record = NULL, now[16];
+	bool changed;
 	enum exit_code rc;
 
 	*restored = false;
@@ -224,11 +231,13 @@ enum exit_code sysctl_restore(const char *state_dir, const struct forwarding_sys
 			  state_dir, s->state_name, value, s->name, s->name);
 		return EXIT_SYSTEM;
 	}
+	/* the kernel sets every interface's switch only when the global one changes: then
+	 * put back those that differed; otherwise they are as their owners left them */
+	changed = !sysctl_read(s, now) || strcmp(now, value);
 	rc = sysctl_write(s, value, err);
 	if (rc != EXIT_OK)
 		return rc;
-	/* writing the global switch set every interface's: put back those that differed */
-	if ((record = state_read_file(state_dir, s->state_name)))
+	if (changed && (record = state_read_file(state_dir, s->state_name)))
 		restore_ifaces(s, record, ifaces, size);
 	free(record);
 	state_remove(state_dir, s->state_name);

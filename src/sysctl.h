@@ -49,9 +49,15 @@ bool sysctl_forget(const char *state_dir, const struct forwarding_sysctl *s);
 
 /*
  * Is apply the one turning this forwarding on: the value before the first apply, as the
- * state dir records it, was 0, or with no record (nothing applied) it is 0 now?
+ * state dir records it, was 0, or with no record (nothing applied) it is 0 now? *certain is
+ * false when it is on now and the state dir cannot be read (not root): an apply of ours may
+ * have turned it on.
  */
-bool sysctl_turned_on_by_us(const char *state_dir, const struct forwarding_sysctl *s);
+bool sysctl_turned_on_by_us(const char *state_dir, const struct forwarding_sysctl *s,
+			    bool *certain);
+
+/* The first line of a file under /proc/sys (a sysctl's value), or false. */
+bool sysctl_read_path(const char *path, char value[16]);
 
 /* The current value, or false when it cannot be read. */
 bool sysctl_read(const struct forwarding_sysctl *s, char value[16]);

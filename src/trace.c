@@ -177,6 +177,16 @@ enum trace_table trace_table_state(const json_t *items, long *pid)
 	return state;
 }
 
+void trace_leftover_text(long pid, char *buf, size_t size)
+{
+	if (pid)
+		snprintf(buf, size, "table " TRACE_NAME ", left by a diagnose --trace that was killed "
+			 "(pid %ld)", pid);
+	else
+		snprintf(buf, size, "table " TRACE_NAME ", left by a diagnose --trace that was killed "
+			 "(of a release that did not name its process)");
+}
+
 static char *trace_ruleset(const struct entry_list *entries, size_t *ports)
 {
 	char owner[128];

@@ -36,6 +36,9 @@ enum trace_table {
  */
 enum trace_table trace_table_state(const json_t *items, long *pid);
 
+/* "table inet portfwd-trace, left by a diagnose --trace that was killed (pid 4242)" */
+void trace_leftover_text(long pid, char *buf, size_t size);
+
 /*
  * Trace new connections to the entries' host ports (each protocol and port once) for
  * `seconds` (at least 1). Prints to `out`, in this order: one line once tracing runs
@@ -45,8 +48,10 @@ enum trace_table trace_table_state(const json_t *items, long *pid);
  * rules by count.
  *
  * `k` is open (kernel_open checked CAP_NET_ADMIN). Refuses (EXIT_SYSTEM) while another
- * trace runs in this network namespace; deletes table inet portfwd-trace left by an earlier
- * run that was killed, creates it, and always deletes it again before returning.
+ * trace runs in this network namespace (two started in the same instant may both pass, and
+ * one running in another pid namespace looks gone); deletes table inet portfwd-trace left
+ * by an earlier run that was killed, creates it, and always deletes it again before
+ * returning.
  * SIGINT, SIGTERM and SIGHUP end the trace early (the result so far is printed and the call
  * returns EXIT_OK); they are caught only during the call and SIGPIPE is ignored, and the
  * previous dispositions are restored. Runs `nft monitor` in one child process, which it

@@ -4,6 +4,8 @@
 # an interface that forwarded on its own before apply used to lose it at flush. Here one
 # interface forwards IPv4 and IPv6 with the global switches off; after apply and flush it
 # still does, the others stay off, and so does 'default'. A failed apply puts them back too.
+# Where forwarding was on before apply, nothing was overwritten, and flush leaves every
+# interface's switch as the admin set it since.
 . "$(dirname "$0")/lib.sh"
 pf_find_binary
 pf_setup
@@ -37,6 +39,18 @@ pf_run_ok flush
 assert_line "$PF_OUT" "net.ipv4.ip_forward put back to 0 \(and per interface: .*$HOST_IF_R=1" "flush says which interfaces it put back"
 switches >"$PF_TMP/after"
 assert_same_file "$PF_TMP/before" "$PF_TMP/after" "every forwarding switch is as before apply"
+
+step "forwarding on before apply: flush leaves what the admin set per interface since"
+pf_sysctl_set "$HOST" net.ipv4.ip_forward 1
+pf_run_ok --config "$CFG" apply
+pf_sysctl_set "$HOST" "net.ipv4.conf.$HOST_IF_C.forwarding" 0   # the admin, after apply
+pf_run_ok flush
+assert_eq "$(pf_ip_forward "$HOST")" 1 "ip_forward stays 1, as before apply"
+assert_eq "$(conf ipv4 "$HOST_IF_C")" 0 "the admin's own switch of $HOST_IF_C is left as set"
+pf_sysctl_set "$HOST" net.ipv4.ip_forward 0
+pf_sysctl_set "$HOST" "net.ipv4.conf.$HOST_IF_R.forwarding" 1
+pf_sysctl_set "$HOST" "net.ipv6.conf.$HOST_IF_R.forwarding" 1
+switches >"$PF_TMP/before"
 
 step "a failed apply puts every switch back too"
 pf_own_table inet portfwd held

@@ -105,7 +105,7 @@ wait "$first" 2>/dev/null
 hnft list table inet portfwd-trace >/dev/null 2>&1 || fail "the killed trace took its table along"
 pf_run --config "$cfg" status
 pf_expect_rc 1 "status with a leftover trace table"
-assert_line "$PF_OUT" "drift: table inet portfwd-trace is left by a diagnose --trace that was killed \\(pid $first\\)" \
+assert_line "$PF_OUT" "drift: table inet portfwd-trace, left by a diagnose --trace that was killed \\(pid $first\\)" \
     "status names the leftover trace table"
 pf_run_ok --config "$cfg" apply
 assert_line "$PF_OUT" "deleted table inet portfwd-trace, left by a diagnose --trace that was killed \\(pid $first\\)" \
