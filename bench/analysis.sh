@@ -32,12 +32,13 @@ median_check() {   # CONFIG: median wall ms of RUNS `check` runs
     printf '%s\n' "${all[@]}" | sort -n | sed -n "$(( RUNS / 2 + 1 ))p" | awk '{ printf "%.1f", $1 / 1000 }'
 }
 
+fresh_ns() { ip netns del "$NS" 2>/dev/null; ip netns add "$NS" || exit 1; }
+
 echo "| rules (interface names) | forwards | analysis alone: baseline -> with rules (ratio) | check end to end: baseline -> with rules |"
 echo "|---|---|---|---|"
 for c in $CASES; do
     rules=${c%%:*} forwards=${c##*:}
-    ip netns del "$NS" 2>/dev/null
-    ip netns add "$NS" || exit 1
+    fresh_ns
     : >"$TMP/conf"
     for ((i = 0; i < forwards; i++)); do
         echo "forward tcp $((20000 + i)) to 192.0.2.$((10 + i % 200)):$((8000 + i))" >>"$TMP/conf"
@@ -77,8 +78,7 @@ echo "| ruleset | rules | nft -f load | analysis alone (6 forwards) | check end 
 echo "|---|---|---|---|---|---|"
 for c in $HOSTILE_CASES; do
     kind=${c%%:*} n=${c##*:}
-    ip netns del "$NS" 2>/dev/null
-    ip netns add "$NS" || exit 1
+    fresh_ns
     python3 "$ROOT/bench/hostile.py" "$kind" "$n" >"$TMP/h.nft"
     t0=$(date +%s%N)
     ip netns exec "$NS" nft -f "$TMP/h.nft" || { echo "| $kind $n | load failed |"; continue; }
