@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "entries.h"
-#include "foreign.h"
-#include "validate.h"
+#include "config/config.h"
+#include "config/entries.h"
+#include "firewalls/foreign.h"
+#include "config/validate.h"
 
 static char *slurp(const char *path)
 {

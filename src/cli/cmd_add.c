@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "config.h"
-#include "describe.h"
-#include "dropin.h"
-#include "validate.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "config/describe.h"
+#include "cli/dropin.h"
+#include "config/validate.h"
 
 /* The command's words joined by spaces: "tcp 2222 to 192.0.2.10:22 name ssh". */
 static char *join_words(const struct options *opts)
@@ -93,7 +93,7 @@ static enum exit_code run_add(const struct options *given)
 	bool already = false;
 	enum exit_code rc;
 
-	outcome_init(&out, given, "add");
+	outcome_init(&out, "add", given->json, given->quiet);
 	rc = dropin_begin(given, &e, &err);
 	if (rc == EXIT_OK) {
 		rc = new_forward(&e.opts, &e.m, &line, &err);

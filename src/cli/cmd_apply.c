@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "kernel.h"
-#include "load.h"
-#include "outcome.h"
-#include "reconcile.h"
-#include "state.h"
-#include "watchinfo.h"
+#include "cli/commands.h"
+#include "sys/kernel.h"
+#include "cli/load.h"
+#include "util/outcome.h"
+#include "engine/reconcile.h"
+#include "sys/state.h"
+#include "sys/watchinfo.h"
 
 /*
  * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path,
@@ -117,7 +117,7 @@ enum exit_code run_apply(const struct options *opts)
 	struct error err;
 	struct outcome out;
 
-	outcome_init(&out, opts, "apply");
+	outcome_init(&out, "apply", opts->json, opts->quiet);
 	return outcome_finish(&out, apply_into(opts, &out, false, &err), &err);
 }
 

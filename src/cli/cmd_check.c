@@ -2,13 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "coexist.h"
-#include "commands.h"
-#include "entries.h"
-#include "kernel.h"
-#include "load.h"
-#include "outcome.h"
-#include "render.h"
+#include "engine/coexist.h"
+#include "cli/commands.h"
+#include "config/entries.h"
+#include "sys/kernel.h"
+#include "cli/load.h"
+#include "util/outcome.h"
+#include "table/render.h"
 
 /* The dry run covers what apply would commit: the table and our rules in other tables. */
 static enum exit_code check(const struct model *m, const char *text, struct kernel *k,
@@ -58,7 +58,7 @@ static enum exit_code run_check(const struct options *opts)
 	char *text = NULL;
 	enum exit_code rc;
 
-	outcome_init(&out, opts, "check");
+	outcome_init(&out, "check", opts->json, opts->quiet);
 	rc = load_rendered(opts, &m, &text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);

@@ -19,18 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "coexist.h"
-#include "commands.h"
-#include "entries.h"
-#include "hostcheck.h"
-#include "kernel.h"
-#include "live.h"
-#include "load.h"
-#include "render.h"
-#include "route.h"
-#include "sysctl.h"
-#include "trace.h"
-#include "validate.h"
+#include "engine/coexist.h"
+#include "cli/commands.h"
+#include "config/entries.h"
+#include "sys/hostcheck.h"
+#include "sys/kernel.h"
+#include "table/live.h"
+#include "cli/load.h"
+#include "table/render.h"
+#include "sys/route.h"
+#include "sys/sysctl.h"
+#include "engine/trace.h"
+#include "config/validate.h"
 
 /* Guest endpoints probed at most: each costs up to a connect timeout. */
 #define MAX_PROBES 16

@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "commands.h"
-#include "kernel.h"
-#include "outcome.h"
-#include "reconcile.h"
-#include "state.h"
+#include "cli/commands.h"
+#include "sys/kernel.h"
+#include "util/outcome.h"
+#include "engine/reconcile.h"
+#include "sys/state.h"
 
 static enum exit_code run_flush(const struct options *opts)
 {
@@ -16,7 +16,7 @@ static enum exit_code run_flush(const struct options *opts)
 	int lock_fd = -1;
 	enum exit_code rc;
 
-	outcome_init(&out, opts, "flush");
+	outcome_init(&out, "flush", opts->json, opts->quiet);
 	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "describe.h"
-#include "validate.h"
+#include "cli/commands.h"
+#include "config/describe.h"
+#include "config/validate.h"
 
 static enum exit_code print_json(const struct model *m, struct error *err)
 {

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "state.h"
+#include "cli/commands.h"
+#include "sys/state.h"
 
 static enum exit_code run_reapply(const struct options *opts)
 {

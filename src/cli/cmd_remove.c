@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "describe.h"
-#include "entries.h"
-#include "dropin.h"
-#include "validate.h"
+#include "cli/commands.h"
+#include "config/describe.h"
+#include "config/entries.h"
+#include "cli/dropin.h"
+#include "config/validate.h"
 
 /* What the words name: a forward's name, or a protocol and one host port. */
 struct target {
@@ -147,7 +147,7 @@ static enum exit_code run_remove(const struct options *given)
 	bool failed = false;
 	enum exit_code rc;
 
-	outcome_init(&out, given, "remove");
+	outcome_init(&out, "remove", given->json, given->quiet);
 	rc = parse_target(given, &t, &err);
 	if (t.name)
 		snprintf(what, sizeof(what), "named '%s'", t.name);

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "load.h"
-#include "render.h"
+#include "cli/commands.h"
+#include "cli/load.h"
+#include "table/render.h"
 
 static enum exit_code run_render(const struct options *opts)
 {

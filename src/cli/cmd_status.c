@@ -11,20 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coexist.h"
-#include "describe.h"
-#include "commands.h"
-#include "entries.h"
-#include "hostcheck.h"
-#include "watchinfo.h"
-#include "kernel.h"
-#include "load.h"
-#include "live.h"
-#include "render.h"
-#include "state.h"
-#include "sysctl.h"
-#include "trace.h"
-#include "validate.h"
+#include "engine/coexist.h"
+#include "config/describe.h"
+#include "cli/commands.h"
+#include "config/entries.h"
+#include "sys/hostcheck.h"
+#include "sys/watchinfo.h"
+#include "sys/kernel.h"
+#include "cli/load.h"
+#include "table/live.h"
+#include "table/render.h"
+#include "sys/state.h"
+#include "sys/sysctl.h"
+#include "engine/trace.h"
+#include "config/validate.h"
 
 /*
  * Worst last: a forward takes the worst state of its entries, so missing wins over

@@ -22,17 +22,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "events.h"
-#include "kernel.h"
-#include "load.h"
-#include "outcome.h"
-#include "process.h"
-#include "reconcile.h"
-#include "render.h"
-#include "state.h"
-#include "sysctl.h"
-#include "watchinfo.h"
+#include "cli/commands.h"
+#include "sys/events.h"
+#include "sys/kernel.h"
+#include "cli/load.h"
+#include "util/outcome.h"
+#include "sys/process.h"
+#include "engine/reconcile.h"
+#include "table/render.h"
+#include "sys/state.h"
+#include "sys/sysctl.h"
+#include "sys/watchinfo.h"
 
 /* A burst ends after this long without a change, or this long after its first. */
 #define QUIET_MS 200
@@ -237,7 +237,7 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	int lock_fd = -1;
 	enum exit_code rc;
 
-	outcome_init(&out, w->opts, "apply");
+	outcome_init(&out, "apply", w->opts->json, w->opts->quiet);
 	rc = state_lock(w->opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
 		rc = reconcile_apply(&run, w->k, &err);
@@ -493,7 +493,7 @@ static enum exit_code stop_flush(const struct options *opts, struct kernel *k)
 	int lock_fd = -1;
 	enum exit_code rc;
 
-	outcome_init(&out, opts, "flush");
+	outcome_init(&out, "flush", opts->json, opts->quiet);
 	rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
 		rc = reconcile_flush(opts->state_dir, k, &out, &err);

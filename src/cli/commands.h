@@ -3,9 +3,9 @@
 #ifndef NFT_PORTFWD_COMMANDS_H
 #define NFT_PORTFWD_COMMANDS_H
 
-#include "common.h"
-#include "options.h"
-#include "outcome.h"
+#include "util/common.h"
+#include "cli/options.h"
+#include "util/outcome.h"
 
 struct command {
 	const char *name;
@@ -29,8 +29,5 @@ enum exit_code run_apply(const struct options *opts);
  */
 enum exit_code apply_into(const struct options *opts, struct outcome *out, bool locked,
 			  struct error *err);
-
-/* Print "nft-portfwd: MESSAGE" on stderr and return rc. */
-enum exit_code report_error(enum exit_code rc, const struct error *err);
 
 #endif

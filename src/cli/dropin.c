@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "dropin.h"
-#include "safefile.h"
-#include "state.h"
+#include "cli/commands.h"
+#include "cli/dropin.h"
+#include "sys/safefile.h"
+#include "sys/state.h"
 
 static const struct safe_dir config_dir_kind = {
 	.what = "config directory",

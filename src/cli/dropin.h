@@ -9,10 +9,10 @@
 
 #include <stdbool.h>
 
-#include "common.h"
-#include "model.h"
-#include "options.h"
-#include "outcome.h"
+#include "util/common.h"
+#include "config/model.h"
+#include "cli/options.h"
+#include "util/outcome.h"
 
 #define DROPIN_FILE "90-added.conf"
 #define DROPIN_HEADER "# Written by 'nft-portfwd add' and 'nft-portfwd remove': change it with them.\n"

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdlib.h>
 
-#include "load.h"
-#include "render.h"
-#include "sysctl.h"
+#include "cli/load.h"
+#include "table/render.h"
+#include "sys/sysctl.h"
 
 bool load_routing(const struct options *opts, struct model *m)
 {

@@ -7,9 +7,9 @@
 #ifndef NFT_PORTFWD_LOAD_H
 #define NFT_PORTFWD_LOAD_H
 
-#include "common.h"
-#include "model.h"
-#include "options.h"
+#include "util/common.h"
+#include "config/model.h"
+#include "cli/options.h"
 
 /*
  * The routing guard, per family: routing = forwards, or auto and apply is (or was, by the

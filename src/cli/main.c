@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "cli/commands.h"
 
 static const struct command *const commands[] = {
 	&command_render,
@@ -34,12 +34,6 @@ static const struct command *const commands[] = {
 	"  --public-ip ADDR[,ADDR...]  --host-ip ADDR[,ADDR...]  --host-iface NAME\n"     \
 	"  --host-port PORT  --vm-ip ADDR  --vm-port PORT (default: --host-port)\n"      \
 	"  --proto tcp|udp|tcp,udp (default tcp)  --integrate auto|off\n"
-
-enum exit_code report_error(enum exit_code rc, const struct error *err)
-{
-	fprintf(stderr, "nft-portfwd: %s\n", err->msg);
-	return rc;
-}
 
 /* "render, check, apply, flush and status", from the table. */
 static void command_names(char *buf, size_t size)

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "options.h"
-#include "render.h"
-#include "state.h"
-#include "validate.h"
+#include "config/config.h"
+#include "cli/options.h"
+#include "table/render.h"
+#include "sys/state.h"
+#include "config/validate.h"
 
 enum {
 	LONG_STATE_DIR = 256,

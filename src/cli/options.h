@@ -5,8 +5,8 @@
 
 #include <stdbool.h>
 
-#include "common.h"
-#include "model.h"
+#include "util/common.h"
+#include "config/model.h"
 
 #define CONFIG_PATH_DEFAULT "/etc/nft-portfwd.conf"
 /* Drop-in files of more forwards; read with the default config only, unless given. */

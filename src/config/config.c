@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "entries.h"
-#include "validate.h"
+#include "config/config.h"
+#include "config/entries.h"
+#include "config/validate.h"
 
 #define WHITESPACE " \t\r\v\f"
 #define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate, integrate-mark, routing"

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common.h"
-#include "model.h"
+#include "util/common.h"
+#include "config/model.h"
 
 /* Names for the parts of a forward in messages: config words, or the flags' names. */
 struct forward_fields {

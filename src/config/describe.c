@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "describe.h"
-#include "entries.h"
-#include "validate.h"
+#include "config/describe.h"
+#include "config/entries.h"
+#include "config/validate.h"
 
 const char *prefix_text(const struct prefix *p, bool always_len, char buf[64])
 {

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "model.h"
+#include "config/model.h"
 
 enum forward_style {
 	/* "tcp 2222 -> 192.0.2.10:22 from 198.51.100.0/24 limit 5/minute burst 5 log" */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "entries.h"
+#include "config/entries.h"
 
 const char *proto_name(enum proto proto)
 {

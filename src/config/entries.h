@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "config/model.h"
 
 struct entry {
 	int family;             /* AF_INET or AF_INET6 */

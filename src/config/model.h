@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The one table nft-portfwd owns: every layer names it, only table/ says what it holds. */
+#define TABLE_FAMILY "inet"
+#define TABLE_NAME "portfwd"
+
 enum proto {
 	PROTO_TCP = 1 << 0,
 	PROTO_UDP = 1 << 1,

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "entries.h"
-#include "validate.h"
+#include "config/entries.h"
+#include "config/validate.h"
 
 /*
  * Decimal digits with a leading zero ("080", "024"): refused everywhere, because other

@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
-#include "common.h"
-#include "model.h"
+#include "util/common.h"
+#include "config/model.h"
 
 /* "1" to "65535", decimal digits only. */
 const char *parse_port(const char *text, uint16_t *port);

@@ -4,14 +4,14 @@
 
 #include <linux/netfilter/nf_tables.h>
 
-#include "coexist.h"
-#include "hostcheck.h"
-#include "live.h"
-#include "nftsyntax.h"
-#include "process.h"
-#include "render.h"
-#include "route.h"
-#include "trace.h"
+#include "engine/coexist.h"
+#include "sys/hostcheck.h"
+#include "table/live.h"
+#include "util/nftsyntax.h"
+#include "sys/process.h"
+#include "table/render.h"
+#include "sys/route.h"
+#include "engine/trace.h"
 
 /* The (family, table) of an object of a listing. */
 static bool table_of(const json_t *item, const char **family, const char **table)

@@ -10,13 +10,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "common.h"
-#include "entries.h"
-#include "foreign.h"
-#include "kernel.h"
-#include "live.h"
-#include "model.h"
-#include "outcome.h"
+#include "util/common.h"
+#include "config/entries.h"
+#include "firewalls/foreign.h"
+#include "sys/kernel.h"
+#include "table/live.h"
+#include "config/model.h"
+#include "util/outcome.h"
 
 /* What coexist_read lists of our own table besides its structure. */
 #define READ_OUR_ELEMENTS 1u /* its elements (live->entries, guests, masqueraded) */

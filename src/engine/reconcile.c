@@ -3,17 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coexist.h"
-#include "conntrack.h"
-#include "elements.h"
-#include "entries.h"
-#include "hostcheck.h"
-#include "live.h"
-#include "reconcile.h"
-#include "render.h"
-#include "state.h"
-#include "sysctl.h"
-#include "trace.h"
+#include "engine/coexist.h"
+#include "sys/conntrack.h"
+#include "table/elements.h"
+#include "config/entries.h"
+#include "sys/hostcheck.h"
+#include "table/live.h"
+#include "engine/reconcile.h"
+#include "table/render.h"
+#include "sys/state.h"
+#include "sys/sysctl.h"
+#include "engine/trace.h"
 
 /* What our accepts in other firewalls' chains are made for: "auto MARK" or "off". */
 static void integrate_record(const struct model *m, char *value, size_t size)

@@ -12,14 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common.h"
-#include "elements.h"
-#include "entries.h"
-#include "foreign.h"
-#include "kernel.h"
-#include "live.h"
-#include "outcome.h"
-#include "sysctl.h"
+#include "util/common.h"
+#include "table/elements.h"
+#include "config/entries.h"
+#include "firewalls/foreign.h"
+#include "sys/kernel.h"
+#include "table/live.h"
+#include "util/outcome.h"
+#include "sys/sysctl.h"
 
 /* Everything one apply reads, decides and changes. */
 struct apply_run {

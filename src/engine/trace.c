@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "process.h"
-#include "trace.h"
+#include "sys/process.h"
+#include "engine/trace.h"
 
 #define TRACE_NAME "inet " TRACE_TABLE
 

@@ -10,9 +10,9 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "common.h"
-#include "entries.h"
-#include "kernel.h"
+#include "util/common.h"
+#include "config/entries.h"
+#include "sys/kernel.h"
 
 /*
  * The table the trace creates and always deletes. Its rules' comment names the trace's

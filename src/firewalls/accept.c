@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accept.h"
-#include "nftsyntax.h"
-#include "validate.h"
+#include "firewalls/accept.h"
+#include "util/nftsyntax.h"
+#include "config/validate.h"
 
 void accept_comment(uint32_t mark, char buf[129])
 {

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accept.h"
-#include "foreign.h"
-#include "nftsyntax.h"
-#include "placement.h"
-#include "ruleset.h"
+#include "firewalls/accept.h"
+#include "firewalls/foreign.h"
+#include "util/nftsyntax.h"
+#include "firewalls/placement.h"
+#include "firewalls/ruleset.h"
 
 static int endpoint_cmp(const void *pa, const void *pb)
 {

@@ -23,10 +23,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common.h"
-#include "entries.h"
-#include "foreign_parts.h"
-#include "model.h"
+#include "util/common.h"
+#include "config/entries.h"
+#include "firewalls/foreign_parts.h"
+#include "config/model.h"
 
 /*
  * Analyse `ruleset_json` (libnftables `list ruleset` with NFT_CTX_OUTPUT_JSON |

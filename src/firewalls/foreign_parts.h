@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "config/model.h"
+#include "sys/route.h"
 
 #define FOREIGN_NAME_SIZE 257 /* nftables table and chain names: up to 256 bytes */
 
@@ -33,11 +34,6 @@ struct foreign_endpoint {
 	char oif[16]; /* the interface the host routes the guest through; "": not known */
 };
 
-/* The interface the host's routing sends a guest's packets through (route.h). */
-struct guest_route {
-	struct addr guest;
-	char oif[16];
-};
 
 /* One of our rules found in another table (by its comment). */
 struct foreign_rule {

@@ -2,13 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accept.h"
-#include "entries.h"
-#include "nftsyntax.h"
-#include "placement.h"
-#include "reason.h"
-#include "validate.h"
-#include "walk.h"
+#include "firewalls/accept.h"
+#include "config/entries.h"
+#include "util/nftsyntax.h"
+#include "firewalls/placement.h"
+#include "firewalls/reason.h"
+#include "config/validate.h"
+#include "firewalls/walk.h"
 
 /* The chains their owners leave for rules like ours, best first. */
 static const struct {

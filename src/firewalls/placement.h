@@ -13,7 +13,7 @@
 #ifndef NFT_PORTFWD_PLACEMENT_H
 #define NFT_PORTFWD_PLACEMENT_H
 
-#include "ruleset.h"
+#include "firewalls/ruleset.h"
 
 /* The priority of table inet portfwd's forward chain, which sets the mark (render.c). */
 #define MARK_PRIORITY (-10)

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "entries.h"
-#include "reason.h"
+#include "config/entries.h"
+#include "firewalls/reason.h"
 
 /* "8000" or "5000-5002", as nft and our comments write a port run. */
 const char *ports_text(const struct foreign_endpoint *ep, char buf[12])

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "walk.h"
+#include "firewalls/walk.h"
 
 /* Appends to a fixed buffer, cutting what does not fit. */
 struct text {

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "accept.h"
-#include "hash.h"
-#include "render.h"
-#include "ruleset.h"
-#include "validate.h"
+#include "firewalls/accept.h"
+#include "util/hash.h"
+#include "config/model.h"
+#include "firewalls/ruleset.h"
+#include "config/validate.h"
 
 /* ---------------------------------------------------------------- memory */
 /* The compiled rules are many small pieces with one lifetime: one arena, freed at once. */

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common.h"
-#include "foreign_parts.h"
-#include "model.h"
+#include "util/common.h"
+#include "firewalls/foreign_parts.h"
+#include "config/model.h"
 
 /* Whether a match holds for a packet: NO, YES, or MAYBE when it depends on what the
  * analysis cannot know (the client's address, an iptables xt match, a mark). */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "entries.h"
-#include "walk.h"
+#include "config/entries.h"
+#include "firewalls/walk.h"
 
 static enum tri num_in(const struct pat *p, uint32_t lo, uint32_t hi)
 {

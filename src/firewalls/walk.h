@@ -23,7 +23,7 @@
 
 #include <signal.h>
 
-#include "ruleset.h"
+#include "firewalls/ruleset.h"
 
 /* The packet being followed: one endpoint, one direction, one pair of interfaces. */
 struct packet {

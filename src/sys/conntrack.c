@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conntrack.h"
-#include "validate.h"
+#include "sys/conntrack.h"
+#include "config/validate.h"
 
 struct sweep {
 	const struct entry_list *stale; /* mappings that changed or went away */

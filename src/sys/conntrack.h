@@ -10,8 +10,8 @@
 
 #include <stddef.h>
 
-#include "common.h"
-#include "entries.h"
+#include "util/common.h"
+#include "config/entries.h"
 
 /*
  * Does this network namespace track any connection? A dump walks every bucket of the

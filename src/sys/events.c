@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "events.h"
-#include "render.h"
+#include "sys/events.h"
+#include "config/model.h"
 
 /* Room for a burst (a firewall rebuilding hundreds of rules) before the kernel drops. */
 #define EVENTS_RCVBUF (8 << 20)

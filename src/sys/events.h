@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common.h"
+#include "util/common.h"
 
 struct events;
 

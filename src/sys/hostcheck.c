@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate.h"
-#include "entries.h"
-#include "hostcheck.h"
+#include "config/validate.h"
+#include "config/entries.h"
+#include "sys/hostcheck.h"
 
 /* A small /proc or /run file into a string; NULL when it cannot be read. */
 static char *read_proc(const char *path)

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "config/model.h"
 
 /*
  * The legacy tables loaded, "ip filter, ip6 filter", into buf; false when there are none.

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/capability.h>
 
-#include "kernel.h"
-#include "render.h"
+#include "sys/kernel.h"
+#include "config/model.h"
 
 struct kernel {
 	struct nft_ctx *nft;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common.h"
+#include "util/common.h"
 
 struct kernel;
 

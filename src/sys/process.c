@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "process.h"
+#include "sys/process.h"
 
 bool process_start(long pid, unsigned long long *start)
 {

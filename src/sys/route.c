@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "route.h"
+#include "sys/route.h"
 
 static int oif_attr(const struct nlattr *attr, void *data)
 {

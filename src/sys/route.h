@@ -10,8 +10,13 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "entries.h"
-#include "foreign_parts.h"
+#include "config/entries.h"
+
+/* The interface the host's routing sends a guest's packets through. */
+struct guest_route {
+	struct addr guest;
+	char oif[16];
+};
 
 /*
  * The routed interface of each distinct guest of `entries`, sorted by address; a guest

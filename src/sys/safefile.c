@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safefile.h"
+#include "sys/safefile.h"
 
 int safe_open_dir(const struct safe_dir *kind, const char *dir, bool create, enum exit_code *rc,
 		  struct error *err)

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "common.h"
+#include "util/common.h"
 
 /* What a directory is, for its messages. */
 struct safe_dir {

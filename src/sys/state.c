@@ -15,8 +15,8 @@
 #define SO_NETNS_COOKIE 71 /* Linux 5.14; glibc 2.36 has no name for it */
 #endif
 
-#include "safefile.h"
-#include "state.h"
+#include "sys/safefile.h"
+#include "sys/state.h"
 
 static void state_path(const char *dir, const char *name, char *path, size_t size)
 {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "common.h"
+#include "util/common.h"
 
 #define STATE_DIR_DEFAULT "/run/nft-portfwd"
 

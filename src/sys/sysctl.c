@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "state.h"
-#include "sysctl.h"
+#include "sys/state.h"
+#include "sys/sysctl.h"
 
 const struct forwarding_sysctl sysctl_ipv4_forward = {
 	"net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward", "ipv4-forward.before",

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "common.h"
+#include "util/common.h"
 
 struct forwarding_sysctl {
 	const char *name;       /* net.ipv4.ip_forward */

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "process.h"
-#include "state.h"
-#include "watchinfo.h"
+#include "sys/process.h"
+#include "sys/state.h"
+#include "sys/watchinfo.h"
 
 enum exit_code watch_info_write(const char *dir, const struct watch_info *wi, struct error *err)
 {

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "common.h"
+#include "util/common.h"
 
 #define WATCH_INFO_FILE "watch.json"
 

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elements.h"
-#include "hash.h"
-#include "render.h"
-#include "validate.h"
+#include "table/elements.h"
+#include "util/hash.h"
+#include "table/render.h"
+#include "config/validate.h"
 
 /* The sets and maps whose elements come from the forwards; everything else is structure. */
 static const struct {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "entries.h"
+#include "config/entries.h"
 
 /* One element as the renderer writes it ("tcp . 8080 : 192.0.2.79 . 80"), in its set. */
 struct element {

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "live.h"
-#include "render.h"
-#include "validate.h"
+#include "table/live.h"
+#include "table/render.h"
+#include "config/validate.h"
 
 /* The maps and sets nft-portfwd reads back, by name. */
 enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET, KIND_MASQ_SET, KIND_HOST_SET };

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common.h"
-#include "entries.h"
-#include "kernel.h"
+#include "util/common.h"
+#include "config/entries.h"
+#include "sys/kernel.h"
 
 /* Packets and bytes seen by one guest endpoint (an element of set guest4/guest6). */
 struct endpoint_stats {

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "describe.h"
-#include "entries.h"
-#include "nftsyntax.h"
-#include "render.h"
-#include "validate.h"
+#include "config/describe.h"
+#include "config/entries.h"
+#include "util/nftsyntax.h"
+#include "table/render.h"
+#include "config/validate.h"
 
 /*
  * The rendering is built in memory: with 100,000 forwards it is 180,000 element lines, and

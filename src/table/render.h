@@ -11,11 +11,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "entries.h"
-#include "model.h"
+#include "config/entries.h"
+#include "config/model.h"
 
-#define TABLE_FAMILY "inet"
-#define TABLE_NAME "portfwd"
 /* nft takes at most 128 bytes of an element's comment. */
 #define ELEMENT_COMMENT_MAX 128
 

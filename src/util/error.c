@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
 
-#include "common.h"
+#include "util/common.h"
 
 bool error_set(struct error *err, const char *fmt, ...)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <string.h>
 
-#include "nftsyntax.h"
+#include "util/nftsyntax.h"
 
 static bool is_letter(char c)
 {

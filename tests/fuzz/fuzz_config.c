@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "validate.h"
+#include "config/config.h"
+#include "config/validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "entries.h"
-#include "foreign.h"
-#include "validate.h"
+#include "config/config.h"
+#include "config/entries.h"
+#include "firewalls/foreign.h"
+#include "config/validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "render.h"
-#include "validate.h"
+#include "config/config.h"
+#include "table/render.h"
+#include "config/validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

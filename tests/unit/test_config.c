@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "options.h"
-#include "validate.h"
+#include "config/config.h"
+#include "cli/options.h"
+#include "config/validate.h"
 
 static int failures;
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "elements.h"
-#include "render.h"
-#include "validate.h"
+#include "config/config.h"
+#include "table/elements.h"
+#include "table/render.h"
+#include "config/validate.h"
 #include "expect.h"
 
 /* One config's rendering, its structure and its elements. */

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "entries.h"
-#include "validate.h"
+#include "config/config.h"
+#include "config/entries.h"
+#include "config/validate.h"
 #include "expect.h"
 
 static void load(const char *text, struct model *m, struct entry_list *entries)

@@ -26,10 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "entries.h"
-#include "foreign.h"
-#include "validate.h"
+#include "config/config.h"
+#include "config/entries.h"
+#include "firewalls/foreign.h"
+#include "config/validate.h"
 
 static int failures;
 static const char *fixture_dir;

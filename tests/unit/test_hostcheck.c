@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hostcheck.h"
+#include "sys/hostcheck.h"
 
 static int failures;
 

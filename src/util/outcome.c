@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
 
-#include "commands.h"
-#include "outcome.h"
+#include "util/outcome.h"
 
-void outcome_init(struct outcome *o, const struct options *opts, const char *command)
+enum exit_code report_error(enum exit_code rc, const struct error *err)
 {
-	o->json = opts->json;
-	o->quiet = opts->quiet;
+	fprintf(stderr, "nft-portfwd: %s\n", err->msg);
+	return rc;
+}
+
+void outcome_init(struct outcome *o, const char *command, bool json, bool quiet)
+{
+	o->json = json;
+	o->quiet = quiet;
 	o->fields = json_object();
 	outcome_set(o, "command", json_string(command));
 }

@@ -10,15 +10,18 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "common.h"
-#include "options.h"
+#include "util/common.h"
 
 struct outcome {
 	bool json, quiet;
 	json_t *fields; /* the JSON object the command fills; NULL when out of memory */
 };
 
-void outcome_init(struct outcome *o, const struct options *opts, const char *command);
+/* An outcome of `command` (its name in the JSON), printed as --json and --quiet ask. */
+void outcome_init(struct outcome *o, const char *command, bool json, bool quiet);
+
+/* Print "nft-portfwd: MESSAGE" on stderr and return rc. */
+enum exit_code report_error(enum exit_code rc, const struct error *err);
 
 /* One "nft-portfwd: ..." line on stdout, in text mode only. */
 __attribute__((format(printf, 2, 3)))
