@@ -308,16 +308,16 @@ static unsigned walk_endpoint(struct analysis *a, size_t e, unsigned dir, struct
 
 static void rule_words(const struct ruleset *rs, const struct drop *d, char *buf, size_t size)
 {
-	struct text t = { buf, size, 0 };
+	struct text t = { 0 };
 
-	buf[0] = '\0';
 	if (!d->rule) {
-		text_add(&t, "the policy drop of %s", rs->chains[d->chain].name);
-		return;
+		text_printf(&t, "the policy drop of %s", rs->chains[d->chain].name);
+	} else {
+		text_printf(&t, "rule '");
+		rule_text(&t, d->rule->expr);
+		text_printf(&t, "' (handle %ld) in %s", d->rule->handle, rs->chains[d->chain].name);
 	}
-	text_add(&t, "rule '");
-	rule_text(&t, d->rule->expr);
-	text_add(&t, "' (handle %ld) in %s", d->rule->handle, rs->chains[d->chain].name);
+	text_copy(&t, buf, size);
 }
 
 /* Is position i of the candidate a rule's own position, and safe (placement.h)? */

@@ -25,21 +25,6 @@ void endpoint_text(const struct foreign_endpoint *ep, char *buf, size_t size)
 		 ports_text(ep, ports));
 }
 
-__attribute__((format(printf, 2, 3)))
-void text_add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->len + 1 >= t->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->len = t->len + (size_t)n < t->size ? t->len + (size_t)n : t->size - 1;
-}
-
 /* A value as nft prints it, roughly: enough to recognise the rule in `nft -a list`. */
 static void value_text(struct text *t, const json_t *v, bool quote)
 {
@@ -47,33 +32,33 @@ static void value_text(struct text *t, const json_t *v, bool quote)
 	const char *what;
 
 	if (json_is_string(v)) {
-		text_add(t, quote ? "\"%s\"" : "%s", json_string_value(v));
+		text_printf(t, quote ? "\"%s\"" : "%s", json_string_value(v));
 	} else if (json_is_integer(v)) {
-		text_add(t, "%lld", (long long)json_integer_value(v));
+		text_printf(t, "%lld", (long long)json_integer_value(v));
 	} else if (json_is_array(v)) {
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			text_add(t, i ? "," : "");
+			text_printf(t, i ? "," : "");
 			value_text(t, json_array_get(v, i), quote);
 		}
 	} else if (!strcmp(what = json_kind(v, &inner), "prefix")) {
-		text_add(t, "%s/%lld", jstr(inner, "addr") ? jstr(inner, "addr") : "?",
+		text_printf(t, "%s/%lld", jstr(inner, "addr") ? jstr(inner, "addr") : "?",
 			 (long long)json_integer_value(json_object_get(inner, "len")));
 	} else if (!strcmp(what, "range") || !strcmp(what, "concat")) {
 		for (size_t i = 0; i < json_array_size(inner); i++) {
-			text_add(t, i ? (what[0] == 'r' ? "-" : " . ") : "");
+			text_printf(t, i ? (what[0] == 'r' ? "-" : " . ") : "");
 			value_text(t, json_array_get(inner, i), quote);
 		}
 	} else if (!strcmp(what, "set")) {
-		text_add(t, "{ ");
+		text_printf(t, "{ ");
 		for (size_t i = 0; i < json_array_size(inner) && i < 3; i++) {
-			text_add(t, i ? ", " : "");
+			text_printf(t, i ? ", " : "");
 			value_text(t, json_unwrap(json_array_get(inner, i)), quote);
 		}
-		text_add(t, json_array_size(inner) > 3 ? ", ... }" : " }");
+		text_printf(t, json_array_size(inner) > 3 ? ", ... }" : " }");
 	} else if (!strcmp(what, "elem")) {
 		value_text(t, json_unwrap(v), quote);
 	} else {
-		text_add(t, "%s", what[0] ? what : "?");
+		text_printf(t, "%s", what[0] ? what : "?");
 	}
 }
 
@@ -83,19 +68,19 @@ static void left_text(struct text *t, const json_t *left)
 	const char *what = json_kind(left, &v);
 
 	if (!strcmp(what, "payload") && jstr(v, "protocol"))
-		text_add(t, "%s %s", jstr(v, "protocol"), jstr(v, "field") ? jstr(v, "field") : "?");
+		text_printf(t, "%s %s", jstr(v, "protocol"), jstr(v, "field") ? jstr(v, "field") : "?");
 	else if (!strcmp(what, "meta") && jstr(v, "key"))
-		text_add(t, ruleset_key_of(left).kind == KEY_IIF || ruleset_key_of(left).kind == KEY_OIF ? "%s" : "meta %s",
+		text_printf(t, ruleset_key_of(left).kind == KEY_IIF || ruleset_key_of(left).kind == KEY_OIF ? "%s" : "meta %s",
 			 jstr(v, "key"));
 	else if (!strcmp(what, "ct") && jstr(v, "key"))
-		text_add(t, "ct %s", jstr(v, "key"));
+		text_printf(t, "ct %s", jstr(v, "key"));
 	else if (!strcmp(what, "concat"))
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			text_add(t, i ? " . " : "");
+			text_printf(t, i ? " . " : "");
 			left_text(t, json_array_get(v, i));
 		}
 	else
-		text_add(t, "%s", what[0] ? what : "?");
+		text_printf(t, "%s", what[0] ? what : "?");
 }
 
 /* The rule in about the words `nft list` uses; xt expressions as "xt match conntrack". */
@@ -105,22 +90,22 @@ void rule_text(struct text *t, const json_t *expr)
 		const json_t *v;
 		const char *what = json_kind(json_array_get(expr, i), &v);
 
-		text_add(t, i ? " " : "");
+		text_printf(t, i ? " " : "");
 		if (!strcmp(what, "match")) {
 			const json_t *left = json_object_get(v, "left");
 			const char *op = jstr(v, "op") ? jstr(v, "op") : "";
 			struct key k = ruleset_key_of(left);
 
 			left_text(t, left);
-			text_add(t, strcmp(op, "==") && strcmp(op, "in") ? " %s " : " ", op);
+			text_printf(t, strcmp(op, "==") && strcmp(op, "in") ? " %s " : " ", op);
 			value_text(t, json_object_get(v, "right"), k.kind == KEY_IIF || k.kind == KEY_OIF);
 		} else if (!strcmp(what, "xt")) {
-			text_add(t, "xt %s %s", jstr(v, "type") ? jstr(v, "type") : "?",
+			text_printf(t, "xt %s %s", jstr(v, "type") ? jstr(v, "type") : "?",
 				 jstr(v, "name") ? jstr(v, "name") : "?");
 		} else if (!strcmp(what, "jump") || !strcmp(what, "goto")) {
-			text_add(t, "%s %s", what, jstr(v, "target") ? jstr(v, "target") : "?");
+			text_printf(t, "%s %s", what, jstr(v, "target") ? jstr(v, "target") : "?");
 		} else {
-			text_add(t, "%s", what);
+			text_printf(t, "%s", what);
 		}
 	}
 }
@@ -149,33 +134,33 @@ const char *block_kind(const struct ruleset *rs, size_t base, const struct drop 
 void reason_text(const struct ruleset *rs, size_t base, const struct drop *d,
 			const struct packet *pk, const char *kind, char *buf, size_t size)
 {
-	struct text t = { buf, size, 0 };
+	struct text t = { 0 };
 	const struct chain *c = &rs->chains[d->chain];
 	char ep[INET6_ADDRSTRLEN + 32];
 	bool reject = d->rule && d->rule->verdict == V_REJECT;
 
-	buf[0] = '\0';
 	endpoint_text(pk->ep, ep, sizeof(ep));
 	if (d->rule) {
-		text_add(&t, "rule '");
+		text_printf(&t, "rule '");
 		rule_text(&t, d->rule->expr);
-		text_add(&t, "' (handle %ld) in %s %s", d->rule->handle, c->name,
+		text_printf(&t, "' (handle %ld) in %s %s", d->rule->handle, c->name,
 			 d->certain ? (reject ? "rejects" : "drops") : (reject ? "may reject" : "may drop"));
 	} else {
-		text_add(&t, "policy drop of %s drops", rs->chains[base].name);
+		text_printf(&t, "policy drop of %s drops", rs->chains[base].name);
 	}
-	text_add(&t, pk->reply ? " replies from %s" : " new connections to %s", ep);
+	text_printf(&t, pk->reply ? " replies from %s" : " new connections to %s", ep);
 	if (pk->iif)
-		text_add(&t, " arriving on \"%.*s%s\"", (int)pk->iif->len, pk->iif->s,
+		text_printf(&t, " arriving on \"%.*s%s\"", (int)pk->iif->len, pk->iif->s,
 			 pk->iif->wildcard ? "*" : "");
 	if (pk->oif)
-		text_add(&t, " leaving through \"%.*s%s\"", (int)pk->oif->len, pk->oif->s,
+		text_printf(&t, " leaving through \"%.*s%s\"", (int)pk->oif->len, pk->oif->s,
 			 pk->oif->wildcard ? "*" : "");
 	if (!d->rule)
-		text_add(&t, " (nothing in it accepts them)");
+		text_printf(&t, " (nothing in it accepts them)");
 	if (!strcmp(kind, "firewalld") && !rs->chains[base].dnat_accept)
-		text_add(&t, "; firewalld accepts DNAT'd connections unless StrictForwardPorts=yes, and "
+		text_printf(&t, "; firewalld accepts DNAT'd connections unless StrictForwardPorts=yes, and "
 			 "%s has no 'ct status dnat accept'", rs->chains[base].name);
+	text_copy(&t, buf, size);
 	/* names come from the kernel: keep the reason one printable line */
 	for (char *p = buf; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)

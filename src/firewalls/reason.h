@@ -10,15 +10,7 @@
 #include <stddef.h>
 
 #include "firewalls/walk.h"
-
-/* Appends to a fixed buffer, cutting what does not fit. */
-struct text {
-	char *buf;
-	size_t size, len;
-};
-
-__attribute__((format(printf, 2, 3)))
-void text_add(struct text *t, const char *fmt, ...);
+#include "util/text.h"
 
 /* "8000" or "5000-5002", as nft and our comments write a port run. */
 const char *ports_text(const struct foreign_endpoint *ep, char buf[12]);

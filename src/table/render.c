@@ -9,86 +9,8 @@
 #include "config/entries.h"
 #include "util/nftsyntax.h"
 #include "table/render.h"
+#include "util/text.h"
 #include "config/validate.h"
-
-/*
- * The rendering is built in memory: with 100,000 forwards it is 180,000 element lines, and
- * a FILE (a memstream copies byte by byte) was most of the renderer's time. `failed`
- * remembers that memory ran out; every later write is dropped.
- */
-struct text {
-	char *data;
-	size_t len, cap;
-	bool failed;
-};
-
-static bool text_reserve(struct text *t, size_t more)
-{
-	size_t cap = t->cap ? t->cap : 4096;
-	char *grown;
-
-	if (t->failed)
-		return false;
-	if (t->len + more < t->cap)
-		return true;
-	while (cap <= t->len + more)
-		cap *= 2;
-	if (!(grown = realloc(t->data, cap))) {
-		t->failed = true;
-		return false;
-	}
-	t->data = grown;
-	t->cap = cap;
-	return true;
-}
-
-static void text_put(struct text *t, const char *s, size_t n)
-{
-	if (!text_reserve(t, n))
-		return;
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-}
-
-static void text_puts(struct text *t, const char *s)
-{
-	text_put(t, s, strlen(s));
-}
-
-static void text_putc(struct text *t, char c)
-{
-	text_put(t, &c, 1);
-}
-
-static void text_printf(struct text *t, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void text_printf(struct text *t, const char *format, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, format);
-	n = vsnprintf(NULL, 0, format, ap);
-	va_end(ap);
-	if (n < 0 || !text_reserve(t, (size_t)n + 1)) {
-		t->failed = true;
-		return;
-	}
-	va_start(ap, format);
-	vsnprintf(t->data + t->len, (size_t)n + 1, format, ap);
-	va_end(ap);
-	t->len += (size_t)n;
-}
-
-/* Hand the text to `out`; false when memory ran out or the write failed. */
-static bool text_flush(struct text *t, FILE *out)
-{
-	bool ok = !t->failed && fwrite(t->data ? t->data : "", 1, t->len, out) == t->len;
-
-	free(t->data);
-	*t = (struct text){ 0 };
-	return ok && !ferror(out);
-}
 
 /* What differs between the IPv4 and the IPv6 half of the table. */
 struct family {
