@@ -12,6 +12,9 @@
 /* The one table nft-portfwd owns: every layer names it, only table/ says what it holds. */
 #define TABLE_FAMILY "inet"
 #define TABLE_NAME "portfwd"
+/* Its forward chain's priority (filter - 10): it sets the mark before other tables' filter
+ * chains run, which the analysis of other firewalls needs to know. */
+#define TABLE_FORWARD_PRIORITY (-10)
 
 enum proto {
 	PROTO_TCP = 1 << 0,

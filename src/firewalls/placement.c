@@ -387,7 +387,7 @@ static void place(struct analysis *a)
 			 "there by hand", b->family, b->table, b->base_chain);
 		return;
 	}
-	if (base->prio <= MARK_PRIORITY) {
+	if (base->prio <= TABLE_FORWARD_PRIORITY) {
 		snprintf(b->placement, sizeof(b->placement),
 			 "nowhere: %s runs at priority %ld, before table inet portfwd marks the "
 			 "forwards (priority filter - 10); accept them there by hand", b->base_chain,

@@ -15,8 +15,6 @@
 
 #include "firewalls/ruleset.h"
 
-/* The priority of table inet portfwd's forward chain, which sets the mark (render.c). */
-#define MARK_PRIORITY (-10)
 
 enum placement_result {
 	PLACEMENT_DONE,      /* decided: a block appended when some packet is blocked */

@@ -3,35 +3,31 @@
 #include <string.h>
 
 #include "table/elements.h"
+#include "table/schema.h"
 #include "util/hash.h"
 #include "table/render.h"
 #include "config/validate.h"
 
-/* The sets and maps whose elements come from the forwards; everything else is structure. */
-static const struct {
-	const char *header; /* the line that opens it in a rendering */
-	const char *name;
-	int family;
-	bool map, with_source;
-} forward_sets[] = {
-	{ "\tmap fwd4 {", "fwd4", AF_INET, true, false },
-	{ "\tmap fwd6 {", "fwd6", AF_INET6, true, false },
-	{ "\tmap fwdsrc4 {", "fwdsrc4", AF_INET, true, true },
-	{ "\tmap fwdsrc6 {", "fwdsrc6", AF_INET6, true, true },
-	{ "\tset guest4 {", "guest4", AF_INET, false, false },
-	{ "\tset guest6 {", "guest6", AF_INET6, false, false },
-	{ "\tset masq4 {", "masq4", AF_INET, false, false },
-	{ "\tset masq6 {", "masq6", AF_INET6, false, false },
-};
-#define N_FORWARD_SETS (sizeof(forward_sets) / sizeof(forward_sets[0]))
+/*
+ * The sets and maps whose elements come from the forwards are schema.h's first ones (an
+ * element's `set` is its index there); everything else is structure.
+ */
+static bool with_source(uint8_t set)
+{
+	return schema_sets[set].kind == SET_SOURCE_MAP;
+}
 
 static const char ELEMENT_INDENT[] = "\t\t\t";
 
 static int forward_set_of(const char *line, size_t len)
 {
-	for (size_t i = 0; i < N_FORWARD_SETS; i++)
-		if (strlen(forward_sets[i].header) == len && !memcmp(line, forward_sets[i].header, len))
+	char header[64];
+
+	for (size_t i = 0; i < schema_set_count && schema_sets[i].forwards; i++) {
+		schema_header(&schema_sets[i], header, sizeof(header));
+		if (strlen(header) == len && !memcmp(line, header, len))
 			return (int)i;
+	}
 	return -1;
 }
 
@@ -179,7 +175,7 @@ static bool compare(const struct element_list *from, const struct element_list *
 		    const struct element **gone, size_t *n_gone, const struct element **new,
 		    size_t *n_new, struct element_change *change)
 {
-	for (uint8_t set = 0; set < N_FORWARD_SETS; set++) {
+	for (uint8_t set = 0; set < schema_set_count && schema_sets[set].forwards; set++) {
 		size_t a0, a1, b0, b1, size, before = *n_gone;
 
 		set_range(from, set, &a0, &a1);
@@ -194,7 +190,7 @@ static bool compare(const struct element_list *from, const struct element_list *
 			return false;
 		/* the kernel's set of concatenated intervals (pipapo) rebuilds its lookup
 		 * tables for each element deleted: work of the set's size per deletion */
-		if (forward_sets[set].with_source)
+		if (with_source(set))
 			change->interval_work += (uint64_t)(*n_gone - before) * size;
 	}
 	return true;
@@ -213,7 +209,7 @@ static uint32_t key_length(const struct element *e)
 {
 	const char *colon;
 
-	if (!forward_sets[e->set].map)
+	if (!schema_sets[e->set].map)
 		return e->len;
 	colon = memmem(e->text, e->len, " : ", 3);
 	return colon ? (uint32_t)(colon - e->text) : e->len;
@@ -226,7 +222,7 @@ static uint32_t key_length(const struct element *e)
 static bool parse_mapping(const struct element *el, struct entry *e, struct prefix *source)
 {
 	char text[512], *fields[5], *end;
-	size_t n = 0, want = forward_sets[el->set].with_source ? 5 : 4, at = 0;
+	size_t n = 0, want = with_source(el->set) ? 5 : 4, at = 0;
 	unsigned long host_port, guest_port;
 
 	char *comment;
@@ -254,8 +250,8 @@ static bool parse_mapping(const struct element *el, struct entry *e, struct pref
 	}
 	if (n != want)
 		return false;
-	*e = (struct entry){ .family = forward_sets[el->set].family, .forward = SIZE_MAX };
-	if (forward_sets[el->set].with_source) {
+	*e = (struct entry){ .family = schema_sets[el->set].family, .forward = SIZE_MAX };
+	if (with_source(el->set)) {
 		if (parse_prefix(fields[at++], source) || source->addr.family != e->family)
 			return false;
 		e->source = source;
@@ -291,10 +287,10 @@ static bool write_command(const struct element *const *list, size_t count, bool 
 
 		if (first)
 			fprintf(out, "%s%s element " TABLE_FAMILY " " TABLE_NAME " %s {\n",
-				i ? "\n}\n" : "", deleting ? "delete" : "add", forward_sets[e->set].name);
+				i ? "\n}\n" : "", deleting ? "delete" : "add", schema_sets[e->set].name);
 		fprintf(out, "%s\t%.*s", first ? "" : ",\n",
 			(int)(deleting ? key_length(e) : e->len), e->text);
-		if (forward_sets[e->set].map &&
+		if (schema_sets[e->set].map &&
 		    parse_mapping(e, &mappings->items[mappings->count], &sources[mappings->count]))
 			mappings->count++;
 	}

@@ -18,27 +18,8 @@
 
 #include "table/live.h"
 #include "table/render.h"
+#include "table/schema.h"
 #include "config/validate.h"
-
-/* The maps and sets nft-portfwd reads back, by name. */
-enum live_kind { KIND_OPEN_MAP, KIND_SOURCE_MAP, KIND_GUEST_SET, KIND_MASQ_SET, KIND_HOST_SET };
-
-static const struct {
-	const char *name;
-	int family;
-	enum live_kind kind;
-} known[] = {
-	{ "fwd4", AF_INET, KIND_OPEN_MAP },
-	{ "fwd6", AF_INET6, KIND_OPEN_MAP },
-	{ "fwdsrc4", AF_INET, KIND_SOURCE_MAP },
-	{ "fwdsrc6", AF_INET6, KIND_SOURCE_MAP },
-	{ "guest4", AF_INET, KIND_GUEST_SET },
-	{ "guest6", AF_INET6, KIND_GUEST_SET },
-	{ "masq4", AF_INET, KIND_MASQ_SET },
-	{ "masq6", AF_INET6, KIND_MASQ_SET },
-	{ "host4", AF_INET, KIND_HOST_SET },
-	{ "host6", AF_INET6, KIND_HOST_SET },
-};
 
 /* What is being read, for messages: "map fwdsrc4" and the element as nft listed it. */
 struct where {
@@ -299,15 +280,13 @@ static json_t *set_of(json_t *item, const char **what)
 	return set ? set : json_object_get(item, *what = "set");
 }
 
-/* Which of `known` a listed set or map is; -1 for the others (host4, masq4, ...). */
-static int known_index(json_t *set)
+/* Which set of the schema a listed set or map is, when its elements are read back; NULL for
+ * the others (hairpinN, the limits' sets). */
+static const struct set_schema *known_set(json_t *set)
 {
-	const char *name = json_string_value(json_object_get(set, "name"));
+	const struct set_schema *s = schema_set_named(json_string_value(json_object_get(set, "name")));
 
-	for (size_t i = 0; name && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(name, known[i].name) == 0)
-			return (int)i;
-	return -1;
+	return s && s->kind != SET_HAIRPIN ? s : NULL;
 }
 
 /* Never NULL, even when empty, so callers can hand them to memcpy and qsort. */
@@ -340,16 +319,16 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 	json_array_foreach(list, i, item) {
 		const char *what;
 		json_t *set = set_of(item, &what);
-		int which = known_index(set);
+		const struct set_schema *known = known_set(set);
 		size_t n = json_array_size(json_object_get(set, "elem"));
 
-		if (which < 0)
+		if (!known)
 			continue;
-		if (known[which].kind == KIND_GUEST_SET)
+		if (known->kind == SET_GUEST)
 			n_guests += n;
-		else if (known[which].kind == KIND_MASQ_SET)
+		else if (known->kind == SET_MASQ)
 			n_masqueraded += n;
-		else if (known[which].kind == KIND_HOST_SET)
+		else if (known->kind == SET_HOST)
 			n_hosts += n;
 		else
 			n_entries += n;
@@ -361,27 +340,26 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 	json_array_foreach(list, i, item) {
 		struct where w;
 		json_t *set = set_of(item, &w.what);
-		int which = known_index(set);
+		const struct set_schema *known = known_set(set);
 		json_t *elems = json_object_get(set, "elem");
 
-		if (which < 0)
+		if (!known)
 			continue;
-		w.name = known[which].name;
+		w.name = known->name;
 		if (elems && !json_is_array(elems)) {
 			w.elem = elems;
 			rc = foreign(&w, "expected a list of elements", t, err);
 		}
 		for (j = 0; rc == EXIT_OK && j < json_array_size(elems); j++) {
 			w.elem = json_array_get(elems, j);
-			if (known[which].kind == KIND_HOST_SET)
-				rc = read_host_element(&w, known[which].family, t, err);
-			else if (known[which].kind == KIND_GUEST_SET || known[which].kind == KIND_MASQ_SET)
-				rc = read_endpoint_element(&w, known[which].family,
-							   known[which].kind == KIND_GUEST_SET,
+			if (known->kind == SET_HOST)
+				rc = read_host_element(&w, known->family, t, err);
+			else if (known->kind == SET_GUEST || known->kind == SET_MASQ)
+				rc = read_endpoint_element(&w, known->family, known->kind == SET_GUEST,
 							   with_counters, t, err);
 			else
-				rc = read_map_element(&w, known[which].family,
-						      known[which].kind == KIND_SOURCE_MAP, t, err);
+				rc = read_map_element(&w, known->family, known->kind == SET_SOURCE_MAP,
+						      t, err);
 		}
 		if (rc != EXIT_OK)
 			return rc;

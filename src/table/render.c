@@ -9,13 +9,13 @@
 #include "config/entries.h"
 #include "util/nftsyntax.h"
 #include "table/render.h"
+#include "table/schema.h"
 #include "util/text.h"
 #include "config/validate.h"
 
 /* What differs between the IPv4 and the IPv6 half of the table. */
 struct family {
 	int af;
-	const char *suffix;    /* set and map names: fwd4, fwd6 */
 	const char *l3;        /* ip, ip6 */
 	const char *nfproto;   /* ipv4, ipv6 */
 	const char *addr_type; /* ipv4_addr, ipv6_addr */
@@ -24,8 +24,8 @@ struct family {
 };
 
 static const struct family families[] = {
-	{ AF_INET, "4", "ip", "ipv4", "ipv4_addr", "127.0.0.0/8", 32 },
-	{ AF_INET6, "6", "ip6", "ipv6", "ipv6_addr", "::1", 128 },
+	{ AF_INET, "ip", "ipv4", "ipv4_addr", "127.0.0.0/8", 32 },
+	{ AF_INET6, "ip6", "ipv6", "ipv6_addr", "::1", 128 },
 };
 
 /* What one family's half of the table holds, decided once from its entries. */
@@ -106,6 +106,22 @@ static void put_mapping(struct text *out, const struct entry *e)
 	put_port(out, e->guest_port);
 }
 
+/* The name of the table's set of `kind` for the family (schema.h). */
+static const char *set_name(enum set_kind kind, const struct family *fam)
+{
+	return schema_set(kind, fam->af)->name;
+}
+
+/* "\tmap fwd4 {": the line that opens a set or map. */
+static void print_set_header(struct text *out, enum set_kind kind, const struct family *fam)
+{
+	char header[64];
+
+	schema_header(schema_set(kind, fam->af), header, sizeof(header));
+	text_puts(out, header);
+	text_putc(out, '\n');
+}
+
 static void print_elements_start(struct text *out)
 {
 	text_printf(out, "\t\telements = {\n");
@@ -121,7 +137,8 @@ static void print_host_set(struct text *out, const struct model *m, const struct
 	char buf[INET6_ADDRSTRLEN];
 	const struct addr_list *lists[] = { &m->host_ips, &m->public_ips };
 
-	text_printf(out, "\tset host%s {\n\t\ttype %s\n", h->fam->suffix, h->fam->addr_type);
+	print_set_header(out, SET_HOST, h->fam);
+	text_printf(out, "\t\ttype %s\n", h->fam->addr_type);
 	text_printf(out, "\t\tcomment \"addresses clients use to reach the host: host-ip, public-ip\"\n");
 	print_elements_start(out);
 	for (size_t l = 0; l < 2; l++)
@@ -133,8 +150,8 @@ static void print_host_set(struct text *out, const struct model *m, const struct
 
 static void print_open_map(struct text *out, const struct half *h)
 {
-	text_printf(out, "\tmap fwd%s {\n\t\ttype inet_proto . inet_service : %s . inet_service\n",
-		h->fam->suffix, h->fam->addr_type);
+	print_set_header(out, SET_OPEN_MAP, h->fam);
+	text_printf(out, "\t\ttype inet_proto . inet_service : %s . inet_service\n", h->fam->addr_type);
 	text_printf(out, "\t\tcomment \"protocol . host port : guest address . guest port\"\n");
 	print_elements_start(out);
 	for (size_t i = 0; i < h->count; i++) {
@@ -151,8 +168,9 @@ static void print_open_map(struct text *out, const struct half *h)
 
 static void print_source_map(struct text *out, const struct half *h)
 {
-	text_printf(out, "\tmap fwdsrc%s {\n\t\ttype %s . inet_proto . inet_service : %s . inet_service\n",
-		h->fam->suffix, h->fam->addr_type, h->fam->addr_type);
+	print_set_header(out, SET_SOURCE_MAP, h->fam);
+	text_printf(out, "\t\ttype %s . inet_proto . inet_service : %s . inet_service\n",
+		    h->fam->addr_type, h->fam->addr_type);
 	text_printf(out, "\t\tflags interval\n");
 	text_printf(out, "\t\tcomment \"allowed client network . protocol . host port : guest "
 		     "address . guest port\"\n");
@@ -223,11 +241,11 @@ static void put_endpoint_comment(struct text *out, const struct entry *group, si
  * A set of guest endpoints (address . protocol . port), each once: all of them (guestN,
  * with per-endpoint counters for status) or only those that are masqueraded (masqN).
  */
-static void print_endpoint_set(struct text *out, const struct half *h, const char *name,
-			       const char *comment, bool masqueraded_only)
+static void print_endpoint_set(struct text *out, const struct half *h, const char *comment,
+			       bool masqueraded_only)
 {
-	text_printf(out, "\tset %s%s {\n\t\ttype %s . inet_proto . inet_service\n", name,
-		h->fam->suffix, h->fam->addr_type);
+	print_set_header(out, masqueraded_only ? SET_MASQ : SET_GUEST, h->fam);
+	text_printf(out, "\t\ttype %s . inet_proto . inet_service\n", h->fam->addr_type);
 	if (!masqueraded_only)
 		text_printf(out, "\t\tcounter\n");
 	text_printf(out, "\t\tcomment \"%s\"\n", comment);
@@ -259,8 +277,8 @@ static void print_hairpin_set(struct text *out, const struct half *h)
 {
 	const char *type = h->fam->addr_type;
 
-	text_printf(out, "\tset hairpin%s {\n\t\ttype %s . %s . inet_proto . inet_service . inet_service\n",
-		h->fam->suffix, type, type);
+	print_set_header(out, SET_HAIRPIN, h->fam);
+	text_printf(out, "\t\ttype %s . %s . inet_proto . inet_service . inet_service\n", type, type);
 	text_printf(out, "\t\tflags dynamic,timeout\n\t\ttimeout 10s\n");
 	text_printf(out, "\t\tcomment \"new hairpin connections (client . guest . protocol . ports), "
 		     "for the masquerade\"\n\t}\n\n");
@@ -400,7 +418,7 @@ static void print_host_rules(struct text *out, const struct model *m, const stru
 			text_putc(out, ' ');
 		}
 		/* a public-ip that is also local matches the rule above too */
-		text_printf(out, "%s daddr @host%s %s%s\n", fam->l3, fam->suffix,
+		text_printf(out, "%s daddr @%s %s%s\n", fam->l3, set_name(SET_HOST, fam),
 			    hook == HOOK_WATCH && h->any_local ? "fib daddr type != local " : "", tail);
 	}
 }
@@ -413,18 +431,18 @@ static void print_host_rules(struct text *out, const struct model *m, const stru
 static void print_dnat_rules(struct text *out, const struct model *m, const struct half *h,
 			     enum hook hook, const char *comment)
 {
-	const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
+	const char *l3 = h->fam->l3;
 	char tail[512];
 
 	if (h->source_map) {
 		snprintf(tail, sizeof(tail), "meta l4proto { tcp, udp } dnat %s to %s saddr . "
-			 "meta l4proto . th dport map @fwdsrc%s comment \"%s, allowlisted clients\"",
-			 l3, l3, sfx, comment);
+			 "meta l4proto . th dport map @%s comment \"%s, allowlisted clients\"",
+			 l3, l3, set_name(SET_SOURCE_MAP, h->fam), comment);
 		print_host_rules(out, m, h, hook, tail);
 	}
 	if (h->open_map) {
-		snprintf(tail, sizeof(tail), "dnat %s to meta l4proto . th dport map @fwd%s "
-			 "comment \"%s\"", l3, sfx, comment);
+		snprintf(tail, sizeof(tail), "dnat %s to meta l4proto . th dport map @%s "
+			 "comment \"%s\"", l3, set_name(SET_OPEN_MAP, h->fam), comment);
 		print_host_rules(out, m, h, hook, tail);
 	}
 }
@@ -514,15 +532,16 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 		text_printf(out, "\tchain hairpin {\n\t\ttype filter hook prerouting priority -99; "
 			     "policy accept;\n");
 		for (size_t i = 0; i < 2; i++) {
-			const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
+			const char *l3 = halves[i].fam->l3;
 
 			if (!halves[i].some_keep_source)
 				continue;
 			/* After DNAT (-100): does the route to the guest leave where it came in? */
 			text_printf(out, "\t\tmeta nfproto %s ct state new ct status dnat fib daddr . iif oif "
-				     "exists add @hairpin%s { %s saddr . %s daddr . meta l4proto . th sport . "
+				     "exists add @%s { %s saddr . %s daddr . meta l4proto . th sport . "
 				     "th dport } comment \"6 hairpin: a connection that leaves where it "
-				     "came in\"\n", halves[i].fam->nfproto, sfx, l3, l3);
+				     "came in\"\n", halves[i].fam->nfproto, set_name(SET_HAIRPIN, halves[i].fam),
+				     l3, l3);
 		}
 		text_printf(out, "\t}\n\n");
 	}
@@ -540,40 +559,40 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 	 * those chains run; their accepts (foreign.c) match it. Other bits are kept.
 	 */
 	mark = model_mark(m);
-	text_printf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter - 10; "
-		     "policy accept;\n");
+	text_printf(out, "\tchain forward {\n\t\ttype filter hook forward priority filter - %d; "
+		     "policy accept;\n", -TABLE_FORWARD_PRIORITY);
 	if (halves[0].count || halves[1].count)
 		text_printf(out, "\t\tmeta mark & 0x%08x == 0x%08x meta mark set meta mark & 0x%08x comment "
 			     "\"5 forward: only the forwards carry mark 0x%08x\"\n", mark, mark, ~mark, mark);
 	for (size_t i = 0; i < 2; i++) {
-		const char *l3 = halves[i].fam->l3, *sfx = halves[i].fam->suffix;
+		const char *l3 = halves[i].fam->l3, *guest = set_name(SET_GUEST, halves[i].fam);
 
 		if (!halves[i].count)
 			continue;
 		text_printf(out, "\t\tct direction original ct status dnat %s daddr . meta l4proto . th dport "
-			     "@guest%s counter meta mark set meta mark | 0x%08x comment \"5 forward: DNAT'd "
-			     "connections to guests\"\n", l3, sfx, mark);
+			     "@%s counter meta mark set meta mark | 0x%08x comment \"5 forward: DNAT'd "
+			     "connections to guests\"\n", l3, guest, mark);
 		text_printf(out, "\t\tct direction reply ct status dnat %s saddr . meta l4proto . th sport "
-			     "@guest%s counter meta mark set meta mark | 0x%08x comment \"5 forward: guests' "
-			     "replies\"\n", l3, sfx, mark);
+			     "@%s counter meta mark set meta mark | 0x%08x comment \"5 forward: guests' "
+			     "replies\"\n", l3, guest, mark);
 	}
 	text_printf(out, "\t}\n\n");
 
 	text_printf(out, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct half *h = &halves[i];
-		const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
+		const char *l3 = h->fam->l3;
 
 		if (!h->count)
 			continue;
 		if (!h->all_keep_source)
-			text_printf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @%s%s "
+			text_printf(out, "\t\tct status dnat %s daddr . meta l4proto . th dport @%s "
 				     "masquerade comment \"6 postrouting: guests reply through the "
-				     "host\"\n", l3, h->some_keep_source ? "masq" : "guest", sfx);
+				     "host\"\n", l3, set_name(h->some_keep_source ? SET_MASQ : SET_GUEST, h->fam));
 		if (h->some_keep_source)
 			text_printf(out, "\t\t%s saddr . %s daddr . meta l4proto . th sport . th dport "
-				     "@hairpin%s masquerade comment \"6 postrouting: hairpin connections "
-				     "to keep-source forwards\"\n", l3, l3, sfx);
+				     "@%s masquerade comment \"6 postrouting: hairpin connections "
+				     "to keep-source forwards\"\n", l3, l3, set_name(SET_HAIRPIN, h->fam));
 	}
 	text_printf(out, "\t}\n\n");
 
@@ -601,17 +620,19 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 	text_printf(out, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
 	for (size_t i = 0; i < 2; i++) {
 		const struct half *h = &halves[i];
-		const char *l3 = h->fam->l3, *sfx = h->fam->suffix;
+		const char *l3 = h->fam->l3;
 
 		if (h->source_map) {
 			snprintf(tail, sizeof(tail), "meta l4proto { tcp, udp } %s saddr . meta l4proto "
-				 ". th dport @fwdsrc%s counter accept comment \"2 input: accept the "
-				 "forwarded host ports, allowlisted clients\"", l3, sfx);
+				 ". th dport @%s counter accept comment \"2 input: accept the "
+				 "forwarded host ports, allowlisted clients\"", l3,
+				 set_name(SET_SOURCE_MAP, h->fam));
 			print_host_rules(out, m, h, HOOK_INPUT, tail);
 		}
 		if (h->open_map) {
-			snprintf(tail, sizeof(tail), "meta l4proto . th dport @fwd%s counter accept "
-				 "comment \"2 input: accept the forwarded host ports\"", sfx);
+			snprintf(tail, sizeof(tail), "meta l4proto . th dport @%s counter accept "
+				 "comment \"2 input: accept the forwarded host ports\"",
+				 set_name(SET_OPEN_MAP, h->fam));
 			print_host_rules(out, m, h, HOOK_INPUT, tail);
 		}
 	}
@@ -685,9 +706,9 @@ bool render_elements(const struct entry_list *mappings, const struct entry_list 
 		if (ok && maps.source_map)
 			print_source_map(out, &maps);
 		if (ok && guest.count)
-			print_endpoint_set(out, &guest, "guest", "", false);
+			print_endpoint_set(out, &guest, "", false);
 		if (ok && masq.count)
-			print_endpoint_set(out, &masq, "masq", "", true);
+			print_endpoint_set(out, &masq, "", true);
 		half_free(&maps);
 		half_free(&guest);
 		half_free(&masq);
@@ -725,10 +746,10 @@ static bool render(const struct model *m, struct text *out)
 				print_open_map(out, h);
 			if (h->source_map)
 				print_source_map(out, h);
-			print_endpoint_set(out, h, "guest",
+			print_endpoint_set(out, h,
 					   "guest endpoints: guest address . protocol . guest port", false);
 			if (h->some_keep_source && !h->all_keep_source)
-				print_endpoint_set(out, h, "masq",
+				print_endpoint_set(out, h,
 						   "guest endpoints that are masqueraded (no keep-source)",
 						   true);
 			if (h->some_keep_source)
