@@ -21,14 +21,6 @@
  */
 static void record_args(const struct options *opts)
 {
-	const struct {
-		const char *key, *value;
-	} args[] = {
-		{ "config", NULL }, { "public-ip", opts->public_ip }, { "host-ip", opts->host_ip },
-		{ "host-iface", opts->host_iface }, { "integrate", opts->integrate },
-		{ "host-port", opts->host_port }, { "vm-ip", opts->vm_ip },
-		{ "vm-port", opts->vm_port }, { "proto", opts->proto }, { "config-dir", NULL },
-	};
 	/* the drop-in directory that was read (reapply names it, so it is read again) */
 	const char *read_dir = options_config_dir(opts);
 	char *dir = read_dir ? realpath(read_dir, NULL) : NULL;
@@ -37,15 +29,16 @@ static void record_args(const struct options *opts)
 	FILE *mem = open_memstream(&text, &len);
 	struct error warning;
 	bool ok = mem != NULL;
+	const char *config_value = opts->config_given || config ? (config ? config : "") : NULL;
 
-	for (size_t i = 0; ok && i < sizeof(args) / sizeof(args[0]); i++) {
-		const char *value = i == 0 ? (opts->config_given || config ? (config ? config : "") : NULL)
-				    : !strcmp(args[i].key, "config-dir") ? dir : args[i].value;
+	for (size_t i = 0; ok && i <= FORWARD_FLAG_COUNT + 1; i++) {
+		const char *key = i == 0 ? "config" : i == 1 ? "config-dir" : forward_flags[i - 2].name;
+		const char *value = i == 0 ? config_value : i == 1 ? dir : opts->flag[i - 2];
 
 		if (value && strchr(value, '\n'))
 			ok = false;
 		else if (value)
-			fprintf(mem, "%s=%s\n", args[i].key, value);
+			fprintf(mem, "%s=%s\n", key, value);
 	}
 	if (mem && fclose(mem) == 0 && ok &&
 	    state_write_file(opts->state_dir, APPLIED_ARGS_FILE, text, &warning) != EXIT_OK)

@@ -45,14 +45,9 @@ static enum exit_code run_reapply(const struct options *opts)
 			again.config_dir = eq + 1;
 			continue;
 		}
-		slot = !strcmp(line, "public-ip") ? &again.public_ip :
-		       !strcmp(line, "host-ip") ? &again.host_ip :
-		       !strcmp(line, "host-iface") ? &again.host_iface :
-		       !strcmp(line, "integrate") ? &again.integrate :
-		       !strcmp(line, "host-port") ? &again.host_port :
-		       !strcmp(line, "vm-ip") ? &again.vm_ip :
-		       !strcmp(line, "vm-port") ? &again.vm_port :
-		       !strcmp(line, "proto") ? &again.proto : NULL;
+		for (size_t i = 0; i < FORWARD_FLAG_COUNT && !slot; i++)
+			if (!strcmp(line, forward_flags[i].name))
+				slot = &again.flag[i];
 		if (slot)
 			*slot = eq + 1;
 	}

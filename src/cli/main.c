@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "sys/state.h"
 
 static const struct command *const commands[] = {
 	&command_render,
@@ -29,11 +30,7 @@ static const struct command *const commands[] = {
 	"  -h, --help           show help (after a command: that command's help)\n"      \
 	"  -V, --version        show the version\n"
 
-#define FORWARD_OPTIONS                                                                  \
-	"Forward flags (override the config's settings and add one forward):\n"          \
-	"  --public-ip ADDR[,ADDR...]  --host-ip ADDR[,ADDR...]  --host-iface NAME\n"     \
-	"  --host-port PORT  --vm-ip ADDR  --vm-port PORT (default: --host-port)\n"      \
-	"  --proto tcp|udp|tcp,udp (default tcp)  --integrate auto|off\n"
+#define FORWARD_OPTIONS "Forward flags (override the config's settings and add one forward):\n"
 
 /* "render, check, apply, flush and status", from the table. */
 static void command_names(char *buf, size_t size)
@@ -47,22 +44,40 @@ static void command_names(char *buf, size_t size)
 					commands[i]->name);
 }
 
+/* "check, apply, flush": the commands that take the options of `bit`, from the table. */
+static const char *takers(unsigned bit, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < COMMAND_COUNT && len < size; i++)
+		if (commands[i]->accepts & bit)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+						commands[i]->name);
+	return buf;
+}
+
 static void print_usage(FILE *out)
 {
+	char a[160], b[160], c[160], d[160];
+
 	fprintf(out, "Usage: nft-portfwd [OPTIONS] COMMAND [OPTIONS]\n\n"
 		     "Forward host ports to guests behind NAT through table inet portfwd.\n\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\nOptions (before or after the command):\n" CONFIG_OPTION COMMON_OPTIONS
-		     "  -o, --output FILE    render: write the ruleset to FILE\n"
-		     "  --state-dir DIR      apply, flush, status: lock, saved sysctls, last apply\n"
-		     "                       (default /run/nft-portfwd)\n"
-		     "  --json               check, apply, flush, status: print one JSON object\n"
-		     "  -q, --quiet          check, apply, flush, status: print only errors\n"
+		     "  -o, --output FILE    %s: write the ruleset to FILE\n"
+		     "  --state-dir DIR      lock, saved sysctls, last apply (default " STATE_DIR_DEFAULT "):\n"
+		     "                       %s\n"
+		     "  --json               print one JSON object: %s\n"
+		     "  -q, --quiet          print only errors: %s\n"
 		     "  --trace SECONDS      diagnose: trace packets to the forwards, name what drops them\n\n"
-		     FORWARD_OPTIONS
-		     "\nExit codes: 0 ok, 1 status: the live table differs from the config (diagnose:\n"
+		     FORWARD_OPTIONS, takers(OPT_OUTPUT, a, sizeof(a)), takers(OPT_STATE_DIR, b, sizeof(b)),
+		takers(OPT_JSON, c, sizeof(c)), takers(OPT_QUIET, d, sizeof(d)));
+	options_print_forward_flags(out);
+	fprintf(out, "  (%s)\n", takers(OPT_FORWARD, a, sizeof(a)));
+	fprintf(out, "\nExit codes: 0 ok, 1 status: the live table differs from the config (diagnose:\n"
 		     "a check failed), 2 usage, 3 invalid config, 4 no permission (CAP_NET_ADMIN),\n"
 		     "5 rejected by nftables, 6 other system error.\n"
 		     "See 'nft-portfwd COMMAND --help', nft-portfwd(8) and nft-portfwd.conf(5).\n");
@@ -75,15 +90,17 @@ static void print_command_help(const struct command *cmd)
 	if (cmd->accepts & OPT_OUTPUT)
 		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
 	if (cmd->accepts & OPT_STATE_DIR)
-		printf("  --state-dir DIR      lock, saved sysctls, last apply (default /run/nft-portfwd)\n");
+		printf("  --state-dir DIR      lock, saved sysctls, last apply (default " STATE_DIR_DEFAULT ")\n");
 	if (cmd->accepts & OPT_JSON)
 		printf("  --json               print one JSON object instead of text\n");
 	if (cmd->accepts & OPT_TRACE)
 		printf("  --trace SECONDS      trace new connections to the forwards for SECONDS\n");
 	if (cmd->accepts & OPT_QUIET)
 		printf("  -q, --quiet          print only errors; the exit code tells the result\n");
-	if (cmd->accepts & OPT_FORWARD)
+	if (cmd->accepts & OPT_FORWARD) {
 		printf("\n" FORWARD_OPTIONS);
+		options_print_forward_flags(stdout);
+	}
 }
 
 int main(int argc, char **argv)

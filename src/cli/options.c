@@ -12,22 +12,19 @@
 #include "sys/state.h"
 #include "config/validate.h"
 
+#define FLAG_ENTRY(id, name, setting, value) { name, "--" name, setting, value },
+const struct forward_flag forward_flags[FORWARD_FLAG_COUNT] = { FORWARD_FLAGS(FLAG_ENTRY) };
+#undef FLAG_ENTRY
+
 enum {
 	LONG_STATE_DIR = 256,
-	LONG_PUBLIC_IP,
-	LONG_HOST_IP,
-	LONG_HOST_IFACE,
-	LONG_HOST_PORT,
-	LONG_VM_IP,
-	LONG_VM_PORT,
-	LONG_PROTO,
-	LONG_INTEGRATE,
 	LONG_TRACE,
 	LONG_JSON,
 	LONG_CONFIG_DIR,
-	LONG_ROUTING,
+	LONG_FORWARD_FLAG, /* + forward_flag_id */
 };
 
+#define FLAG_OPTION(id, name, setting, value) { name, required_argument, NULL, LONG_FORWARD_FLAG + FLAG_##id },
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -35,20 +32,13 @@ static const struct option long_options[] = {
 	{ "config-dir", required_argument, NULL, LONG_CONFIG_DIR },
 	{ "output", required_argument, NULL, 'o' },
 	{ "state-dir", required_argument, NULL, LONG_STATE_DIR },
-	{ "public-ip", required_argument, NULL, LONG_PUBLIC_IP },
-	{ "host-ip", required_argument, NULL, LONG_HOST_IP },
-	{ "host-iface", required_argument, NULL, LONG_HOST_IFACE },
-	{ "host-port", required_argument, NULL, LONG_HOST_PORT },
-	{ "vm-ip", required_argument, NULL, LONG_VM_IP },
-	{ "vm-port", required_argument, NULL, LONG_VM_PORT },
-	{ "proto", required_argument, NULL, LONG_PROTO },
-	{ "integrate", required_argument, NULL, LONG_INTEGRATE },
-	{ "routing", required_argument, NULL, LONG_ROUTING },
+	FORWARD_FLAGS(FLAG_OPTION)
 	{ "json", no_argument, NULL, LONG_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "trace", required_argument, NULL, LONG_TRACE },
 	{ NULL, 0, NULL, 0 },
 };
+#undef FLAG_OPTION
 
 /* Each forward flag describes one value; a second one would silently replace the first. */
 static bool set_once(const char **slot, const char *spelling, struct error *err)
@@ -111,51 +101,6 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 			opts->state_dir = optarg;
 			note_given(opts, OPT_STATE_DIR, "--state-dir");
 			break;
-		case LONG_PUBLIC_IP:
-			if (!set_once(&opts->public_ip, "--public-ip", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--public-ip");
-			break;
-		case LONG_HOST_IP:
-			if (!set_once(&opts->host_ip, "--host-ip", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--host-ip");
-			break;
-		case LONG_HOST_IFACE:
-			if (!set_once(&opts->host_iface, "--host-iface", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--host-iface");
-			break;
-		case LONG_HOST_PORT:
-			if (!set_once(&opts->host_port, "--host-port", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--host-port");
-			break;
-		case LONG_VM_IP:
-			if (!set_once(&opts->vm_ip, "--vm-ip", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--vm-ip");
-			break;
-		case LONG_VM_PORT:
-			if (!set_once(&opts->vm_port, "--vm-port", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--vm-port");
-			break;
-		case LONG_PROTO:
-			if (!set_once(&opts->proto, "--proto", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--proto");
-			break;
-		case LONG_INTEGRATE:
-			if (!set_once(&opts->integrate, "--integrate", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--integrate");
-			break;
-		case LONG_ROUTING:
-			if (!set_once(&opts->routing, "--routing", err))
-				return EXIT_USAGE;
-			note_given(opts, OPT_FORWARD, "--routing");
-			break;
 		case LONG_JSON:
 			opts->json = true;
 			note_given(opts, OPT_JSON, "--json");
@@ -182,6 +127,14 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 				  argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
+			if (c >= LONG_FORWARD_FLAG && c < LONG_FORWARD_FLAG + FORWARD_FLAG_COUNT) {
+				const struct forward_flag *f = &forward_flags[c - LONG_FORWARD_FLAG];
+
+				if (!set_once(&opts->flag[c - LONG_FORWARD_FLAG], f->option, err))
+					return EXIT_USAGE;
+				note_given(opts, OPT_FORWARD, f->option);
+				break;
+			}
 			error_set(err, "unknown option '%s'; see 'nft-portfwd --help'",
 				  argv[optind - 1]);
 			return EXIT_USAGE;
@@ -202,50 +155,59 @@ static const struct forward_fields flag_names = {
 	.guest_port = "--vm-port",
 };
 
+void options_print_forward_flags(FILE *out)
+{
+	size_t column = 0;
+
+	for (size_t i = 0; i < FORWARD_FLAG_COUNT; i++) {
+		size_t width = strlen(forward_flags[i].option) + 1 + strlen(forward_flags[i].value);
+
+		if (column && column + 2 + width > 88) {
+			fputc('\n', out);
+			column = 0;
+		}
+		column += (size_t)fprintf(out, "  %s %s", forward_flags[i].option, forward_flags[i].value);
+	}
+	fputc('\n', out);
+}
+
 static bool load_flags(const struct options *opts, struct model *m, struct error *err)
 {
 	const struct origin cli = { .source = "command line", .line = 0 };
-	const struct {
-		const char *key, *value, *flag;
-	} settings[] = {
-		{ "public-ip", opts->public_ip, "--public-ip" },
-		{ "host-ip", opts->host_ip, "--host-ip" },
-		{ "host-iface", opts->host_iface, "--host-iface" },
-		{ "integrate", opts->integrate, "--integrate" },
-		{ "routing", opts->routing, "--routing" },
-	};
+	const char *host_port = opts->flag[FLAG_HOST_PORT], *vm_ip = opts->flag[FLAG_VM_IP];
 
-	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (settings[i].value &&
-		    !config_set(m, settings[i].key, settings[i].value, true, &cli, settings[i].flag, err))
+	for (size_t i = 0; i < FORWARD_FLAG_COUNT; i++)
+		if (forward_flags[i].setting && opts->flag[i] &&
+		    !config_set(m, forward_flags[i].name, opts->flag[i], true, &cli,
+				forward_flags[i].option, err))
 			return false;
 
-	if (!opts->host_port && !opts->vm_ip && !opts->vm_port && !opts->proto)
+	if (!host_port && !vm_ip && !opts->flag[FLAG_VM_PORT] && !opts->flag[FLAG_PROTO])
 		return true;
-	if (!opts->host_port)
+	if (!host_port)
 		return error_set(err, "command line: --host-port: missing; a forward given by "
 				      "flags needs --host-port and --vm-ip, as in --host-port 8080 "
 				      "--vm-ip 192.0.2.10");
-	if (!opts->vm_ip)
+	if (!vm_ip)
 		return error_set(err, "command line: --vm-ip: missing; a forward given by flags "
 				      "needs --host-port and --vm-ip, as in --host-port 8080 "
 				      "--vm-ip 192.0.2.10");
 	/* "[2001:db8::1]" as in the config file, or the bare address */
-	char vm_ip[INET6_ADDRSTRLEN + 2];
-	size_t n = strlen(opts->vm_ip);
+	char bare[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(vm_ip);
 
-	snprintf(vm_ip, sizeof(vm_ip), "%s", opts->vm_ip);
-	if (n > 2 && n < sizeof(vm_ip) && opts->vm_ip[0] == '[' && opts->vm_ip[n - 1] == ']')
-		snprintf(vm_ip, sizeof(vm_ip), "%.*s", (int)(n - 2), opts->vm_ip + 1);
-	if (strcmp(vm_ip, opts->vm_ip) && !strchr(vm_ip, ':'))
+	snprintf(bare, sizeof(bare), "%s", vm_ip);
+	if (n > 2 && n < sizeof(bare) && vm_ip[0] == '[' && vm_ip[n - 1] == ']')
+		snprintf(bare, sizeof(bare), "%.*s", (int)(n - 2), vm_ip + 1);
+	if (strcmp(bare, vm_ip) && !strchr(bare, ':'))
 		return error_set(err, "command line: --vm-ip: '%s' is in brackets, which are for IPv6 "
-				      "addresses only; write an IPv4 address without them",
-				 opts->vm_ip);
+				      "addresses only; write an IPv4 address without them", vm_ip);
 	return config_add_forward(m,
-				  &(struct forward_text){ .protos = opts->proto ? opts->proto : "tcp",
-							  .host_port = opts->host_port,
-							  .guest_addr = vm_ip,
-							  .guest_port = opts->vm_port },
+				  &(struct forward_text){
+					  .protos = opts->flag[FLAG_PROTO] ? opts->flag[FLAG_PROTO] : "tcp",
+					  .host_port = host_port,
+					  .guest_addr = bare,
+					  .guest_port = opts->flag[FLAG_VM_PORT] },
 				  &cli, &flag_names, err);
 }
 
@@ -264,7 +226,7 @@ const char *options_config_dir(const struct options *opts)
 enum exit_code options_load_model(const struct options *opts, struct model *m,
 				  struct error *err)
 {
-	bool flag_forward = opts->host_port || opts->vm_ip;
+	bool flag_forward = opts->flag[FLAG_HOST_PORT] || opts->flag[FLAG_VM_IP];
 	/* Without --config, the default file may be absent when flags or drop-ins (a host
 	 * that only ever ran 'nft-portfwd add') describe the forwards. */
 	bool absent = !opts->config_given && access(opts->config_path, F_OK) != 0 && errno == ENOENT;

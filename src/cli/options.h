@@ -4,6 +4,7 @@
 #define NFT_PORTFWD_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "util/common.h"
 #include "config/model.h"
@@ -12,14 +13,42 @@
 /* Drop-in files of more forwards; read with the default config only, unless given. */
 #define CONFIG_DIR_DEFAULT "/etc/nft-portfwd.d"
 
+/*
+ * The forward flags, one table: X(ID, name, setting, value) for each. `name` is the option
+ * (--name), the key apply records for reapply and, for a setting, the config setting it
+ * overrides; a flag that is no setting describes the one forward given by flags. getopt,
+ * loading, the record, reapply and the help all read this table.
+ */
+#define FORWARD_FLAGS(X)                                                              \
+	X(PUBLIC_IP, "public-ip", true, "ADDR[,ADDR...]")                              \
+	X(HOST_IP, "host-ip", true, "ADDR[,ADDR...]")                                  \
+	X(HOST_IFACE, "host-iface", true, "NAME")                                      \
+	X(INTEGRATE, "integrate", true, "auto|off")                                    \
+	X(ROUTING, "routing", true, "auto|forwards|open")                              \
+	X(HOST_PORT, "host-port", false, "PORT")                                       \
+	X(VM_IP, "vm-ip", false, "ADDR")                                               \
+	X(VM_PORT, "vm-port", false, "PORT (default: --host-port)")                    \
+	X(PROTO, "proto", false, "tcp|udp|tcp,udp (default tcp)")
+
+#define FLAG_ID(id, name, setting, value) FLAG_##id,
+enum forward_flag_id { FORWARD_FLAGS(FLAG_ID) FORWARD_FLAG_COUNT };
+#undef FLAG_ID
+
+struct forward_flag {
+	const char *name;
+	const char *option; /* "--public-ip" */
+	bool setting;
+	const char *value; /* what it takes, for the help */
+};
+
+extern const struct forward_flag forward_flags[FORWARD_FLAG_COUNT];
+
 /* Which options a command accepts; one bit each. */
 enum option_bit {
 	OPT_CONFIG = 1 << 0,
 	OPT_STATE_DIR = 1 << 1,
 	OPT_OUTPUT = 1 << 2,
-	OPT_FORWARD = 1 << 3, /* the config's settings and one forward: --public-ip, --host-ip,
-			       * --host-iface, --integrate, --routing, --host-port, --vm-ip,
-			       * --vm-port, --proto */
+	OPT_FORWARD = 1 << 3, /* the forward flags (FORWARD_FLAGS) */
 	OPT_JSON = 1 << 4,
 	OPT_QUIET = 1 << 5,
 	OPT_TRACE = 1 << 6,
@@ -33,8 +62,7 @@ struct options {
 	const char *config_dir;  /* --config-dir; NULL: CONFIG_DIR_DEFAULT with the default config */
 	const char *state_dir;
 	const char *output_path;
-	const char *public_ip, *host_ip, *host_iface, *host_port, *vm_ip, *vm_port, *proto;
-	const char *integrate, *routing;
+	const char *flag[FORWARD_FLAG_COUNT]; /* each forward flag's value; NULL: not given */
 	unsigned given;         /* option_bit of every option on the command line */
 	const char *first_given[OPTION_BITS]; /* the spelling of the first option of each bit */
 	const char *const *args; /* the words after the command that are not options */
@@ -50,6 +78,9 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 
 /* The drop-in directory read: --config-dir, else the default one with the default config. */
 const char *options_config_dir(const struct options *opts);
+
+/* The forward flags as help text: "  --public-ip ADDR[,ADDR...]  --host-ip ...", wrapped. */
+void options_print_forward_flags(FILE *out);
 
 /* The config file and the forward flags, validated: EXIT_OK or EXIT_CONFIG. */
 enum exit_code options_load_model(const struct options *opts, struct model *m,
