@@ -28,30 +28,12 @@
 #include "cli/load.h"
 #include "util/outcome.h"
 #include "sys/process.h"
+#include "engine/heal.h"
 #include "engine/reconcile.h"
 #include "table/render.h"
 #include "sys/state.h"
 #include "sys/sysctl.h"
 #include "sys/watchinfo.h"
-
-/* A burst ends after this long without a change, or this long after its first. */
-#define QUIET_MS 200
-#define MAX_WAIT_MS 800
-/*
- * A heal is contested when the changes had not stopped when it came (the burst ran into
- * MAX_WAIT_MS, or on past a back-off) or began right after our previous heal: someone
- * answering our commits. This many contested heals in a row means a program keeps undoing
- * us: back off. A burst that begins later than that is no answer, and starts afresh; so a
- * host's own events, however close together (a service restart, a reload, a flush), never
- * add up to a fight.
- */
-#define FIGHT_HEALS 5
-#define ANSWER_MS 2 * QUIET_MS
-
-/* Forwarding sysctls change without an nftables event: read them this often. */
-#define SYSCTL_CHECK_MS 2000
-#define BACKOFF_FIRST_MS 1000
-#define BACKOFF_MAX_MS 5000
 
 struct watcher {
 	const struct options *opts;
@@ -60,14 +42,9 @@ struct watcher {
 	struct kernel *k;
 	struct events *ev;
 	struct change_batch batch;
-	bool pending;          /* changes seen, not yet looked at */
+	struct heal_policy heal;
 	/* our table is what the last reconcile left: no notification since touched it */
 	bool ours_known;
-	long long first_ms, last_ms;
-	long long last_heal_ms;
-	char healed_where[512]; /* what the last heal wrote: "inet portfwd, ip filter LIBVIRT_FWI" */
-	unsigned contested;    /* contested heals in a row */
-	long long backoff_ms, not_before_ms;
 	struct watch_info info;
 	struct own_commits own;
 	bool cut_short;        /* the last look was stopped by a signal, which waits to be taken */
@@ -250,7 +227,7 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	for (size_t i = 0; rc == EXIT_OK && i < run.n_changes; i++)
 		*healed |= run.changes[i].written;
 	if (rc == EXIT_OK && *healed)
-		heal_what(&run, what, size, w->healed_where, sizeof(w->healed_where));
+		heal_what(&run, what, size, w->heal.healed_where, sizeof(w->heal.healed_where));
 	if (rc == EXIT_OK && initial)
 		reconcile_tell(&run, &out);
 	apply_run_free(&run);
@@ -264,36 +241,11 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	return outcome_finish(&out, rc, &err);
 }
 
-/* Did the changes waiting touch what our last heal wrote? (Lost notifications may have.) */
-static bool answers(const struct watcher *w)
+/* The back-off ended: status and systemd say so. */
+static void publish_calm(struct watcher *w)
 {
-	const char *item = w->healed_where;
-
-	if (w->batch.overflow)
-		return true;
-	while (*item) {
-		size_t n = strcspn(item, ",");
-		char one[300];
-
-		snprintf(one, sizeof(one), "%.*s", (int)n, item);
-		if (strstr(w->batch.touched, one))
-			return true;
-		item += n;
-		item += strspn(item, ", ");
-	}
-	return false;
-}
-
-/* No fight (any more): heal as soon as a burst settles. */
-static void calm(struct watcher *w)
-{
-	w->contested = 0;
-	w->backoff_ms = 0;
-	w->not_before_ms = 0;
-	if (w->info.backing_off) {
-		w->info.backing_off = false;
-		publish(w);
-	}
+	w->info.backing_off = false;
+	publish(w);
 }
 
 /* A burst is over: look, heal if needed, and notice a fight. */
@@ -301,13 +253,10 @@ static void settle(struct watcher *w)
 {
 	char what[768];
 	bool healed = false;
-	long long start = w->first_ms, now;
+	long long start = w->heal.first_ms, now;
 	struct change_batch b = w->batch;
+	bool contested = heal_begin(&w->heal, now_ms(), heal_answers(&w->heal, &b));
 
-	bool contested = answers(w) && (now_ms() - w->last_ms < QUIET_MS ||
-					 w->first_ms - w->last_heal_ms < ANSWER_MS);
-
-	w->pending = false;
 	memset(&w->batch, 0, sizeof(w->batch));
 	if (b.ours || b.overflow)
 		w->ours_known = false;
@@ -324,7 +273,7 @@ static void settle(struct watcher *w)
 	if (!b.commits && !b.overflow)
 		log_line(SD_NOTICE, "healed: %s; someone turned forwarding off (sysctls are read "
 			 "every %d s, so the forwards were out up to that long)", what,
-			 SYSCTL_CHECK_MS / 1000);
+			 HEAL_SYSCTL_CHECK_S);
 	else
 		log_line(SD_NOTICE, "healed: %s; after %s (pid %ld, %u transaction%s) changed %s; "
 			 "the forwards were out %lld ms", what, b.who[0] ? b.who : "another program",
@@ -334,22 +283,13 @@ static void settle(struct watcher *w)
 	w->info.heals++;
 	w->info.last_heal = time(NULL);
 	snprintf(w->info.last_what, sizeof(w->info.last_what), "%s", what);
-	w->last_heal_ms = now;
-	w->contested = contested ? w->contested + 1 : 0;
-	if (w->contested >= FIGHT_HEALS) {
-		w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_FIRST_MS;
-		if (w->backoff_ms > BACKOFF_MAX_MS)
-			w->backoff_ms = BACKOFF_MAX_MS;
-		w->not_before_ms = now + w->backoff_ms;
-		w->info.backing_off = true;
+	if (heal_done(&w->heal, now, contested) == HEAL_BACK_OFF)
 		log_line(SD_WARNING, "warning: %s (pid %ld) keeps undoing the forwards (%u heals in a "
 			 "row that its changes did not let settle); not fighting it: the next heal "
 			 "waits %lld s. Find what rewrites %s", b.who[0] ? b.who : "another program",
-			 (long)b.pid, w->contested, w->backoff_ms / 1000,
+			 (long)b.pid, w->heal.contested, w->heal.backoff_ms / 1000,
 			 b.touched[0] ? b.touched : "the ruleset");
-	} else if (!w->contested) {
-		calm(w);
-	}
+	w->info.backing_off = w->heal.backing_off;
 	publish(w);
 }
 
@@ -404,16 +344,7 @@ static bool forwarding_off(const struct watcher *w)
 /* Milliseconds poll may sleep: until the burst settles, or until the sysctls are due. */
 static int wait_ms(const struct watcher *w)
 {
-	long long due, now = now_ms();
-
-	if (!w->pending)
-		return SYSCTL_CHECK_MS; /* nothing pending: look at the sysctls now and then */
-	due = w->last_ms + QUIET_MS < w->first_ms + MAX_WAIT_MS ? w->last_ms + QUIET_MS
-								 : w->first_ms + MAX_WAIT_MS;
-	/* the back-off holds back only changes to what we wrote: others heal at once */
-	if (due < w->not_before_ms && answers(w))
-		due = w->not_before_ms;
-	return due <= now ? 0 : (int)(due - now);
+	return (int)heal_wait(&w->heal, now_ms(), heal_answers(&w->heal, &w->batch));
 }
 
 static enum exit_code watch(struct watcher *w)
@@ -445,22 +376,15 @@ static enum exit_code watch(struct watcher *w)
 			if (events_read(w->ev, &w->own, &w->batch, &err) != EXIT_OK)
 				return report_error(EXIT_SYSTEM, &err);
 			/* only another program's commit starts or extends a burst */
-			if (w->batch.commits != commits || w->batch.overflow != overflow) {
-				if (!w->pending) {
-					w->pending = true;
-					w->first_ms = now_ms();
-					/* long after our last heal: no answer to it */
-					if (w->first_ms - w->last_heal_ms >= ANSWER_MS)
-						calm(w);
-				}
-				w->last_ms = now_ms();
-			}
+			if ((w->batch.commits != commits || w->batch.overflow != overflow) &&
+			    heal_change(&w->heal, now_ms()))
+				publish_calm(w);
 		}
-		if (w->pending && wait_ms(w) == 0)
+		if (w->heal.pending && wait_ms(w) == 0)
 			settle(w);
-		else if (!w->pending && n == 0 && forwarding_off(w)) {
+		else if (!w->heal.pending && n == 0 && forwarding_off(w)) {
 			/* no nftables event tells of these: a heal of its own */
-			w->first_ms = w->last_ms = now_ms();
+			heal_sysctl_off(&w->heal, now_ms());
 			settle(w);
 		}
 	}
@@ -575,11 +499,13 @@ const struct command command_watch = {
 		"'nft flush ruleset', 'ufw reload', a firewalld reload, a new chain that would\n"
 		"drop the forwards) it applies again within a second when anything of ours is\n"
 		"missing, out of place or different; its own commits are ignored. When another\n"
-		"program keeps undoing the forwards it backs off (1 s, doubling up to 5 s) and\n"
-		"logs it. Every heal is logged with what changed and how long the forwards were out.\n"
+		"program keeps undoing the forwards it backs off (" STRINGIFY(HEAL_BACKOFF_FIRST_S)
+		" s, doubling up to " STRINGIFY(HEAL_BACKOFF_MAX_S) " s)\n"
+		"and logs it. Every heal is logged with what changed and how long the forwards\n"
+		"were out.\n"
 		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits,\n"
 		"unless the state dir holds the file 'handover' naming this watcher (its pid and\n"
-		"start time, as in watch.json) written in the last 60 s: then it leaves the\n"
+		"start time, as in watch.json) written in the last " STRINGIFY(HANDOVER_SECONDS) " s: then it leaves the\n"
 		"forwards for the next watcher (what a package upgrade does). The file is removed\n"
 		"at every start and stop.\n"
 		"Tells systemd when it is ready (Type=notify). This is what nft-portfwd.service runs.\n",

@@ -113,9 +113,9 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 			char *end;
 			unsigned long seconds = strtoul(optarg, &end, 10);
 
-			if (!*optarg || *end || optarg[0] == '-' || seconds < 1 || seconds > 3600) {
-				error_set(err, "--trace: '%s' is not a number of seconds from 1 to 3600",
-					  optarg);
+			if (!*optarg || *end || optarg[0] == '-' || seconds < 1 || seconds > TRACE_SECONDS_MAX) {
+				error_set(err, "--trace: '%s' is not a number of seconds from 1 to %d",
+					  optarg, TRACE_SECONDS_MAX);
 				return EXIT_USAGE;
 			}
 			opts->trace_seconds = (unsigned)seconds;

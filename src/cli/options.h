@@ -9,6 +9,9 @@
 #include "util/common.h"
 #include "config/model.h"
 
+/* The longest diagnose --trace, in seconds: an hour. */
+#define TRACE_SECONDS_MAX 3600
+
 #define CONFIG_PATH_DEFAULT "/etc/nft-portfwd.conf"
 /* Drop-in files of more forwards; read with the default config only, unless given. */
 #define CONFIG_DIR_DEFAULT "/etc/nft-portfwd.d"
@@ -69,7 +72,7 @@ struct options {
 	size_t arg_count;
 	bool json, quiet;
 	bool may_be_empty;      /* add, remove: no config file and no drop-in is no error */
-	unsigned trace_seconds; /* diagnose --trace; 0: no trace */
+	unsigned trace_seconds; /* diagnose --trace, up to TRACE_SECONDS_MAX; 0: no trace */
 	bool help, version;
 };
 

@@ -26,6 +26,10 @@ enum exit_code {
 	"libnftables does this when another process owns a table (nft flags owner): "   \
 	"find that process, or look at 'nft list ruleset'"
 
+/* A number macro as a string literal, for help texts that quote the constants they describe. */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 /* One error message, complete and ready to print: what, where, how to fix. */
 struct error {
 	char msg[1024];
