@@ -17,4 +17,12 @@ static int failures;
 		}                                           \
 	} while (0)
 
+/* main's last words: the count, and the exit status. */
+static int expect_summary(const char *suite)
+{
+	printf("%s: %s: %d failure%s\n", suite, failures ? "FAIL" : "PASS", failures,
+	       failures == 1 ? "" : "s");
+	return failures ? 1 : 0;
+}
+
 #endif

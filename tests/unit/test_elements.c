@@ -348,10 +348,5 @@ int main(void)
 	test_structure_changes();
 	test_render_elements_matches();
 	test_cheaper_replaced();
-	if (failures) {
-		printf("%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("elements: all tests passed\n");
-	return 0;
+	return expect_summary("elements");
 }

@@ -88,6 +88,5 @@ int main(void)
 {
 	test_expansion();
 	test_stale();
-	printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
-	return failures ? 1 : 0;
+	return expect_summary("entries");
 }

@@ -178,10 +178,5 @@ int main(void)
 	test_host_events_never_fight();
 	test_uncontested_heal_calms();
 	test_sysctl_off_looks_at_once();
-	if (failures) {
-		printf("%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("heal: all tests passed\n");
-	return 0;
+	return expect_summary("heal");
 }
