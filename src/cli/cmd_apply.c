@@ -90,8 +90,11 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	if (rc == EXIT_OK)
 		rc = load_rendered(opts, &m, &text, err);
 	run.table_text = text;
-	if (rc == EXIT_OK)
-		rc = reconcile_apply(&run, k, err);
+	if (rc == EXIT_OK) {
+		struct kernel_ops ops = kernel_ops_real(k);
+
+		rc = reconcile_apply(&run, &ops, err);
+	}
 	if (rc == EXIT_OK) {
 		reconcile_tell(&run, out);
 		record_args(opts);

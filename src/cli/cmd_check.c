@@ -2,37 +2,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "engine/coexist.h"
 #include "cli/commands.h"
-#include "config/entries.h"
-#include "sys/kernel.h"
 #include "cli/load.h"
+#include "config/entries.h"
+#include "engine/coexist.h"
+#include "engine/kernel_ops.h"
+#include "engine/transaction.h"
 #include "util/outcome.h"
-#include "table/render.h"
 
 /* The dry run covers what apply would commit: the table and our rules in other tables. */
 static enum exit_code check(const struct model *m, const char *text, struct kernel *k,
 			    struct outcome *out, struct error *err)
 {
+	struct kernel_ops ops = kernel_ops_real(k);
+	struct table_plan whole = { .step = TABLE_REPLACE };
+	struct transaction tx = { 0 };
 	struct entry_list entries = { 0 };
 	struct foreign_report foreign = { 0 };
-	bool *pending = NULL;
-	char *all = NULL;
-	size_t len = 0;
-	FILE *mem = NULL;
+	bool *pending = NULL, sent;
 	enum exit_code rc = EXIT_OK;
 
 	if (!entries_from_model(m, &entries))
-		rc = EXIT_SYSTEM;
-	if (rc == EXIT_OK && (rc = coexist_read(k, 0, &entries, model_mark(m), NULL, NULL, &foreign, err)) == EXIT_OK &&
-	    (!(mem = open_memstream(&all, &len)) || fputs(text, mem) < 0 ||
-	     !coexist_render(&foreign, !m->no_integrate, mem) || fclose(mem) != 0 ||
-	     !coexist_pending(&foreign, &pending)))
-		rc = EXIT_SYSTEM;
-	if (rc == EXIT_SYSTEM)
-		error_set(err, "out of memory");
+		rc = (error_set(err, "out of memory"), EXIT_SYSTEM);
 	if (rc == EXIT_OK)
-		rc = kernel_run(k, all, true, err);
+		rc = ops.read_firewalls(ops.ctx, &entries, model_mark(m), NULL, NULL, &foreign, err);
+	if (rc == EXIT_OK && !coexist_pending(&foreign, &pending))
+		rc = (error_set(err, "out of memory"), EXIT_SYSTEM);
+	if (rc == EXIT_OK) {
+		transaction_table(&tx, &whole, text);
+		transaction_firewalls(&tx, &foreign, !m->no_integrate);
+		rc = transaction_commit(&tx, &ops, true, &sent, err);
+	}
 	if (rc == EXIT_OK) {
 		outcome_say(out, "config is valid: %zu forward%s; the kernel accepts the ruleset "
 				 "(dry run, nothing changed)",
@@ -42,7 +42,6 @@ static enum exit_code check(const struct model *m, const char *text, struct kern
 		outcome_set(out, "changed", json_false());
 		outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
 	}
-	free(all);
 	free(pending);
 	foreign_report_free(&foreign);
 	entries_free(&entries);

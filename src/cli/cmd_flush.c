@@ -20,8 +20,11 @@ static enum exit_code run_flush(const struct options *opts)
 	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
-	if (rc == EXIT_OK)
-		rc = reconcile_flush(opts->state_dir, k, &out, &err);
+	if (rc == EXIT_OK) {
+		struct kernel_ops ops = kernel_ops_real(k);
+
+		rc = reconcile_flush(opts->state_dir, &ops, &out, &err);
+	}
 	state_unlock(lock_fd);
 	kernel_close(k);
 	return outcome_finish(&out, rc, &err);

@@ -34,12 +34,14 @@
 #include "sys/state.h"
 #include "sys/sysctl.h"
 #include "sys/watchinfo.h"
+#include "util/clock.h"
 
 struct watcher {
 	const struct options *opts;
 	struct model m;
 	char *text;            /* the rendered table */
 	struct kernel *k;
+	struct kernel_ops ops;  /* through k */
 	struct events *ev;
 	struct change_batch batch;
 	struct heal_policy heal;
@@ -130,14 +132,6 @@ static int signal_take(void)
 	return sig;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void log_line(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* One line on stderr; under systemd (the journal) with its syslog priority prefix. */
@@ -217,7 +211,7 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 	outcome_init(&out, "apply", w->opts->json, w->opts->quiet);
 	rc = state_lock(w->opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, &err);
 	if (rc == EXIT_OK)
-		rc = reconcile_apply(&run, w->k, &err);
+		rc = reconcile_apply(&run, &w->ops, &err);
 	if (rc == EXIT_OK && run.gen_known)
 		own_commit(&w->own, run.gen_after);
 	state_unlock(lock_fd);
@@ -255,7 +249,7 @@ static void settle(struct watcher *w)
 	bool healed = false;
 	long long start = w->heal.first_ms, now;
 	struct change_batch b = w->batch;
-	bool contested = heal_begin(&w->heal, now_ms(), heal_answers(&w->heal, &b));
+	bool contested = heal_begin(&w->heal, monotonic_ms(), heal_answers(&w->heal, &b));
 
 	memset(&w->batch, 0, sizeof(w->batch));
 	if (b.ours || b.overflow)
@@ -267,7 +261,7 @@ static void settle(struct watcher *w)
 			 "change tries again", b.who[0] ? b.who : "another program", (long)b.pid);
 		return;
 	}
-	now = now_ms();
+	now = monotonic_ms();
 	if (!healed)
 		return;
 	if (!b.commits && !b.overflow)
@@ -344,7 +338,7 @@ static bool forwarding_off(const struct watcher *w)
 /* Milliseconds poll may sleep: until the burst settles, or until the sysctls are due. */
 static int wait_ms(const struct watcher *w)
 {
-	return (int)heal_wait(&w->heal, now_ms(), heal_answers(&w->heal, &w->batch));
+	return (int)heal_wait(&w->heal, monotonic_ms(), heal_answers(&w->heal, &w->batch));
 }
 
 static enum exit_code watch(struct watcher *w)
@@ -377,14 +371,14 @@ static enum exit_code watch(struct watcher *w)
 				return report_error(EXIT_SYSTEM, &err);
 			/* only another program's commit starts or extends a burst */
 			if ((w->batch.commits != commits || w->batch.overflow != overflow) &&
-			    heal_change(&w->heal, now_ms()))
+			    heal_change(&w->heal, monotonic_ms()))
 				publish_calm(w);
 		}
 		if (w->heal.pending && wait_ms(w) == 0)
 			settle(w);
 		else if (!w->heal.pending && n == 0 && forwarding_off(w)) {
 			/* no nftables event tells of these: a heal of its own */
-			heal_sysctl_off(&w->heal, now_ms());
+			heal_sysctl_off(&w->heal, monotonic_ms());
 			settle(w);
 		}
 	}
@@ -410,7 +404,7 @@ static bool handover_for(const char *state_dir, const struct watch_info *me)
 }
 
 /* Flush under the lock, as `flush` does: what a stop does unless handing over. */
-static enum exit_code stop_flush(const struct options *opts, struct kernel *k)
+static enum exit_code stop_flush(const struct options *opts, const struct kernel_ops *k)
 {
 	struct outcome out;
 	struct error err;
@@ -440,6 +434,7 @@ static enum exit_code run_watch(const struct options *opts)
 	rc = load_rendered(opts, &w.m, &w.text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&w.k, &err);
+	w.ops = kernel_ops_real(w.k);
 	/* Follow changes before the first apply, so none is missed between the two. */
 	if (rc == EXIT_OK)
 		rc = events_open(&w.ev, &err);
@@ -457,7 +452,7 @@ static enum exit_code run_watch(const struct options *opts)
 
 		if (sig != SIGHUP) {
 			log_line(SD_INFO, "stopping");
-			rc = stop_flush(opts, w.k);
+			rc = stop_flush(opts, &w.ops);
 			goto done;
 		}
 		log_line(SD_INFO, "SIGHUP: reading the config again");
@@ -479,7 +474,7 @@ static enum exit_code run_watch(const struct options *opts)
 	if (rc == EXIT_OK && handover_for(opts->state_dir, &w.info)) {
 		log_line(SD_INFO, "handing the forwards over to the next watcher: not flushing");
 	} else if (rc == EXIT_OK) {
-		rc = stop_flush(opts, w.k);
+		rc = stop_flush(opts, &w.ops);
 	}
 	state_remove(opts->state_dir, HANDOVER_FILE);
 done:

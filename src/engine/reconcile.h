@@ -12,17 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/common.h"
-#include "table/elements.h"
 #include "config/entries.h"
+#include "engine/kernel_ops.h"
+#include "engine/plan.h"
 #include "firewalls/foreign.h"
-#include "sys/kernel.h"
-#include "table/live.h"
-#include "util/outcome.h"
 #include "sys/sysctl.h"
+#include "table/live.h"
+#include "util/common.h"
+#include "util/outcome.h"
 
-/* Everything one apply reads, decides and changes. */
+/* Everything one apply is given, finds, decides and does. */
 struct apply_run {
+	/* given */
 	const char *state_dir;
 	const struct model *m;
 	const char *table_text;          /* the rendered table */
@@ -35,20 +36,18 @@ struct apply_run {
 	/* In: when it turns non-zero, the analysis of other firewalls stops (the watcher's
 	 * signals); the apply then fails and commits nothing. NULL: never. */
 	const volatile sig_atomic_t *cancel;
+	/* found */
 	struct entry_list entries;       /* the config's map entries */
 	struct live_table before;        /* our table's structure, when it was read */
 	struct foreign_report foreign;   /* other firewalls on the forward hook, when read */
 	bool foreign_read;               /* false: untouched since the last apply looked */
 	bool *pending;                   /* per foreign block: our accepts need adding */
-	char *foreign_text;              /* the nft commands for our rules in their chains */
+	bool hosts_differ;               /* sets hostN held other addresses (a hand edit) */
+	/* decided and done */
+	struct table_plan plan;          /* what the table needed (plan.h) */
 	struct sysctl_change changes[2];
 	size_t n_changes;
-	struct element_change change;    /* elements from before to the config's */
-	bool old_known;                  /* what the table held before is known */
 	bool committed;                  /* a transaction was committed */
-	bool replaced;                   /* ... and it replaced the whole table */
-	bool replaced_for_speed;         /* ... though only elements changed (elements.h) */
-	bool hosts_differ;               /* sets hostN held other addresses (a hand edit) */
 	bool table_changed, foreign_changed;
 	bool gen_known;                  /* it committed; gen_after: the generation right after */
 	uint32_t gen_after;
@@ -60,7 +59,8 @@ struct apply_run {
  * firewalls' chains in one transaction, when anything differs from what the config renders.
  * When the transaction fails, the sysctls go back too: nothing half-applied.
  */
-enum exit_code reconcile_apply(struct apply_run *run, struct kernel *k, struct error *err);
+enum exit_code reconcile_apply(struct apply_run *run, const struct kernel_ops *k,
+			       struct error *err);
 
 /* Say what the apply did: lines for people, or the outcome's JSON fields. */
 void reconcile_tell(struct apply_run *run, struct outcome *out);
@@ -72,7 +72,7 @@ void apply_run_free(struct apply_run *run);
  * forwards' conntrack entries, and put the forwarding sysctls back to their value before
  * the first apply.
  */
-enum exit_code reconcile_flush(const char *state_dir, struct kernel *k, struct outcome *out,
-			       struct error *err);
+enum exit_code reconcile_flush(const char *state_dir, const struct kernel_ops *k,
+			       struct outcome *out, struct error *err);
 
 #endif

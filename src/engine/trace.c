@@ -28,6 +28,7 @@
 
 #include "sys/process.h"
 #include "engine/trace.h"
+#include "util/clock.h"
 
 #define TRACE_NAME "inet " TRACE_TABLE
 
@@ -111,14 +112,6 @@ static enum exit_code run_blocked(struct kernel *k, const char *text, struct err
 	rc = kernel_run(k, text, false, err);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 static int pair_cmp(const void *a, const void *b)
@@ -384,10 +377,10 @@ static enum exit_code reader_wait(struct reader *r, long long timeout_ms, struct
  */
 static enum exit_code listener_wait_ready(struct kernel *k, struct reader *r, struct error *err)
 {
-	long long give_up = now_ms() + READY_TIMEOUT_MS;
+	long long give_up = monotonic_ms() + READY_TIMEOUT_MS;
 
 	while (!stop_signal) {
-		long long probe_end = now_ms() + PROBE_WAIT_MS;
+		long long probe_end = monotonic_ms() + PROBE_WAIT_MS;
 		struct error inner;
 		enum exit_code rc;
 
@@ -401,7 +394,7 @@ static enum exit_code listener_wait_ready(struct kernel *k, struct reader *r, st
 				       "the trace listener runs; nothing was traced: %.900s", inner.msg);
 			return rc;
 		}
-		for (long long left; !stop_signal && (left = probe_end - now_ms()) > 0;) {
+		for (long long left; !stop_signal && (left = probe_end - monotonic_ms()) > 0;) {
 			size_t used = 0;
 			bool ready = false;
 			char *line;
@@ -420,7 +413,7 @@ static enum exit_code listener_wait_ready(struct kernel *k, struct reader *r, st
 
 /* ---------------------------------------------------------------- grouping the events */
 
-struct packet {
+struct traced_packet {
 	char id[9];          /* the kernel's trace id, 8 hex digits */
 	bool from_output;    /* our output chain marked it (a host's own connection) */
 	long long last_ms;   /* when its latest event arrived */
@@ -439,7 +432,7 @@ struct drop_count {
 
 struct tracer {
 	FILE *out;
-	struct packet *open[OPEN_MAX]; /* being assembled, oldest first; each malloc'd, as its
+	struct traced_packet *open[OPEN_MAX]; /* being assembled, oldest first; each malloc'd, as its
 					  memstream writes through pointers into it */
 	size_t open_count;
 	unsigned packets, dropped;
@@ -561,7 +554,7 @@ static void count_drop(struct tracer *t, char *by)
 /* Print open[i] (the first PRINT_MAX packets), count it and forget it. */
 static void packet_finish(struct tracer *t, size_t i)
 {
-	struct packet *p = t->open[i];
+	struct traced_packet *p = t->open[i];
 	bool complete = fclose(p->steps) == 0 && p->path;
 
 	t->out_of_memory = t->out_of_memory || !complete;
@@ -588,9 +581,9 @@ static void packet_finish(struct tracer *t, size_t i)
 	t->open_count--;
 }
 
-static struct packet *packet_start(struct tracer *t, const char *id, bool from_output)
+static struct traced_packet *packet_start(struct tracer *t, const char *id, bool from_output)
 {
-	struct packet *p;
+	struct traced_packet *p;
 
 	if (t->open_count == OPEN_MAX)
 		packet_finish(t, 0);
@@ -615,7 +608,7 @@ static size_t packet_find(const struct tracer *t, const char *id)
 }
 
 /* A `packet:` line: the first gives the packet's heading; later ones show changes (DNAT). */
-static void packet_seen(struct tracer *t, struct packet *p, const char *text)
+static void packet_seen(struct tracer *t, struct traced_packet *p, const char *text)
 {
 	char *summary = packet_summary(text);
 
@@ -652,7 +645,7 @@ static char *split(char *s)
 static void tracer_line(struct tracer *t, char *line, long long now)
 {
 	char *id, *family, *table, *chain, *step, *end;
-	struct packet *p = NULL;
+	struct traced_packet *p = NULL;
 	bool ours, is_packet;
 	size_t i;
 
@@ -718,7 +711,7 @@ static long long tracer_next_idle(const struct tracer *t, long long now, long lo
 
 static void tracer_take_lines(struct tracer *t, struct reader *r)
 {
-	long long now = now_ms();
+	long long now = monotonic_ms();
 	size_t used = 0;
 	char *line;
 
@@ -731,7 +724,7 @@ static enum exit_code trace_loop(struct tracer *t, struct reader *r, long long d
 				 struct error *err)
 {
 	while (!stop_signal) {
-		long long now = now_ms();
+		long long now = monotonic_ms();
 		enum exit_code rc;
 
 		if (now >= deadline)
@@ -739,7 +732,7 @@ static enum exit_code trace_loop(struct tracer *t, struct reader *r, long long d
 		if ((rc = reader_wait(r, tracer_next_idle(t, now, deadline - now), err)) != EXIT_OK)
 			return rc;
 		tracer_take_lines(t, r);
-		tracer_flush(t, now_ms(), false);
+		tracer_flush(t, monotonic_ms(), false);
 	}
 	return EXIT_OK;
 }
@@ -851,9 +844,9 @@ enum exit_code trace_run(struct kernel *k, const struct entry_list *entries, uns
 			     "second%s; connect from a client now\n",
 			ports, ports == 1 ? "" : "s", seconds, seconds == 1 ? "" : "s");
 		fflush(out);
-		started = now_ms();
+		started = monotonic_ms();
 		rc = trace_loop(&t, &r, started + seconds * 1000LL, err);
-		ended = now_ms();
+		ended = monotonic_ms();
 	}
 
 	/* Always: stop marking packets, end the listener, take what it wrote before it died. */
