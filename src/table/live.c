@@ -512,13 +512,13 @@ static json_t *load_list(const char *text, const char *what, struct error *err)
 	return list;
 }
 
-enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
-			       struct error *err)
+/* Our table listed as `what` asks, and parsed. */
+static enum exit_code read_listed(struct kernel *k, enum list_what what, struct live_table *t,
+				  struct error *err)
 {
 	char *text = NULL;
 	json_t *list = NULL;
-	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME,
-						   with_counters ? LIST_COUNTERS : LIST_ELEMENTS, &text, err);
+	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME, what, &text, err);
 
 	*t = (struct live_table){ 0 };
 	if (rc != EXIT_OK)
@@ -528,28 +528,20 @@ enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live
 		return EXIT_KERNEL;
 	}
 	free(text);
-	rc = parse(list, with_counters, t, err);
+	rc = parse(list, what == LIST_COUNTERS, t, err);
 	json_decref(list);
 	return rc;
 }
 
+enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
+			       struct error *err)
+{
+	return read_listed(k, with_counters ? LIST_COUNTERS : LIST_ELEMENTS, t, err);
+}
+
 enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
 {
-	char *text = NULL;
-	json_t *list = NULL;
-	enum exit_code rc = kernel_list_table_json(k, TABLE_FAMILY, TABLE_NAME, LIST_TERSE, &text, err);
-
-	*t = (struct live_table){ 0 };
-	if (rc != EXIT_OK)
-		return rc;
-	if (text && !(list = load_list(text, "table " TABLE_FAMILY " " TABLE_NAME, err))) {
-		free(text);
-		return EXIT_KERNEL;
-	}
-	free(text);
-	rc = parse(list, false, t, err);
-	json_decref(list);
-	return rc;
+	return read_listed(k, LIST_TERSE, t, err);
 }
 
 /* Is this object of a ruleset listing part of table inet portfwd? */
