@@ -19,14 +19,14 @@ static enum exit_code check(const struct model *m, const char *text, struct kern
 	struct transaction tx = { 0 };
 	struct entry_list entries = { 0 };
 	struct foreign_report foreign = { 0 };
-	bool *pending = NULL, sent;
+	bool *accept_needed = NULL, sent;
 	enum exit_code rc = EXIT_OK;
 
 	if (!entries_from_model(m, &entries))
 		rc = (error_set(err, "out of memory"), EXIT_SYSTEM);
 	if (rc == EXIT_OK)
 		rc = ops.read_firewalls(ops.ctx, &entries, model_mark(m), NULL, NULL, &foreign, err);
-	if (rc == EXIT_OK && !coexist_pending(&foreign, &pending))
+	if (rc == EXIT_OK && !coexist_accepts_needed(&foreign, &accept_needed))
 		rc = (error_set(err, "out of memory"), EXIT_SYSTEM);
 	if (rc == EXIT_OK) {
 		transaction_table(&tx, &whole, text);
@@ -37,12 +37,12 @@ static enum exit_code check(const struct model *m, const char *text, struct kern
 		outcome_say(out, "config is valid: %zu forward%s; the kernel accepts the ruleset "
 				 "(dry run, nothing changed)",
 			    m->forward_count, m->forward_count == 1 ? "" : "s");
-		coexist_tell(out, &foreign, !m->no_integrate, pending, false);
+		coexist_tell(out, &foreign, !m->no_integrate, accept_needed, false);
 		coexist_tell_host(out, m, &foreign);
 		outcome_set(out, "changed", json_false());
 		outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
 	}
-	free(pending);
+	free(accept_needed);
 	foreign_report_free(&foreign);
 	entries_free(&entries);
 	return rc;

@@ -272,13 +272,13 @@ static void check_host_addresses(struct tally *t, const struct model *m)
 
 /* Other firewalls on the forward hook that would drop the forwards, and our accepts there. */
 static void check_firewalls(struct tally *t, const struct model *m,
-			    const struct foreign_report *r, const bool *pending)
+			    const struct foreign_report *r, const bool *accept_needed)
 {
 	size_t blocking = 0;
 
 	for (size_t i = 0; i < r->count; i++) {
 		const struct foreign_block *b = &r->blocks[i];
-		bool handled = !m->no_integrate && b->insert_chain[0] && !pending[i];
+		bool handled = !m->no_integrate && b->insert_chain[0] && !accept_needed[i];
 
 		blocking += !handled;
 		verdict(t, false, handled,
@@ -481,7 +481,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 	struct entry_list wanted = { 0 };
 	struct live_table live = { 0 };
 	struct foreign_report foreign = { 0 };
-	bool *pending = NULL;
+	bool *accept_needed = NULL;
 	struct tally t = { 0 };
 	enum exit_code rc = EXIT_OK;
 
@@ -490,7 +490,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		return EXIT_SYSTEM;
 	}
 	rc = coexist_read(k, READ_OUR_ELEMENTS, &wanted, model_mark(m), NULL, &live, &foreign, err);
-	if (rc == EXIT_OK && !coexist_pending(&foreign, &pending)) {
+	if (rc == EXIT_OK && !coexist_accepts_needed(&foreign, &accept_needed)) {
 		error_set(err, "out of memory");
 		rc = EXIT_SYSTEM;
 	}
@@ -501,7 +501,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		check_forwarding(&t, m);
 		check_guests(&t, &wanted);
 		check_host_addresses(&t, m);
-		check_firewalls(&t, m, &foreign, pending);
+		check_firewalls(&t, m, &foreign, accept_needed);
 		check_host_side(&t, m, &foreign);
 		check_keep_source(&t, m);
 		check_rp_filter(&t, m, &wanted);
@@ -510,7 +510,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		       t.core_passed, t.core_total, t.failed, t.failed == 1 ? "" : "s");
 		print_hints(m);
 	}
-	free(pending);
+	free(accept_needed);
 	foreign_report_free(&foreign);
 	live_free(&live);
 	entries_free(&wanted);

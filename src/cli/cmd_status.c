@@ -62,7 +62,7 @@ struct report {
 	char **drift;                    /* table-wide differences */
 	size_t drift_count;
 	struct foreign_report foreign;   /* other firewalls on the forward hook */
-	bool *pending;                   /* per foreign block: our accepts missing or stale */
+	bool *accept_needed;             /* per foreign block: our accepts missing or stale */
 	bool untouched;                  /* no transaction anywhere since the last apply */
 	struct {
 		const struct forwarding_sysctl *sysctl;
@@ -220,7 +220,7 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
 	bool ok;
 
-	r->drift = calloc(r->live.foreign_count + r->foreign.count + 5, sizeof(*r->drift));
+	r->drift = calloc(r->live.hand_made_count + r->foreign.count + 5, sizeof(*r->drift));
 	ok = r->drift != NULL;
 	if (ok && !r->live.present && r->m->forward_count > 0)
 		ok = add_drift(r, "%s", NO_TABLE);
@@ -242,8 +242,8 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	if (ok && r->live.present && !live_hosts_are(&r->live, r->m))
 		ok = add_drift(r, "the host addresses in set host4 or host6 are not host-ip and "
 				  "public-ip (a hand edit); apply puts them back");
-	for (size_t i = 0; ok && i < r->live.foreign_count; i++)
-		ok = add_drift(r, "%s", r->live.foreign[i]);
+	for (size_t i = 0; ok && i < r->live.hand_made_count; i++)
+		ok = add_drift(r, "%s", r->live.hand_made[i]);
 	if (ok && r->foreign.trace_leftover) {
 		char leftover[160];
 
@@ -254,7 +254,7 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {
 		const struct foreign_block *b = &r->foreign.blocks[i];
 
-		if (r->pending[i])
+		if (r->accept_needed[i])
 			ok = add_drift(r, "the accept of nft-portfwd is missing or out of place in %s %s "
 					  "%s (%s), which would drop the forwards: %s",
 				       b->family, b->table, b->insert_chain, b->kind, b->reason);
@@ -271,7 +271,7 @@ static const char *accepts_state(const struct report *r, size_t i)
 		return "none (integrate = off)";
 	if (!r->foreign.blocks[i].insert_chain[0])
 		return "none (no safe place)";
-	return r->pending[i] ? "missing" : "in place";
+	return r->accept_needed[i] ? "missing" : "in place";
 }
 
 static void read_sysctls(struct report *r)
@@ -296,7 +296,7 @@ static void report_free(struct report *r)
 		free(r->drift[i]);
 	free(r->drift);
 	foreign_report_free(&r->foreign);
-	free(r->pending);
+	free(r->accept_needed);
 }
 
 /* ---- text ---- */
@@ -605,7 +605,7 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 	if (rc == EXIT_OK)
 		r->untouched = gen_before == gen_after &&
 			       state_generation_is(opts->state_dir, gen_after);
-	if (rc == EXIT_OK && !coexist_pending(&r->foreign, &r->pending)) {
+	if (rc == EXIT_OK && !coexist_accepts_needed(&r->foreign, &r->accept_needed)) {
 		error_set(err, "out of memory");
 		rc = EXIT_SYSTEM;
 	}

@@ -176,7 +176,7 @@ static void heal_what(const struct apply_run *run, char *what, size_t size, char
 	for (size_t i = 0; run->foreign_changed && i < run->foreign.count; i++) {
 		const struct foreign_block *b = &run->foreign.blocks[i];
 
-		if (!run->pending[i])
+		if (!run->accept_needed[i])
 			continue;
 		if (len < size)
 			len += (size_t)snprintf(what + len, size - len, "%sthe accept in %s %s %s was "
@@ -500,7 +500,8 @@ const struct command command_watch = {
 		"were out.\n"
 		"SIGHUP re-reads the config and applies it; SIGTERM or SIGINT flushes and exits,\n"
 		"unless the state dir holds the file 'handover' naming this watcher (its pid and\n"
-		"start time, as in watch.json) written in the last " STRINGIFY(HANDOVER_SECONDS) " s: then it leaves the\n"
+		"start time, as in watch.json) written in the last " STRINGIFY(HANDOVER_SECONDS)
+		" s: then it leaves the\n"
 		"forwards for the next watcher (what a package upgrade does). The file is removed\n"
 		"at every start and stop.\n"
 		"Tells systemd when it is ready (Type=notify). This is what nft-portfwd.service runs.\n",

@@ -251,18 +251,18 @@ bool coexist_render(const struct foreign_report *r, bool integrate, FILE *out)
 	return integrate ? foreign_render_integration(r, out) : foreign_render_removal(r, out);
 }
 
-bool coexist_pending(const struct foreign_report *r, bool **pending)
+bool coexist_accepts_needed(const struct foreign_report *r, bool **needed)
 {
-	*pending = calloc(r->count + 1, sizeof(**pending));
-	if (!*pending)
+	*needed = calloc(r->count + 1, sizeof(**needed));
+	if (!*needed)
 		return false;
 	for (size_t i = 0; i < r->count; i++)
-		(*pending)[i] = r->blocks[i].insert_chain[0] && !r->blocks[i].in_place;
+		(*needed)[i] = r->blocks[i].insert_chain[0] && !r->blocks[i].in_place;
 	return true;
 }
 
 void coexist_tell(struct outcome *out, const struct foreign_report *r, bool integrate,
-		  const bool *pending, bool committed)
+		  const bool *accept_needed, bool committed)
 {
 	json_t *list = json_array();
 
@@ -280,7 +280,7 @@ void coexist_tell(struct outcome *out, const struct foreign_report *r, bool inte
 			fprintf(stderr, "nft-portfwd: warning: %s %s %s (%s) would drop forwarded "
 					"connections: %s; %s\n", b->family, b->table, b->base_chain,
 				b->kind, b->reason, b->placement);
-		} else if (pending[i]) {
+		} else if (accept_needed[i]) {
 			action = committed ? "added" : "to add";
 			outcome_say(out, "%s the accept for the forwards to %s %s %s (%s), %s; it would "
 				    "drop them: %s", committed ? "added" : "apply will add", b->family,

@@ -44,19 +44,19 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 bool coexist_render(const struct foreign_report *r, bool integrate, FILE *out);
 
 /*
- * For every block, whether our rules for it are not yet what it needs (pending[i]): apply
- * would add or replace them. false when out of memory; the caller frees *pending.
+ * For every block, whether our rules for it are not yet what it needs ((*needed)[i]):
+ * apply would add or replace them. false when out of memory; the caller frees *needed.
  */
-bool coexist_pending(const struct foreign_report *r, bool **pending);
+bool coexist_accepts_needed(const struct foreign_report *r, bool **needed);
 
 /*
- * Tell what blocks the forwards and what was done about it: with integrate on, each pending
+ * Tell what blocks the forwards and what was done about it: with integrate on, each needed
  * block as added ("added", after a commit) or to be added (a dry run); with integrate off,
  * each block as a warning on stderr; each table not analysed as a warning. Sets the
  * outcome's "foreign" and "not_analysed" fields.
  */
 void coexist_tell(struct outcome *out, const struct foreign_report *r, bool integrate,
-		  const bool *pending, bool committed);
+		  const bool *accept_needed, bool committed);
 
 /* The tables not analysed (foreign_report.skipped) as a JSON array of {family, table, why}. */
 json_t *coexist_skipped_json(const struct foreign_report *r);

@@ -37,14 +37,14 @@ static enum exit_code read_ruleset(struct apply_run *run, const struct kernel_op
 	enum exit_code rc;
 
 	foreign_report_free(&run->foreign);
-	free(run->pending);
-	run->pending = NULL;
+	free(run->accept_needed);
+	run->accept_needed = NULL;
 	rc = k->read_firewalls(k->ctx, &run->entries, model_mark(run->m), run->cancel,
 			       with_before ? &run->before : NULL, &run->foreign, err);
 	if (rc != EXIT_OK)
 		return rc;
 	run->foreign_read = true;
-	if (!coexist_pending(&run->foreign, &run->pending)) {
+	if (!coexist_accepts_needed(&run->foreign, &run->accept_needed)) {
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
@@ -191,7 +191,7 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 							  "before", c->before, "after", "1"));
 	}
 	if (run->foreign_read)
-		coexist_tell(out, &run->foreign, !run->m->no_integrate, run->pending, true);
+		coexist_tell(out, &run->foreign, !run->m->no_integrate, run->accept_needed, true);
 	if (run->foreign_changed && run->foreign.trace_leftover) {
 		char leftover[160];
 
@@ -341,7 +341,7 @@ static enum exit_code apply_read(struct apply_run *run, const struct kernel_ops 
 	 * write: replace. */
 	run->hosts_differ = live.canonical && !live_hosts_are(&live, run->m);
 	if (known.structure_same && live.canonical &&
-	    (live.foreign_count || strcmp(live.canonical, run->before.canonical) || run->hosts_differ))
+	    (live.hand_made_count || strcmp(live.canonical, run->before.canonical) || run->hosts_differ))
 		known.structure_same = false;
 	if (rc == EXIT_OK && !plan_table(&known, wanted, &run->plan))
 		rc = (error_set(err, "out of memory"), EXIT_SYSTEM);
@@ -432,7 +432,7 @@ void apply_run_free(struct apply_run *run)
 	live_free(&run->before);
 	table_plan_free(&run->plan);
 	foreign_report_free(&run->foreign);
-	free(run->pending);
+	free(run->accept_needed);
 }
 
 

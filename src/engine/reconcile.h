@@ -41,7 +41,7 @@ struct apply_run {
 	struct live_table before;        /* our table's structure, when it was read */
 	struct foreign_report foreign;   /* other firewalls on the forward hook, when read */
 	bool foreign_read;               /* false: untouched since the last apply looked */
-	bool *pending;                   /* per foreign block: our accepts need adding */
+	bool *accept_needed;             /* per foreign block: our accepts need adding */
 	bool hosts_differ;               /* sets hostN held other addresses (a hand edit) */
 	/* decided and done */
 	struct table_plan plan;          /* what the table needed (plan.h) */

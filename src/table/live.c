@@ -10,7 +10,7 @@
  *   comments:     a forward's name is the comment of its elements, "comment": "web" beside
  *                 "val" (in a map, in the key's {"elem": ...})
  * A hand edit can add shapes nft-portfwd never writes ({"range": [A, B]} for a source or a
- * port, for example); those are recorded as foreign, never guessed at.
+ * port, for example); those are recorded as hand-made, never guessed at.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -31,14 +31,14 @@ struct where {
  * Record an element that nft-portfwd never writes and skip it: status reports it, apply
  * replaces it. EXIT_OK, or EXIT_SYSTEM when out of memory.
  */
-static enum exit_code foreign(const struct where *w, const char *problem, struct live_table *t,
-			      struct error *err)
+static enum exit_code hand_made(const struct where *w, const char *problem, struct live_table *t,
+				struct error *err)
 {
 	char *elem = json_dumps(w->elem, JSON_COMPACT | JSON_ENCODE_ANY), *line = NULL;
-	char **grown = realloc(t->foreign, (t->foreign_count + 1) * sizeof(*grown));
+	char **grown = realloc(t->hand_made, (t->hand_made_count + 1) * sizeof(*grown));
 
 	if (grown)
-		t->foreign = grown;
+		t->hand_made = grown;
 	if (!grown || !elem ||
 	    asprintf(&line, "%s %s holds an element nft-portfwd never writes, %s: %s", w->what,
 		     w->name, elem, problem) < 0) {
@@ -47,7 +47,7 @@ static enum exit_code foreign(const struct where *w, const char *problem, struct
 		return EXIT_SYSTEM;
 	}
 	free(elem);
-	t->foreign[t->foreign_count++] = line;
+	t->hand_made[t->hand_made_count++] = line;
 	return EXIT_OK;
 }
 
@@ -178,35 +178,35 @@ static enum exit_code read_map_element(const struct where *w, int family, bool w
 	bool failed = false;
 
 	if (!json_is_array(w->elem) || json_array_size(w->elem) != 2)
-		return foreign(w, "expected [KEY, VALUE]", t, err);
+		return hand_made(w, "expected [KEY, VALUE]", t, err);
 	key = element_value(json_array_get(w->elem, 0), &counter);
 	value = concat_of(json_array_get(w->elem, 1), 2);
 	k = concat_of(key, with_source ? 3 : 2);
 	*e = (struct entry){ .family = family, .forward = SIZE_MAX };
 	if (!k)
-		return foreign(w, with_source ? "the key is not client network . protocol . port"
+		return hand_made(w, with_source ? "the key is not client network . protocol . port"
 					      : "the key is not protocol . port",
 			       t, err);
 	if (with_source) {
 		struct prefix *p = &t->sources[e - t->entries.items];
 
 		if (!get_source(json_array_get(k, 0), family, p))
-			return foreign(w, "the client network is not one address or prefix of the "
+			return hand_made(w, "the client network is not one address or prefix of the "
 					  "map's family", t, err);
 		e->source = p;
 	}
 	if (!get_proto(json_array_get(k, at), &e->proto))
-		return foreign(w, "the protocol is not tcp or udp", t, err);
+		return hand_made(w, "the protocol is not tcp or udp", t, err);
 	if (!get_port(json_array_get(k, at + 1), &e->host_port))
-		return foreign(w, "the host port is not one port", t, err);
+		return hand_made(w, "the host port is not one port", t, err);
 	if (!value || !get_addr(json_array_get(value, 0), family, &e->guest) ||
 	    !get_port(json_array_get(value, 1), &e->guest_port))
-		return foreign(w, "the value is not guest address . port", t, err);
+		return hand_made(w, "the value is not guest address . port", t, err);
 	e->name = element_comment(json_array_get(w->elem, 0), t, &failed);
 	if (failed)
 		return error_set(err, "out of memory"), EXIT_SYSTEM;
 	if (e->name == BAD_COMMENT)
-		return foreign(w, "its comment is not a forward's name", t, err);
+		return hand_made(w, "its comment is not a forward's name", t, err);
 	t->entries.count++;
 	return EXIT_OK;
 }
@@ -227,15 +227,15 @@ static enum exit_code read_endpoint_element(const struct where *w, int family, b
 
 	if (!k || !get_addr(json_array_get(k, 0), family, &s.guest) ||
 	    !get_proto(json_array_get(k, 1), &s.proto) || !get_port(json_array_get(k, 2), &s.port))
-		return foreign(w, "it is not guest address . protocol . port", t, err);
+		return hand_made(w, "it is not guest address . protocol . port", t, err);
 	if (guest_set && with_counters &&
 	    (!get_count(counter, "packets", &s.packets) || !get_count(counter, "bytes", &s.bytes)))
-		return foreign(w, "it has no counter", t, err);
+		return hand_made(w, "it has no counter", t, err);
 	name = element_comment(w->elem, t, &failed);
 	if (failed)
 		return error_set(err, "out of memory"), EXIT_SYSTEM;
 	if (name == BAD_COMMENT)
-		return foreign(w, "its comment is not the names of forwards", t, err);
+		return hand_made(w, "its comment is not the names of forwards", t, err);
 	list->items[list->count++] = (struct entry){ .family = family, .proto = s.proto,
 						     .guest = s.guest, .guest_port = s.port,
 						     .name = name, .forward = SIZE_MAX };
@@ -251,7 +251,7 @@ static enum exit_code read_host_element(const struct where *w, int family, struc
 	json_t *counter;
 
 	if (!get_addr(element_value(w->elem, &counter), family, &t->hosts.items[t->hosts.count]))
-		return foreign(w, "it is not one address of the set's family", t, err);
+		return hand_made(w, "it is not one address of the set's family", t, err);
 	t->hosts.count++;
 	return EXIT_OK;
 }
@@ -348,7 +348,7 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 		w.name = known->name;
 		if (elems && !json_is_array(elems)) {
 			w.elem = elems;
-			rc = foreign(&w, "expected a list of elements", t, err);
+			rc = hand_made(&w, "expected a list of elements", t, err);
 		}
 		for (j = 0; rc == EXIT_OK && j < json_array_size(elems); j++) {
 			w.elem = json_array_get(elems, j);
@@ -585,9 +585,9 @@ enum exit_code live_from_items(const json_t *all, bool with_counters, struct liv
 
 void live_free(struct live_table *t)
 {
-	for (size_t i = 0; i < t->foreign_count; i++)
-		free(t->foreign[i]);
-	free(t->foreign);
+	for (size_t i = 0; i < t->hand_made_count; i++)
+		free(t->hand_made[i]);
+	free(t->hand_made);
 	entries_free(&t->entries);
 	entries_free(&t->guests);
 	entries_free(&t->masqueraded);

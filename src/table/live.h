@@ -60,8 +60,8 @@ struct live_table {
 	 * ports, another protocol: a hand edit), left out of entries and stats. Each is one
 	 * line: "map fwdsrc4 holds {...}: why".
 	 */
-	char **foreign;
-	size_t foreign_count;
+	char **hand_made;
+	size_t hand_made_count;
 };
 
 /*
