@@ -46,7 +46,7 @@ struct watcher {
 	struct change_batch batch;
 	struct heal_policy heal;
 	/* our table is what the last reconcile left: no notification since touched it */
-	bool ours_known;
+	bool table_as_left;
 	struct watch_info info;
 	struct own_commits own;
 	bool cut_short;        /* the last look was stopped by a signal, which waits to be taken */
@@ -202,7 +202,7 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 				size_t size)
 {
 	struct apply_run run = { .state_dir = w->opts->state_dir, .m = &w->m, .table_text = w->text,
-				 .ours_known = w->ours_known, .cancel = &signalled };
+				 .table_as_left = w->table_as_left, .cancel = &signalled };
 	struct outcome out;
 	struct error err;
 	int lock_fd = -1;
@@ -216,7 +216,7 @@ static enum exit_code reconcile(struct watcher *w, bool initial, bool *healed, c
 		own_commit(&w->own, run.gen_after);
 	state_unlock(lock_fd);
 	/* followed since before this look (events_open comes first): it knows our table now */
-	w->ours_known = rc == EXIT_OK;
+	w->table_as_left = rc == EXIT_OK;
 	*healed = rc == EXIT_OK && (run.table_changed || run.foreign_changed);
 	for (size_t i = 0; rc == EXIT_OK && i < run.n_changes; i++)
 		*healed |= run.changes[i].written;
@@ -252,8 +252,8 @@ static void settle(struct watcher *w)
 	bool contested = heal_begin(&w->heal, monotonic_ms(), heal_answers(&w->heal, &b));
 
 	memset(&w->batch, 0, sizeof(w->batch));
-	if (b.ours || b.overflow)
-		w->ours_known = false;
+	if (b.our_table || b.overflow)
+		w->table_as_left = false;
 	if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK) {
 		if (w->cut_short)
 			return; /* the loop takes the signal now */

@@ -284,7 +284,7 @@ static enum exit_code apply_untouched(struct apply_run *run, const struct kernel
 	if (plan_needs_firewalls(&run->plan)) {
 		/* our table is the record (nothing happened since): apply_read need not list it */
 		table_plan_free(&run->plan);
-		run->ours_known = true;
+		run->table_as_left = true;
 		return EXIT_OK;
 	}
 	run->before.present = true;
@@ -330,7 +330,7 @@ static enum exit_code apply_read(struct apply_run *run, const struct kernel_ops 
 	/* The elements before: read back when the table can stay (the record, when the
 	 * watcher saw nobody touch the table), or for conntrack when it goes and there is
 	 * no record of what it held. */
-	if (rc == EXIT_OK && ((known.structure_same && !run->ours_known) ||
+	if (rc == EXIT_OK && ((known.structure_same && !run->table_as_left) ||
 			      (run->before.present && !rec->text))) {
 		rc = table_elements(k, NULL, &live, &live_text, &read_back, err);
 		known.elements = &read_back;
@@ -348,7 +348,7 @@ static enum exit_code apply_read(struct apply_run *run, const struct kernel_ops 
 	if (rc == EXIT_OK) {
 		rc = commit(run, k, err);
 		/* elements from the record, refused: say whether the record is to blame */
-		if (rc == EXIT_KERNEL && run->ours_known && run->plan.step != TABLE_REPLACE) {
+		if (rc == EXIT_KERNEL && run->table_as_left && run->plan.step != TABLE_REPLACE) {
 			struct error refused = *err;
 
 			refused_as_recorded(run, k, gen_before, &refused, err);

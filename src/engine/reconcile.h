@@ -28,11 +28,11 @@ struct apply_run {
 	const struct model *m;
 	const char *table_text;          /* the rendered table */
 	/*
-	 * In: no transaction but our own touched our table since the last apply, as the
+	 * Our table is as our last commit left it: no transaction but our own touched it, as the
 	 * watcher, following every notification, can tell; then its elements need not be
 	 * listed after other firewalls' commits (the record says what they are).
 	 */
-	bool ours_known;
+	bool table_as_left;
 	/* In: when it turns non-zero, the analysis of other firewalls stops (the watcher's
 	 * signals); the apply then fails and commits nothing. NULL: never. */
 	const volatile sig_atomic_t *cancel;

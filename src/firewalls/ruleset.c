@@ -792,14 +792,14 @@ bool ruleset_load(struct ruleset *rs, const json_t *items, struct error *err)
 				continue;
 			rs->tables[rs->ntables++] = (struct table){
 				.family = family, .name = name,
-				.ours = !strcmp(family, TABLE_FAMILY) && !strcmp(name, TABLE_NAME),
+				.is_our_table = !strcmp(family, TABLE_FAMILY) && !strcmp(name, TABLE_NAME),
 			};
 			if (!index_add(rs, rs->ntables - 1, false))
 				goto oom;
 			continue;
 		}
 		t = find_table(rs, family, jstr(v, "table") ? jstr(v, "table") : "");
-		if (t == SIZE_MAX || rs->tables[t].ours)
+		if (t == SIZE_MAX || rs->tables[t].is_our_table)
 			continue;
 		if (!strcmp(what, "chain")) {
 			const char *hook = jstr(v, "hook"), *policy = jstr(v, "policy");

@@ -128,7 +128,7 @@ struct chain {
 
 struct table {
 	const char *family, *name;
-	bool ours;        /* table inet portfwd: not looked at */
+	bool is_our_table; /* table inet portfwd: not looked at */
 	bool has_xt;      /* has xt expressions: iptables-nft wrote it */
 	const json_t **sets; /* set and map objects, for "@name" */
 	size_t nsets, sets_cap;

@@ -20,7 +20,7 @@ struct events {
 	struct mnl_socket *nl;
 	/* what the transaction being read has touched so far; its NEWGEN ends it */
 	char touched[512];
-	bool ours;          /* ... and whether table inet portfwd is among it */
+	bool our_table;     /* ... and whether table inet portfwd is among it */
 };
 
 /* Enough to say what changed; a firewall's rebuild touches dozens of chains. */
@@ -140,7 +140,7 @@ static void touch(struct events *ev, const char *family, const char *table, cons
 
 	if (!table)
 		return;
-	ev->ours |= !strcmp(family, TABLE_FAMILY) && !strcmp(table, TABLE_NAME);
+	ev->our_table |= !strcmp(family, TABLE_FAMILY) && !strcmp(table, TABLE_NAME);
 	snprintf(item, sizeof(item), "%s %s%s%s", family, table, chain ? " " : "", chain ? chain : "");
 	list_add(ev->touched, sizeof(ev->touched), item);
 }
@@ -213,7 +213,7 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 			struct change_batch *b = rd->b;
 
 			b->changed = true;
-			b->ours |= ev->ours;
+			b->our_table |= ev->our_table;
 			b->commits++;
 			b->pid = who;
 			snprintf(b->who, sizeof(b->who), "%s",
@@ -230,7 +230,7 @@ static int on_message(const struct nlmsghdr *nlh, void *data)
 			}
 		}
 		ev->touched[0] = '\0';
-		ev->ours = false;
+		ev->our_table = false;
 		break;
 	}
 	default:
@@ -256,7 +256,7 @@ enum exit_code events_read(struct events *ev, const struct own_commits *own,
 			/* the kernel dropped notifications: something changed, we cannot say what */
 			b->changed = b->overflow = true;
 			ev->touched[0] = '\0';
-			ev->ours = false;
+			ev->our_table = false;
 			continue;
 		}
 		if (n <= 0) {

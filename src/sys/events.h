@@ -25,7 +25,7 @@ struct change_batch {
 	pid_t pid;          /* the process of the last of them, 0 if not known */
 	char who[64];       /* its name ("libvirtd", "nft", "iptables-nft-r"), or "" */
 	char touched[512];  /* "ip filter LIBVIRT_FWI, inet portfwd", cut when long */
-	bool ours;          /* one of them touched table inet portfwd (however long the list) */
+	bool our_table;     /* one of them touched table inet portfwd (however long the list) */
 };
 
 /* Subscribe; needs CAP_NET_ADMIN. */

@@ -93,7 +93,15 @@ step "SIGHUP in the middle of the watcher's first look: it reads the config agai
 ip netns exec "$HOST" "$NFT_PORTFWD" --config "$CFG" --state-dir "$PF_STATE" watch >"$LOG" 2>&1 &
 WATCHER=$!
 PF_PIDS+=("$WATCHER")
-sleep "$(awk -v ms="$CHECK_MS" 'BEGIN { printf "%.2f", ms / 2000 }')"
+# Its handlers are in place (SIGHUP, bit 0 of SigCgt) right before it loads the config and
+# starts the look, which takes about CHECK_MS: a quarter of that later is inside it, however
+# slow the start was.
+for _ in $(seq 200); do
+    caught=$(awk '/^SigCgt:/ { print $2 }' "/proc/$WATCHER/status" 2>/dev/null)
+    [ -n "$caught" ] && (( 0x$caught & 1 )) && break
+    sleep 0.01
+done
+sleep "$(awk -v ms="$CHECK_MS" 'BEGIN { printf "%.2f", ms / 4000 }')"
 kill -HUP "$WATCHER"
 for _ in $(seq 100); do grep -q 'watching nftables' "$LOG" && break; sleep 0.1; done
 kill -0 "$WATCHER" 2>/dev/null || fail "the watcher died of a SIGHUP during its first look: $(cat "$LOG")"
