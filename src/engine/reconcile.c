@@ -438,7 +438,7 @@ void apply_run_free(struct apply_run *run)
 
 /*
  * What the table mapped, for conntrack: from the last apply's record, or read back
- * without one. mappings->items empty when nothing is tracked.
+ * without one; gone->change.removed_mappings are its mappings.
  */
 static enum exit_code flushed_mappings(const char *state_dir, const struct kernel_ops *k,
 				       struct table_plan *gone, struct error *err)

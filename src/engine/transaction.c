@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/coexist.h"
 #include "engine/transaction.h"
@@ -48,13 +49,15 @@ static bool write_part(const struct transaction_part *p, FILE *out)
 	return false;
 }
 
-bool transaction_text(struct transaction *tx, char **text)
+/* The nft text, written now: *text malloc'd ("" when it does nothing); false: no memory. */
+static bool transaction_text(struct transaction *tx, char **text)
 {
 	size_t len = 0;
 	FILE *mem = open_memstream(text, &len);
 	bool ok = mem != NULL;
 	long before, after;
 
+	memset(tx->written, 0, sizeof(tx->written));
 	for (size_t i = 0; ok && i < tx->count; i++) {
 		before = ftell(mem);
 		ok = write_part(&tx->parts[i], mem);

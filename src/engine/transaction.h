@@ -33,7 +33,7 @@ struct transaction_part {
 struct transaction {
 	struct transaction_part parts[4];
 	size_t count;
-	bool written[4]; /* after transaction_text: which parts wrote any command */
+	bool written[4]; /* after a commit: which parts wrote any command */
 };
 
 /* Our table as `plan` says: the rendering `table_text`, its element commands, or nothing. */
@@ -44,12 +44,6 @@ void transaction_firewalls(struct transaction *tx, const struct foreign_report *
 			   bool integrate);
 
 /*
- * The nft text, written now: *text malloc'd ("" when it does nothing: no part, or a
- * firewalls part with all in place); false when memory ran out.
- */
-bool transaction_text(struct transaction *tx, char **text);
-
-/*
  * Write the text once and commit it, or with dry_run have the kernel check it, as one
  * transaction; a transaction that does nothing is not sent. *sent: it was sent and
  * committed (or passed the check).
@@ -57,7 +51,8 @@ bool transaction_text(struct transaction *tx, char **text);
 enum exit_code transaction_commit(struct transaction *tx, const struct kernel_ops *k,
 				  bool dry_run, bool *sent, struct error *err);
 
-/* Did the last text written hold commands of this part kind? */
+/* Did the last commit's text hold commands of this part kind? (A firewalls part with all in
+ * place writes none.) */
 bool transaction_wrote(const struct transaction *tx, enum transaction_part_kind kind);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +14,6 @@
 #include "util/text.h"
 
 #define OURS "table " TABLE_FAMILY " " TABLE_NAME
-#define TRACE "table inet " TRACE_TABLE
 
 /* The line of `text` starting at `at`, without its newline, and where the next begins. */
 static size_t line_at(const char *text, size_t at, size_t *next)
@@ -126,14 +126,10 @@ static bool run_text(const char *nft, char **table, bool *trace, char *why, size
 			free(*table);
 			*table = strndup(nft + from, next - from);
 			at = next;
-		} else if (line_is(nft, at, len, TRACE)) {
-			*trace = true;
-			at = next;
-		} else if (line_is(nft, at, len, "delete " TRACE)) {
-			if (!*trace)
-				return snprintf(why, size, "Could not process rule: No such file or directory"), false;
+		} else if (!strncmp(line, TRACE_DELETE, strlen(TRACE_DELETE))) {
+			/* "table T" then "delete table T": it goes, whether or not it was there */
 			*trace = false;
-			at = next;
+			at += strlen(TRACE_DELETE);
 		} else if ((sscanf(line, "add element " TABLE_FAMILY " " TABLE_NAME " %31s {%n", set, &used) == 1 ||
 			    sscanf(line, "delete element " TABLE_FAMILY " " TABLE_NAME " %31s {%n", set, &used) == 1) &&
 			   (size_t)used == len) {
@@ -230,12 +226,12 @@ static enum exit_code fake_read_firewalls(void *ctx, const struct entry_list *en
 /* The addresses of sets host4 and host6, as live_hosts_are compares them. */
 static bool fake_hosts(const char *table, struct addr_list *hosts)
 {
-	static const char *const names[] = { "host4", "host6" };
+	static const int families[] = { AF_INET, AF_INET6 };
 
 	for (size_t i = 0; i < 2; i++) {
 		size_t start = 0, end = 0, next, len;
 
-		if (!find_elements(table, names[i], &start, &end))
+		if (!find_elements(table, schema_set(SET_HOST, families[i])->name, &start, &end))
 			continue;
 		for (size_t at = start; at < end; at = next) {
 			char addr[64];

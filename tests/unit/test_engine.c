@@ -18,6 +18,7 @@
 #include "fake_kernel.h"
 #include "sys/state.h"
 #include "table/render.h"
+#include "util/text.h"
 #include "expect.h"
 
 #define CONFIG_A                                        \
@@ -173,7 +174,10 @@ static void test_fresh(void)
 	fake_kernel_sysctl(&w.k, 1, value);
 	EXPECT(!strcmp(value, "0"), "IPv6 forwarding untouched (no IPv6 forward), not %s", value);
 	EXPECT(has_record(&w), "the apply is recorded");
-	EXPECT(w.k.forget_calls == 1, "conntrack asked to forget stale bindings once");
+	EXPECT(!a.foreign_changed, "nothing written in other tables (there are none)");
+	EXPECT(w.k.forget_calls == 1 && w.k.forgot_before == 0, "conntrack asked once to forget "
+	       "bindings against the new mappings, with nothing known before (%u, %zu)",
+	       w.k.forget_calls, w.k.forgot_before);
 	world_close(&w);
 }
 
@@ -221,9 +225,60 @@ static void test_element_change(const char *config, bool adds, const char *prese
 		    : "deleting adds nothing to accept: no look at other firewalls",
 	       w.k.firewall_reads - firewall_reads);
 	EXPECT(w.k.table_reads == 0, "our table not listed: the record is what is live");
+	EXPECT(!a.foreign_changed, "nothing written in other tables");
+	EXPECT(w.k.forget_calls == 2 && w.k.forgot_before == 1, "conntrack forgets the bindings of "
+	       "the one mapping removed (%u calls, %zu)", w.k.forget_calls, w.k.forgot_before);
 	EXPECT(fake_kernel_has_line(&w.k, present) && !fake_kernel_has_line(&w.k, gone),
 	       "the table holds '%s' and not '%s':\n%s", present, gone, w.k.table);
 	world_close(&w);
+}
+
+/* A config of one IPv6 forward from `sources` client addresses, on host port `port`. */
+static char *allowlist_config(unsigned sources, unsigned port)
+{
+	struct text t = { 0 };
+
+	text_printf(&t, "forward tcp %u to [2001:db8:1::10]:80 from ", port);
+	for (unsigned i = 1; i <= sources; i++)
+		text_printf(&t, "%s2001:db8:9::%x", i > 1 ? ", " : "", i);
+	text_putc(&t, '\n');
+	return text_take(&t);
+}
+
+/* A change in place that would cost more than a replace: replaced, and said why. */
+static void test_replace_for_speed(void)
+{
+	struct world w;
+	struct applied a;
+	char *before = allowlist_config(2000, 8080), *after = allowlist_config(2000, 8081);
+
+	if (before && after && world_open(&w)) {
+		a = apply(&w, before);
+		EXPECT(a.rc == EXIT_OK, "apply: %s", a.err.msg);
+		a = apply(&w, after);
+		EXPECT(a.rc == EXIT_OK, "apply: %s", a.err.msg);
+		EXPECT(a.step == TABLE_REPLACE && a.why == REPLACE_FOR_SPEED && a.table_changed,
+		       "2,000 deletions from a set of 2,000 intervals: a replace (%d, %d)", a.step,
+		       a.why);
+		EXPECT(strstr(w.k.last_commit, "delete table inet portfwd") != NULL, "committed as one");
+		world_close(&w);
+	}
+	free(before);
+	free(after);
+}
+
+/* The plan alone: a table whose elements are not known is replaced, never guessed at. */
+static void test_plan_unknown_elements(void)
+{
+	struct element_list wanted = { 0 };
+	struct table_known known = { .present = true, .structure_same = true, .elements = NULL };
+	struct table_plan plan;
+
+	EXPECT(plan_table(&known, &wanted, &plan), "plan");
+	EXPECT(plan.step == TABLE_REPLACE && plan.why == REPLACE_UNKNOWN && !plan.change_known,
+	       "replaced, no change known (%d, %d)", plan.step, plan.why);
+	EXPECT(plan_needs_firewalls(&plan), "a replace looks at other firewalls first");
+	table_plan_free(&plan);
 }
 
 static void test_structure_change(void)
@@ -314,6 +369,8 @@ static void test_refusal_undone(void)
 	fake_kernel_sysctl(&w.k, 0, value);
 	EXPECT(!strcmp(value, "0"), "IPv4 forwarding put back: nothing half-applied (%s)", value);
 	EXPECT(!w.k.table && !has_record(&w), "no table, no record");
+	EXPECT(w.k.refused == 1, "refused once: with nothing for other tables, no retry (%u)",
+	       w.k.refused);
 	world_close(&w);
 }
 
@@ -389,6 +446,8 @@ int main(void)
 	test_element_change(CONFIG_A_LESS, false, WEB_LINE, UDP_LINE);
 	test_element_change(CONFIG_A_MOVED, true,
 			    "\t\t\ttcp . 8080 comment \"web\" : 198.51.100.10 . 81,", WEB_LINE);
+	test_replace_for_speed();
+	test_plan_unknown_elements();
 	test_structure_change();
 	test_foreign_commit_seen();
 	test_refusal_retried();

@@ -148,13 +148,30 @@ static void test_host_events_never_fight(void)
 static void test_uncontested_heal_calms(void)
 {
 	struct heal_policy p = healed_at(1000);
+	struct change_batch elsewhere = touching("ip nat DOCKER");
 	long long t = 1000;
 
-	fight(&p, &t, HEAL_FIGHT_HEALS - 1);
-	heal_change(&p, t + 10);
-	EXPECT(!heal_begin(&p, t + 10 + HEAL_QUIET_MS, false), "a change elsewhere is not contested");
-	EXPECT(heal_done(&p, t + 20 + HEAL_QUIET_MS, false) == HEAL_CALM && !p.contested,
-	       "and resets the count");
+	fight(&p, &t, HEAL_FIGHT_HEALS);
+	EXPECT(p.backing_off, "backing off");
+	EXPECT(!heal_change(&p, t + 10), "a change right after the heal does not end it yet");
+	EXPECT(!heal_begin(&p, t + 10 + HEAL_QUIET_MS, heal_answers(&p, &elsewhere)),
+	       "a change elsewhere is not contested");
+	EXPECT(heal_done(&p, t + 20 + HEAL_QUIET_MS, false) == HEAL_CALM,
+	       "the heal it brings is calm");
+	EXPECT(!p.backing_off && !p.contested && !p.backoff_ms && !p.not_before_ms,
+	       "and ends the back-off");
+}
+
+static void test_burst_still_going_is_contested(void)
+{
+	struct heal_policy p = healed_at(0);
+	long long t;
+
+	/* long after the last heal, but the answering changes never stop: looked at after
+	 * HEAL_MAX_WAIT_MS with the last change just before */
+	for (t = 5000; heal_wait(&p, t, true) > 0 || !p.pending; t += 100)
+		heal_change(&p, t);
+	EXPECT(heal_begin(&p, t, true), "a heal into changes that go on is contested");
 }
 
 static void test_sysctl_off_looks_at_once(void)
@@ -162,7 +179,8 @@ static void test_sysctl_off_looks_at_once(void)
 	struct heal_policy p = healed_at(0);
 
 	heal_sysctl_off(&p, 5000);
-	EXPECT(p.pending, "pending");
+	EXPECT(p.pending && p.first_ms == 5000 && p.last_ms == 5000, "pending from now (%lld, %lld)",
+	       p.first_ms, p.last_ms);
 	EXPECT(!heal_begin(&p, 5000, false), "not contested");
 	EXPECT(!p.pending, "looked at");
 }
@@ -177,6 +195,7 @@ int main(void)
 	test_late_burst_ends_fight();
 	test_host_events_never_fight();
 	test_uncontested_heal_calms();
+	test_burst_still_going_is_contested();
 	test_sysctl_off_looks_at_once();
 	return expect_summary("heal");
 }
