@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/load.h"
-#include "table/render.h"
+#include "config/resolve.h"
+#include "config/validate.h"
+#include "sys/libvirt.h"
 #include "sys/sysctl.h"
+#include "table/render.h"
 
 bool load_routing(const struct options *opts, struct model *m)
 {
@@ -22,10 +26,34 @@ bool load_routing(const struct options *opts, struct model *m)
 	return certain;
 }
 
+enum exit_code load_resolved(const struct options *opts, struct model *m, struct error *err)
+{
+	enum exit_code rc = options_load_model(opts, m, err);
+	struct libvirt *lv;
+	struct vm_resolver resolver;
+	bool ok;
+
+	if (rc != EXIT_OK || !model_has_vms(m))
+		return rc;
+	if (!(lv = libvirt_open(model_libvirt_uri(m)))) {
+		model_free(m);
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	}
+	resolver = libvirt_resolver(lv);
+	/* the addresses found are checked as if written: two guests' keep-source, names */
+	ok = model_resolve_vms(m, &resolver, err) && check_model(m, err);
+	libvirt_close(lv);
+	if (!ok) {
+		rc = strstr(err->msg, "out of memory") ? EXIT_SYSTEM : EXIT_CONFIG;
+		model_free(m);
+	}
+	return rc;
+}
+
 enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,
 			     struct error *err)
 {
-	enum exit_code rc = options_load_model(opts, m, err);
+	enum exit_code rc = load_resolved(opts, m, err);
 
 	if (rc != EXIT_OK)
 		return rc;

@@ -19,7 +19,14 @@
  */
 bool load_routing(const struct options *opts, struct model *m);
 
-/* options_load_model, load_routing, then the ruleset rendered into *text (malloc'd). */
+/*
+ * options_load_model, then every `to vm` forward resolved through libvirt (the config's
+ * libvirt-uri): the ones without an address now move to m->waiting. EXIT_CONFIG for a
+ * domain libvirt does not know.
+ */
+enum exit_code load_resolved(const struct options *opts, struct model *m, struct error *err);
+
+/* load_resolved, load_routing, then the ruleset rendered into *text (malloc'd). */
 enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,
 			     struct error *err);
 

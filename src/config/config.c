@@ -14,7 +14,8 @@
 #include "config/validate.h"
 
 #define WHITESPACE " \t\r\v\f"
-#define SETTING_KEYS "public-ip, host-ip, host-iface, masquerade, integrate, integrate-mark, routing"
+#define SETTING_KEYS \
+	"public-ip, host-ip, host-iface, masquerade, integrate, integrate-mark, routing, libvirt-uri"
 
 static const struct forward_fields config_words = {
 	.protos = "forward protocol",
@@ -25,12 +26,18 @@ static const struct forward_fields config_words = {
 	.name = "forward name",
 	.limit = "forward limit",
 	.burst = "forward burst",
+	.vm = "forward vm",
+	.network = "forward network",
+	.mac = "forward mac",
 };
 
 void model_free(struct model *m)
 {
 	for (size_t i = 0; i < m->forward_count; i++)
 		free(m->forwards[i].sources.items);
+	for (size_t i = 0; i < m->waiting_count; i++)
+		free(m->waiting[i].f.sources.items);
+	free(m->waiting);
 	free(m->public_ips.items);
 	free(m->host_ips.items);
 	free(m->forwards);
@@ -166,6 +173,8 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		seen = &m->integrate_mark_origin;
 	else if (strcmp(key, "routing") == 0)
 		seen = &m->routing_origin;
+	else if (strcmp(key, "libvirt-uri") == 0)
+		seen = &m->libvirt_uri_origin;
 	else
 		return field_error(err, where, key, NULL,
 				   "unknown setting; expected " SETTING_KEYS " or a 'forward' line");
@@ -213,6 +222,12 @@ bool config_set(struct model *m, const char *key, const char *value, bool overri
 		const char *reason = parse_mark_bit(word, &m->integrate_mark);
 
 		ok = reason ? field_error(err, where, field, word, reason) : true;
+	} else if (seen == &m->libvirt_uri_origin) {
+		const char *reason = check_libvirt_uri(trim(copy));
+
+		ok = reason ? field_error(err, where, field, trim(copy), reason) : true;
+		if (ok)
+			snprintf(m->libvirt_uri, sizeof(m->libvirt_uri), "%s", trim(copy));
 	} else if (seen == &m->host_iface_origin) {
 		const char *reason = check_iface_name(trim(copy));
 
@@ -346,6 +361,30 @@ static bool add_forward(struct model *m, struct forward *f, struct error *err)
 	return true;
 }
 
+/* The guest as a libvirt domain: its name, which interface, which family. */
+static bool set_vm(struct forward *f, const struct forward_text *text, const struct origin *where,
+		   const struct forward_fields *fields, struct error *err)
+{
+	const char *reason;
+
+	if ((reason = check_vm_name(text->vm)))
+		return field_error(err, where, fields->vm, text->vm, reason);
+	if (text->network && (reason = check_vm_name(text->network)))
+		return field_error(err, where, fields->network, text->network, reason);
+	if (text->mac && (reason = parse_mac(text->mac, f->vm.mac)))
+		return field_error(err, where, fields->mac, text->mac, reason);
+	if (text->network && text->mac)
+		return field_error(err, where, fields->mac, text->mac,
+				   "and a network both pick the interface; give one of them");
+	snprintf(f->vm.domain, sizeof(f->vm.domain), "%s", text->vm);
+	if (text->network)
+		snprintf(f->vm.network, sizeof(f->vm.network), "%s", text->network);
+	f->vm.by_mac = text->mac != NULL;
+	f->guest.family = text->ipv6 ? AF_INET6 : AF_INET;
+	f->source = GUEST_UNRESOLVED;
+	return true;
+}
+
 bool config_add_forward(struct model *m, const struct forward_text *text,
 			const struct origin *where, const struct forward_fields *fields,
 			struct error *err)
@@ -375,8 +414,16 @@ bool config_add_forward(struct model *m, const struct forward_text *text,
 		return field_error(err, where, fields->protos, text->protos, reason);
 	if ((reason = parse_port_range(text->host_port, &f.host_port, &f.host_port_last)))
 		return field_error(err, where, fields->host_port, text->host_port, reason);
-	if ((reason = parse_addr(text->guest_addr, &f.guest)) ||
-	    (reason = check_guest_addr(&f.guest)))
+	if (text->vm && !set_vm(&f, text, where, fields, err))
+		return false;
+	if (!text->vm && (text->network || text->mac || text->ipv6))
+		return field_error(err, where, text->network ? fields->network :
+					       text->mac ? fields->mac : fields->vm,
+				   text->network ? text->network : text->mac ? text->mac : "ipv6",
+				   "picks an interface of a libvirt domain: it belongs to a forward "
+				   "'to vm NAME', as in 'forward tcp 2222 to vm web:22 network default'");
+	if (!text->vm && ((reason = parse_addr(text->guest_addr, &f.guest)) ||
+			  (reason = check_guest_addr(&f.guest))))
 		return field_error(err, where, fields->guest_addr, text->guest_addr, reason);
 	f.guest_port = f.host_port;
 	guest_last = f.host_port_last;
@@ -457,9 +504,11 @@ static bool parse_forward_options(char **saveptr, size_t room, char **sources,
 				  struct forward_text *text, const struct origin *where,
 				  struct error *err)
 {
-	static const char *const words[] = { "from", "keep-source", "name", "limit", "burst", "log" };
+	static const char *const words[] = { "from", "keep-source", "name", "limit", "burst", "log",
+					     "network", "mac", "ipv6" };
 	static const char expected[] = "expected 'from NETWORKS', 'keep-source', 'name NAME', "
-				       "'limit RATE[/second|minute|hour] [burst N]' or 'log'";
+				       "'limit RATE[/second|minute|hour] [burst N]', 'log', or for a "
+				       "'to vm' forward 'network NAME', 'mac MAC' or 'ipv6'";
 	bool seen[sizeof(words) / sizeof(words[0])] = { false }, in_list = false;
 	size_t used = 0;
 	char *w;
@@ -493,15 +542,20 @@ static bool parse_forward_options(char **saveptr, size_t room, char **sources,
 			text->keep_source = true;
 		else if (k == 5)
 			text->log = true;
+		else if (k == 8)
+			text->ipv6 = true;
 		else
-			value = k == 2 ? &text->name : k == 3 ? &text->limit : &text->burst;
+			value = k == 2 ? &text->name : k == 3 ? &text->limit : k == 4 ? &text->burst
+			      : k == 6 ? &text->network : &text->mac;
 		if (value && !(*value = strtok_r(NULL, WHITESPACE, saveptr)))
 			return origin_error(err, where, "forward %s: the value is missing; expected "
 					    "%s", words[k],
 					    k == 2 ? "'name NAME', as in 'name web'"
 					    : k == 3 ? "'limit RATE[/second|minute|hour]', as in "
 						       "'limit 5/minute'"
-					    : "'burst N', as in 'limit 5/minute burst 10'");
+					    : k == 4 ? "'burst N', as in 'limit 5/minute burst 10'"
+					    : k == 6 ? "'network NAME', as in 'network default'"
+					    : "'mac MAC', as in 'mac 52:54:00:00:00:79'");
 	}
 	if (text->sources && !*text->sources)
 		return origin_error(err, where, "forward from: no network given; expected 'from "
@@ -533,12 +587,23 @@ bool config_parse_forward(struct model *m, char *rest, const struct origin *wher
 	if (n < 4)
 		return origin_error(err, where, "forward: the guest address is missing after 'to', %s",
 				    example);
-	ok = parse_forward_options(&saveptr, room, &sources, &text, where, err) &&
-	     split_target(words[3], &addr, &port, where, err);
+	if (!strcmp(words[3], "vm")) {
+		/* "vm NAME[:PORT]": a libvirt domain, resolved when a command loads the config */
+		if (!(addr = strtok_r(NULL, WHITESPACE, &saveptr)))
+			return origin_error(err, where, "forward: the domain's name is missing after "
+					    "'to vm', as in 'forward tcp 2222 to vm web:22'");
+		if ((port = strchr(addr, ':')))
+			*port++ = '\0';
+		text.vm = addr;
+		ok = parse_forward_options(&saveptr, room, &sources, &text, where, err);
+	} else {
+		ok = parse_forward_options(&saveptr, room, &sources, &text, where, err) &&
+		     split_target(words[3], &addr, &port, where, err);
+		text.guest_addr = addr;
+	}
 	if (ok) {
 		text.protos = words[0];
 		text.host_port = words[1];
-		text.guest_addr = addr;
 		text.guest_port = port;
 		ok = config_add_forward(m, &text, where, &config_words, err);
 	}
@@ -572,7 +637,8 @@ static bool parse_line(struct model *m, char *line, const struct origin *where,
 		line[word] = '\0';
 		return field_error(err, where, line, NULL,
 				   "expected 'KEY = VALUE' (" SETTING_KEYS ") or "
-				   "'forward PROTOCOL PORT to ADDRESS[:PORT]'");
+				   "'forward PROTOCOL PORT to ADDRESS[:PORT]' or "
+				   "'forward PROTOCOL PORT to vm NAME[:PORT]'");
 	}
 	*eq = '\0';
 	key = trim(line);

@@ -15,13 +15,18 @@
 /* Names for the parts of a forward in messages: config words, or the flags' names. */
 struct forward_fields {
 	const char *protos, *host_port, *guest_addr, *guest_port, *sources, *name, *limit, *burst;
+	const char *vm, *network, *mac;
 };
 
 /* The text of one forward, as written in a config line or given by flags. */
 struct forward_text {
 	const char *protos;     /* tcp, udp, tcp,udp */
 	const char *host_port;  /* PORT or FIRST-LAST */
-	const char *guest_addr;
+	const char *guest_addr; /* NULL with vm */
+	const char *vm;         /* a libvirt domain's name instead of guest_addr; NULL: none */
+	const char *network;    /* with vm: its interface on this libvirt network */
+	const char *mac;        /* with vm: its interface with this MAC */
+	bool ipv6;              /* with vm: its IPv6 address (default: IPv4) */
 	const char *guest_port; /* PORT or FIRST-LAST; NULL: the host port(s) */
 	const char *sources;    /* comma-separated networks; NULL: any client */
 	const char *name;       /* NULL: no name */
@@ -46,7 +51,8 @@ bool config_read_file(struct model *m, const char *path, bool missing_ok, struct
 bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct error *err);
 
 /*
- * Set a global setting ("public-ip", "host-ip", "host-iface", "masquerade"). `field` names it in messages.
+ * Set a global setting (public-ip, host-ip, host-iface, masquerade, integrate,
+ * integrate-mark, routing, libvirt-uri). `field` names it in messages.
  * With `override`, a value from an earlier source is replaced; without it, a second value
  * is an error.
  */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "config/describe.h"
+#include "config/resolve.h"
 #include "config/entries.h"
 #include "config/validate.h"
 
@@ -28,6 +29,23 @@ static void print_ports(FILE *out, unsigned first, unsigned last)
 	fprintf(out, first == last ? "%u" : "%u-%u", first, last);
 }
 
+/* A `to vm` forward's interface and family (a config line), or where it resolved to. */
+static void print_vm(FILE *out, const struct forward *f, bool config)
+{
+	const uint8_t *mac = f->vm.mac;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (config && f->vm.network[0])
+		fprintf(out, " network %s", f->vm.network);
+	if (config && f->vm.by_mac)
+		fprintf(out, " mac %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+			mac[4], mac[5]);
+	if (config && f->guest.family == AF_INET6)
+		fprintf(out, " ipv6");
+	if (!config && f->source != GUEST_UNRESOLVED)
+		fprintf(out, " at %s (%s)", addr_text(&f->guest, buf), guest_source_name(f->source));
+}
+
 char *forward_text(const struct model *m, const struct forward *f, enum forward_style style)
 {
 	bool config = style == AS_CONFIG;
@@ -39,9 +57,14 @@ char *forward_text(const struct model *m, const struct forward *f, enum forward_
 		return NULL;
 	fprintf(out, "%s%s ", config ? "forward " : "", protos_name(f->protos));
 	print_ports(out, f->host_port, f->host_port_last);
-	fprintf(out, f->guest.family == AF_INET6 ? " %s [%s]:" : " %s %s:", config ? "to" : "->",
-		addr_text(&f->guest, buf));
+	if (f->vm.domain[0])
+		fprintf(out, " %s vm %s:", config ? "to" : "->", f->vm.domain);
+	else
+		fprintf(out, f->guest.family == AF_INET6 ? " %s [%s]:" : " %s %s:",
+			config ? "to" : "->", addr_text(&f->guest, buf));
 	print_ports(out, f->guest_port, f->guest_port + (unsigned)(f->host_port_last - f->host_port));
+	if (f->vm.domain[0])
+		print_vm(out, f, config);
 	for (size_t i = 0; i < f->sources.count; i++)
 		fprintf(out, "%s%s", i ? ", " : " from ", prefix_text(&f->sources.items[i], false, buf));
 	/* status says what happens (masquerade = no keeps every source); a config line what
@@ -69,6 +92,24 @@ static json_t *json_prefix(const struct prefix *p)
 	return json_string(prefix_text(p, true, buf));
 }
 
+/* {"domain", "network", "mac", "family", "source"} of a `to vm` forward; null for others. */
+static json_t *vm_json(const struct forward *f)
+{
+	const uint8_t *mac = f->vm.mac;
+	char text[18];
+
+	if (!f->vm.domain[0])
+		return json_null();
+	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	return json_pack("{s:s, s:o, s:o, s:s, s:o}", "domain", f->vm.domain,
+			 "network", f->vm.network[0] ? json_string(f->vm.network) : json_null(),
+			 "mac", f->vm.by_mac ? json_string(text) : json_null(),
+			 "family", f->guest.family == AF_INET6 ? "ipv6" : "ipv4",
+			 "source", f->source == GUEST_UNRESOLVED ? json_null()
+								  : json_string(guest_source_name(f->source)));
+}
+
 json_t *forward_json(const struct model *m, const struct forward *f)
 {
 	json_t *protos = json_array(), *sources = json_array(), *limit = json_null();
@@ -91,11 +132,13 @@ json_t *forward_json(const struct model *m, const struct forward *f)
 	}
 	format_origin(&f->where, where, sizeof(where));
 	/* "o" hands protos, sources and limit to the new object, even when packing fails */
-	return json_pack("{s:o, s:s, s:o, s:[i,i], s:s, s:[i,i], s:o, s:b, s:o, s:b}",
+	return json_pack("{s:o, s:s, s:o, s:[i,i], s:o, s:o, s:[i,i], s:o, s:b, s:o, s:b}",
 			 "name", f->name[0] ? json_string(f->name) : json_null(),
 			 "config", where, "protocols", protos,
 			 "host_ports", f->host_port, f->host_port_last,
-			 "guest", addr_text(&f->guest, guest),
+			 "guest", f->source == GUEST_UNRESOLVED ? json_null()
+							  : json_string(addr_text(&f->guest, guest)),
+			 "vm", vm_json(f),
 			 "guest_ports", f->guest_port, f->guest_port + (f->host_port_last - f->host_port),
 			 "sources", sources, "keep_source", forward_keeps_source(m, f),
 			 "limit", limit, "log", f->log);

@@ -150,7 +150,9 @@ bool entries_from_model(const struct model *m, struct entry_list *out)
 	for (size_t i = 0; i < m->forward_count; i++) {
 		const struct forward *f = &m->forwards[i];
 
-		for (unsigned proto = PROTO_TCP; proto <= PROTO_UDP; proto <<= 1) {
+		/* a `to vm` forward before it is resolved has no address to map to */
+		for (unsigned proto = PROTO_TCP; f->source != GUEST_UNRESOLVED && proto <= PROTO_UDP;
+		     proto <<= 1) {
 			if (!(f->protos & proto))
 				continue;
 			for (unsigned port = f->host_port; port <= f->host_port_last; port++) {

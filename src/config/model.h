@@ -56,9 +56,30 @@ struct rate_limit {
 	uint32_t burst;
 };
 
+/* The longest libvirt domain or network name a forward may give. */
+#define VM_NAME_MAX 64
+
+/* Where a forward's guest address comes from. */
+enum guest_source {
+	GUEST_GIVEN,      /* written in the config: an address */
+	GUEST_UNRESOLVED, /* a `to vm` forward not looked up yet */
+	GUEST_LEASE,      /* libvirt's DHCP lease of the domain's interface */
+	GUEST_STATIC,     /* the libvirt network's static DHCP host entry for its MAC */
+	GUEST_ARP,        /* the host's neighbour table (a guest configured by hand) */
+};
+
+/* A forward's guest named as a libvirt domain (`to vm NAME`), and which interface. */
+struct vm_target {
+	char domain[VM_NAME_MAX + 1];  /* empty: the forward gives an address */
+	char network[VM_NAME_MAX + 1]; /* the interface on this libvirt network; empty: any */
+	uint8_t mac[6];
+	bool by_mac;                   /* the interface with this MAC */
+};
+
 /*
  * One config forward. A port range maps one to one: host_port + i goes to guest_port + i
- * for i in 0 .. host_port_last - host_port.
+ * for i in 0 .. host_port_last - host_port. A `to vm` forward knows its guest's family
+ * (guest.family) from the start and its address once resolved (config/resolve.h).
  */
 struct forward {
 	unsigned protos;         /* PROTO_TCP and/or PROTO_UDP */
@@ -71,7 +92,15 @@ struct forward {
 	char name[FORWARD_NAME_MAX + 1]; /* empty: no name */
 	struct rate_limit limit; /* new connections per client address */
 	bool log;                /* log each new connection through the kernel log */
+	struct vm_target vm;
+	enum guest_source source;
 	struct origin where;
+};
+
+/* A `to vm` forward whose guest has no address now (a stopped domain): not rendered. */
+struct waiting_forward {
+	struct forward f;
+	char why[400]; /* "domain web is not running" */
 };
 
 struct addr_list {
@@ -108,12 +137,17 @@ struct model {
 	/* resolved from `routing` and the host (options_resolve_routing): the guard for IPv4
 	 * ([0]) and IPv6 ([1]) */
 	bool route_guard[2];
+	char libvirt_uri[256];       /* libvirt-uri: where `to vm` forwards are looked up */
 	struct forward *forwards;
 	size_t forward_count;
 	size_t forward_capacity;
+	/* `to vm` forwards resolution left out of forwards[] (config/resolve.h) */
+	struct waiting_forward *waiting;
+	size_t waiting_count;
 	/* where each global setting was first given, to report a second one */
 	struct setting_origin public_ip_origin, host_ip_origin, host_iface_origin,
-		masquerade_origin, integrate_origin, integrate_mark_origin, routing_origin;
+		masquerade_origin, integrate_origin, integrate_mark_origin, routing_origin,
+		libvirt_uri_origin;
 	char **owned_sources;        /* drop-in paths the forwards' origins point at */
 	size_t owned_source_count;
 };
@@ -144,6 +178,23 @@ static inline bool model_has_family(const struct model *m, int family)
 		if (m->forwards[i].guest.family == family)
 			return true;
 	return false;
+}
+
+/* The libvirt connection `to vm` forwards are resolved through. */
+#define LIBVIRT_URI_DEFAULT "qemu:///system"
+
+static inline const char *model_libvirt_uri(const struct model *m)
+{
+	return m->libvirt_uri[0] ? m->libvirt_uri : LIBVIRT_URI_DEFAULT;
+}
+
+/* Does any forward name a libvirt domain? */
+static inline bool model_has_vms(const struct model *m)
+{
+	for (size_t i = 0; i < m->forward_count; i++)
+		if (m->forwards[i].vm.domain[0])
+			return true;
+	return m->waiting_count > 0;
 }
 
 void model_free(struct model *m);

@@ -307,6 +307,48 @@ const char *check_forward_name(const char *text)
 	return NULL;
 }
 
+const char *check_vm_name(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0)
+		return "is empty; expected a libvirt name, as in web (virsh list --all)";
+	if (len > VM_NAME_MAX)
+		return "is longer than 64 bytes";
+	if (strspn(text, FORWARD_NAME_CHARS "+") != len)
+		return "may hold only letters, digits, '-', '_', '.' and '+'";
+	return NULL;
+}
+
+const char *parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned bytes[6];
+	int used = 0;
+
+	if (strlen(text) != 17 || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%n", &bytes[0], &bytes[1],
+					 &bytes[2], &bytes[3], &bytes[4], &bytes[5], &used) != 6 ||
+	    used != 17 || strspn(text, "0123456789abcdefABCDEF:") != 17)
+		return "is not a MAC address; expected six hex bytes, as in 52:54:00:00:00:79";
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)bytes[i];
+	return NULL;
+}
+
+const char *check_libvirt_uri(const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0 || len >= sizeof(((struct model *)0)->libvirt_uri))
+		return "is empty or longer than 255 bytes; expected a libvirt URI, as in qemu:///system";
+	if (!strstr(text, ":/") || strcspn(text, " \t\"'\\") != len)
+		return "is not a libvirt URI; expected one as in qemu:///system or "
+		       "qemu+ssh://host/system";
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] < 0x21 || (unsigned char)text[i] > 0x7e)
+			return "holds a control or non-ASCII byte; expected a libvirt URI";
+	return NULL;
+}
+
 /* `len` bytes of `text` as a whole number from 1 to `max`. */
 static bool parse_count(const char *text, size_t len, uint32_t max, uint32_t *n)
 {

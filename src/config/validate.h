@@ -63,6 +63,19 @@ const char *check_iface_name(const char *text);
 /* A forward's name: 1 to FORWARD_NAME_MAX letters, digits, '-', '_' or '.'. */
 const char *check_forward_name(const char *text);
 
+/*
+ * A libvirt domain or network name as a forward may give it: 1 to VM_NAME_MAX letters,
+ * digits, '-', '_', '.' and '+' (libvirt allows more; these are what a config line and a
+ * comment of ours can carry as they are).
+ */
+const char *check_vm_name(const char *text);
+
+/* "52:54:00:00:00:79" -> six bytes; NULL, or why not. */
+const char *parse_mac(const char *text, uint8_t mac[6]);
+
+/* A libvirt connection URI, as in qemu:///system or qemu+ssh://host/system. */
+const char *check_libvirt_uri(const char *text);
+
 /* The largest rate and burst a limit takes. */
 #define RATE_MAX 100000
 

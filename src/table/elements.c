@@ -75,7 +75,8 @@ bool elements_split(const char *rendering, char **structure, struct element_list
 				elements_free(elements);
 				return false;
 			}
-		} else {
+		} else if (line[0] != '#') {
+			/* comments are for the reader (the vm forwards' addresses): no structure */
 			memcpy(out + kept, line, next);
 			kept += next;
 		}

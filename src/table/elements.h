@@ -30,8 +30,8 @@ struct element_list {
 
 /*
  * Split a rendering (render_ruleset's text, or render_elements') into *structure, a
- * malloc'd copy without the forward sets' element lines, and their elements, which point
- * into `rendering` (keep it alive). False when out of memory.
+ * malloc'd copy without the forward sets' element lines and comment lines, and their
+ * elements, which point into `rendering` (keep it alive). False when out of memory.
  */
 bool elements_split(const char *rendering, char **structure, struct element_list *elements);
 void elements_free(struct element_list *elements);

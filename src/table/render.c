@@ -716,6 +716,34 @@ bool render_elements(const struct entry_list *mappings, const struct entry_list 
 	return text_flush(out, file) && ok;
 }
 
+/*
+ * Where each `to vm` forward goes now, as comments: the review shows the address and how it
+ * was found, or why the forward waits (not in the table). Not part of the table's structure
+ * (elements.h leaves comment lines out), so a guest that moves is an element change.
+ */
+static void render_vms(const struct model *m, struct text *out)
+{
+	if (!model_has_vms(m))
+		return;
+	text_printf(out, "# Guests named by libvirt domain (%s), as found now:\n",
+		    model_libvirt_uri(m));
+	for (size_t i = 0; i < m->forward_count; i++) {
+		char *line = m->forwards[i].vm.domain[0] ? forward_text(m, &m->forwards[i], AS_STATUS)
+							 : NULL;
+
+		if (line)
+			text_printf(out, "#   %s\n", line);
+		free(line);
+	}
+	for (size_t i = 0; i < m->waiting_count; i++) {
+		char *line = forward_text(m, &m->waiting[i].f, AS_STATUS);
+
+		if (line)
+			text_printf(out, "#   %s: waiting: %s\n", line, m->waiting[i].why);
+		free(line);
+	}
+}
+
 /* The rendering into `out`; false when memory ran out. */
 static bool render(const struct model *m, struct text *out)
 {
@@ -730,7 +758,9 @@ static bool render(const struct model *m, struct text *out)
 			"# Rendered by nft-portfwd. Review it with 'nft-portfwd render'; 'nft-portfwd apply'\n"
 			"# commits it as one transaction. The first two lines make the replace work whether\n"
 			"# or not the table exists. Part 1 of the design, net.ipv4.ip_forward (and IPv6\n"
-			"# forwarding), is a sysctl that apply sets; parts 2-6 are the rules below.\n"
+			"# forwarding), is a sysctl that apply sets; parts 2-6 are the rules below.\n");
+		render_vms(m, out);
+		text_puts(out,
 			"table " TABLE_FAMILY " " TABLE_NAME "\n"
 			"delete table " TABLE_FAMILY " " TABLE_NAME "\n"
 			"table " TABLE_FAMILY " " TABLE_NAME " {\n"

@@ -156,7 +156,7 @@ static const struct bad_case bad_cases[] = {
 	  "test.conf:1: forward protocol: 'TCP' is not a protocol; expected tcp, udp or tcp,udp" },
 	{ "unknown key", "# comment\nlisten-ip = 192.0.2.1\n",
 	  "test.conf:2: listen-ip: unknown setting; expected public-ip, host-ip, host-iface, "
-	  "masquerade, integrate, integrate-mark, routing or a 'forward' line" },
+	  "masquerade, integrate, integrate-mark, routing, libvirt-uri or a 'forward' line" },
 	{ "integrate bad", "integrate = yes\n",
 	  "test.conf:1: integrate: 'yes' is not auto or off (auto: accept forwards in other "
 	  "firewalls' chains that would drop them)" },
@@ -174,13 +174,13 @@ static const struct bad_case bad_cases[] = {
 	  "of two such as 0x01000000, a bit no other program on the host uses" },
 	{ "not a setting", "forwrd tcp 80 to 192.0.2.10\n",
 	  "test.conf:1: forwrd: expected 'KEY = VALUE' (public-ip, host-ip, host-iface, "
-	  "masquerade, integrate, integrate-mark, routing) or "
-	  "'forward PROTOCOL PORT to ADDRESS[:PORT]'" },
+	  "masquerade, integrate, integrate-mark, routing, libvirt-uri) or "
+	  "'forward PROTOCOL PORT to ADDRESS[:PORT]' or 'forward PROTOCOL PORT to vm NAME[:PORT]'" },
 	{ "missing value", "host-ip =\n",
 	  "test.conf:1: host-ip: the value after '=' is missing" },
 	{ "missing key", "= 192.0.2.1\n",
 	  "test.conf:1: setting: the key before '=' is missing; expected one of public-ip, "
-	  "host-ip, host-iface, masquerade, integrate, integrate-mark, routing" },
+	  "host-ip, host-iface, masquerade, integrate, integrate-mark, routing, libvirt-uri" },
 	{ "missing to", "forward tcp 80 192.0.2.10\n",
 	  "test.conf:1: forward: expected 'to' after the host port, found '192.0.2.10'; as in "
 	  "'forward tcp 8080 to 192.0.2.10:80'" },
@@ -195,7 +195,8 @@ static const struct bad_case bad_cases[] = {
 	  "'forward tcp 8080 to 192.0.2.10:80'" },
 	{ "trailing word", "forward tcp 80 to 192.0.2.10 extra\n",
 	  "test.conf:1: forward: unexpected 'extra' after the guest address; expected 'from "
-	  "NETWORKS', 'keep-source', 'name NAME', 'limit RATE[/second|minute|hour] [burst N]' or 'log'" },
+	  "NETWORKS', 'keep-source', 'name NAME', 'limit RATE[/second|minute|hour] [burst N]', "
+	  "'log', or for a 'to vm' forward 'network NAME', 'mac MAC' or 'ipv6'" },
 	{ "range unequal", "forward tcp 7000-7009 to 192.0.2.79:9000-9008\n",
 	  "test.conf:1: forward guest port: '9000-9008' has 9 ports but the host side '7000-7009' "
 	  "has 10; a range maps one to one, so give a guest range of the same length" },

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `to vm NAME` forwards resolved: each domain's address from a resolver (sys/libvirt.c on
+ * a host, a table in tests), the forwards whose guest has no address now set aside as
+ * waiting. Pure: the resolver is the only way out.
+ */
+#ifndef NFT_PORTFWD_RESOLVE_H
+#define NFT_PORTFWD_RESOLVE_H
+
+#include <stdbool.h>
+
+#include "config/model.h"
+#include "util/common.h"
+
+enum vm_found {
+	VM_FOUND,   /* addr and source are the guest's */
+	VM_WAITING, /* the domain has no address now (why): not running, no lease yet */
+	VM_UNKNOWN, /* libvirt knows no domain of that name (why) */
+};
+
+struct vm_answer {
+	enum vm_found found;
+	struct addr addr;
+	enum guest_source source;
+	char why[400];
+};
+
+struct vm_resolver {
+	void *ctx;
+	/* The address of f->vm's interface of f->guest.family. */
+	void (*lookup)(void *ctx, const struct forward *f, struct vm_answer *answer);
+};
+
+/*
+ * Resolve every `to vm` forward of m. Found ones get their address and source; the ones
+ * that wait move from m->forwards to m->waiting, with why: the domain's, or an address
+ * that another domain's forward already has (two guests cannot share one: a stale lease).
+ * false with err naming the forward's file and line when a domain is unknown, EXIT_CONFIG;
+ * false also when memory runs out.
+ */
+bool model_resolve_vms(struct model *m, const struct vm_resolver *r, struct error *err);
+
+/* "DHCP lease", "static DHCP host", "ARP", "config". */
+const char *guest_source_name(enum guest_source source);
+
+#endif

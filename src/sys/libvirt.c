@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/validate.h"
+#include "sys/libvirt.h"
+
+#ifdef HAVE_LIBVIRT
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+/* The most interfaces of one domain looked at. */
+#define INTERFACES_MAX 16
+
+struct libvirt {
+	virConnectPtr conn; /* NULL: not connected (why) */
+	char uri[256];
+	char why[400];
+};
+
+/* libvirt prints every error on stderr unless told otherwise: we say what matters. */
+static void quiet(void *data, virErrorPtr error)
+{
+	(void)data, (void)error;
+}
+
+static const char *last_error(void)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+struct libvirt *libvirt_open(const char *uri)
+{
+	struct libvirt *lv = calloc(1, sizeof(*lv));
+
+	if (!lv)
+		return NULL;
+	snprintf(lv->uri, sizeof(lv->uri), "%s", uri);
+	virSetErrorFunc(NULL, quiet);
+	lv->conn = virConnectOpenReadOnly(uri);
+	if (!lv->conn)
+		snprintf(lv->why, sizeof(lv->why), "cannot connect to %.120s (is libvirtd running?): "
+			 "%.200s", uri, last_error());
+	return lv;
+}
+
+void libvirt_close(struct libvirt *lv)
+{
+	if (lv && lv->conn)
+		virConnectClose(lv->conn);
+	free(lv);
+}
+
+/* Every node of `expr` in `xml`, with f called on each; false on bad XML. */
+static bool each_node(const char *xml, const char *expr,
+		      void (*f)(xmlNodePtr node, void *arg), void *arg)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "libvirt.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	xmlXPathObjectPtr found = ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+	bool ok = found != NULL;
+
+	for (int i = 0; found && found->nodesetval && i < found->nodesetval->nodeNr; i++)
+		f(found->nodesetval->nodeTab[i], arg);
+	xmlXPathFreeObject(found);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return ok;
+}
+
+/* The attribute `attr` of the first child element `child` of `node` (or of node itself). */
+static char *attribute(xmlNodePtr node, const char *child, const char *attr)
+{
+	for (xmlNodePtr c = child ? node->children : node; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && (!child || !strcmp((const char *)c->name, child)))
+			return (char *)xmlGetProp(c, (const xmlChar *)attr);
+	return NULL;
+}
+
+struct interfaces {
+	struct vm_interface *out;
+	size_t max, count;
+};
+
+static void add_interface(xmlNodePtr node, void *arg)
+{
+	struct interfaces *list = arg;
+	char *mac = attribute(node, "mac", "address"), *type = attribute(node, NULL, "type");
+	char *network = type && !strcmp(type, "network") ? attribute(node, "source", "network") : NULL;
+	struct vm_interface *i = &list->out[list->count];
+
+	if (list->count < list->max && mac && !parse_mac(mac, i->mac)) {
+		snprintf(i->network, sizeof(i->network), "%s", network ? network : "");
+		list->count++;
+	}
+	xmlFree(mac);
+	xmlFree(type);
+	xmlFree(network);
+}
+
+size_t libvirt_domain_interfaces(const char *xml, struct vm_interface *out, size_t max)
+{
+	struct interfaces list = { out, max, 0 };
+
+	return each_node(xml, "/domain/devices/interface", add_interface, &list) ? list.count : 0;
+}
+
+struct static_host {
+	const uint8_t *mac;
+	const char *name;
+	int family;
+	struct addr *addr;
+	bool found;
+};
+
+static void match_host(xmlNodePtr node, void *arg)
+{
+	struct static_host *want = arg;
+	char *ip = attribute(node, NULL, "ip"), *mac = attribute(node, NULL, "mac");
+	char *name = attribute(node, NULL, "name");
+	uint8_t bytes[6];
+	struct addr addr;
+	bool same = want->family == AF_INET ? mac && !parse_mac(mac, bytes) &&
+						   !memcmp(bytes, want->mac, 6)
+					    : name && !strcmp(name, want->name);
+
+	if (!want->found && same && ip && !parse_addr(ip, &addr) && addr.family == want->family) {
+		*want->addr = addr;
+		want->found = true;
+	}
+	xmlFree(ip);
+	xmlFree(mac);
+	xmlFree(name);
+}
+
+bool libvirt_static_host(const char *network_xml, const uint8_t mac[6], const char *name,
+			 int family, struct addr *addr)
+{
+	struct static_host want = { mac, name, family, addr, false };
+
+	return each_node(network_xml, "/network/ip/dhcp/host", match_host, &want) && want.found;
+}
+
+static void mac_text(const uint8_t mac[6], char text[18])
+{
+	snprintf(text, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+}
+
+/* An address of `family` that `source` reports for the interface with `mac`. */
+static bool reported(virDomainPtr dom, unsigned source, const uint8_t mac[6], int family,
+		     struct addr *addr)
+{
+	virDomainInterfacePtr *ifaces = NULL;
+	int n = virDomainInterfaceAddresses(dom, &ifaces, source, 0);
+	char want[18];
+	bool found = false;
+
+	mac_text(mac, want);
+	for (int i = 0; i < n; i++) {
+		for (unsigned j = 0; !found && ifaces[i]->hwaddr &&
+				     !strcasecmp(ifaces[i]->hwaddr, want) && j < ifaces[i]->naddrs; j++) {
+			const virDomainIPAddress *a = &ifaces[i]->addrs[j];
+
+			found = (a->type == VIR_IP_ADDR_TYPE_IPV4) == (family == AF_INET) && a->addr &&
+				!parse_addr(a->addr, addr) && !check_guest_addr(addr);
+		}
+		virDomainInterfaceFree(ifaces[i]);
+	}
+	free(ifaces);
+	return found;
+}
+
+/* The static DHCP host for the interface on its libvirt network. */
+static bool static_host(virConnectPtr conn, const struct vm_interface *i, const char *domain,
+			int family, struct addr *addr)
+{
+	virNetworkPtr net = i->network[0] ? virNetworkLookupByName(conn, i->network) : NULL;
+	char *xml = net ? virNetworkGetXMLDesc(net, 0) : NULL;
+	bool found = xml && libvirt_static_host(xml, i->mac, domain, family, addr);
+
+	free(xml);
+	if (net)
+		virNetworkFree(net);
+	return found;
+}
+
+/* Does `i` match what the forward picks (network or MAC; nothing: every interface)? */
+static bool picked(const struct vm_target *vm, const struct vm_interface *i)
+{
+	return vm->by_mac ? !memcmp(vm->mac, i->mac, 6)
+			  : !vm->network[0] || !strcmp(vm->network, i->network);
+}
+
+static void lookup_domain(struct libvirt *lv, virDomainPtr dom, const struct forward *f,
+			  struct vm_answer *answer)
+{
+	static const struct {
+		unsigned source;
+		enum guest_source is;
+	} sources[] = { { VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, GUEST_LEASE },
+			{ VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, GUEST_ARP } };
+	struct vm_interface ifaces[INTERFACES_MAX];
+	char *xml = virDomainGetXMLDesc(dom, 0);
+	size_t n = xml ? libvirt_domain_interfaces(xml, ifaces, INTERFACES_MAX) : 0, matching = 0;
+	const char *family = f->guest.family == AF_INET ? "IPv4" : "IPv6";
+
+	free(xml);
+	answer->found = VM_WAITING;
+	/* lease first, on every picked interface; then static hosts; then ARP */
+	for (int round = 0; round < 3 && answer->found != VM_FOUND; round++) {
+		for (size_t i = 0; i < n && answer->found != VM_FOUND; i++) {
+			if (!picked(&f->vm, &ifaces[i]))
+				continue;
+			matching += round == 0;
+			if (round == 1 ? static_host(lv->conn, &ifaces[i], f->vm.domain,
+						     f->guest.family, &answer->addr)
+				       : reported(dom, sources[round / 2].source, ifaces[i].mac,
+						  f->guest.family, &answer->addr)) {
+				answer->found = VM_FOUND;
+				answer->source = round == 1 ? GUEST_STATIC : sources[round / 2].is;
+			}
+		}
+	}
+	if (answer->found == VM_FOUND)
+		return;
+	if (!matching && f->vm.by_mac) {
+		char mac[18];
+
+		mac_text(f->vm.mac, mac);
+		snprintf(answer->why, sizeof(answer->why), "domain %s has no interface with MAC %s",
+			 f->vm.domain, mac);
+	} else if (!matching && f->vm.network[0]) {
+		snprintf(answer->why, sizeof(answer->why), "domain %s has no interface on libvirt "
+			 "network %s", f->vm.domain, f->vm.network);
+	} else {
+		snprintf(answer->why, sizeof(answer->why), "domain %s has no %s address yet (no DHCP "
+			 "lease, no static DHCP host, not in the ARP table)", f->vm.domain, family);
+	}
+}
+
+static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
+{
+	struct libvirt *lv = ctx;
+	virDomainPtr dom;
+	int active;
+
+	*answer = (struct vm_answer){ .found = VM_WAITING };
+	if (!lv->conn) {
+		snprintf(answer->why, sizeof(answer->why), "%s", lv->why);
+		return;
+	}
+	dom = virDomainLookupByName(lv->conn, f->vm.domain);
+	if (!dom) {
+		virErrorPtr e = virGetLastError();
+
+		if (e && e->code == VIR_ERR_NO_DOMAIN) {
+			answer->found = VM_UNKNOWN;
+			snprintf(answer->why, sizeof(answer->why), "is no domain of %.100s; see 'virsh "
+				 "list --all'", lv->uri);
+		} else {
+			snprintf(answer->why, sizeof(answer->why), "cannot look up domain %s: %.100s",
+				 f->vm.domain, last_error());
+		}
+		return;
+	}
+	active = virDomainIsActive(dom);
+	if (active == 1)
+		lookup_domain(lv, dom, f, answer);
+	else
+		snprintf(answer->why, sizeof(answer->why), "domain %s is not running (virsh start %s)",
+			 f->vm.domain, f->vm.domain);
+	virDomainFree(dom);
+}
+
+#else /* built without libvirt */
+
+struct libvirt {
+	char unused;
+};
+
+struct libvirt *libvirt_open(const char *uri)
+{
+	(void)uri;
+	return calloc(1, sizeof(struct libvirt));
+}
+
+void libvirt_close(struct libvirt *lv)
+{
+	free(lv);
+}
+
+static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
+{
+	(void)ctx, (void)f;
+	*answer = (struct vm_answer){ .found = VM_UNKNOWN };
+	snprintf(answer->why, sizeof(answer->why), "cannot be looked up: this nft-portfwd was built "
+		 "without libvirt (build with libvirt-dev installed, meson -Dlibvirt=enabled), so "
+		 "give the guest's address instead");
+}
+
+size_t libvirt_domain_interfaces(const char *xml, struct vm_interface *out, size_t max)
+{
+	(void)xml, (void)out, (void)max;
+	return 0;
+}
+
+bool libvirt_static_host(const char *network_xml, const uint8_t mac[6], const char *name,
+			 int family, struct addr *addr)
+{
+	(void)network_xml, (void)mac, (void)name, (void)family, (void)addr;
+	return false;
+}
+
+#endif
+
+struct vm_resolver libvirt_resolver(struct libvirt *lv)
+{
+	return (struct vm_resolver){ .ctx = lv, .lookup = lookup };
+}
