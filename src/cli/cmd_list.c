@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/load.h"
 #include "config/describe.h"
 #include "config/validate.h"
 
@@ -68,7 +67,7 @@ static enum exit_code run_list(const struct options *opts)
 {
 	struct model m;
 	struct error err;
-	enum exit_code rc = load_resolved(opts, &m, &err);
+	enum exit_code rc = options_load_model(opts, &m, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);

@@ -391,6 +391,20 @@ static json_t *json_watcher(const char *state_dir)
 			 "last_heal_what", wi.last_what, "backing_off", wi.backing_off);
 }
 
+/* The `to vm` forwards that wait for their guest's address, and why. */
+static void print_waiting(const struct model *m, int w_origin, int w_name)
+{
+	for (size_t i = 0; i < m->waiting_count; i++) {
+		const struct waiting_forward *w = &m->waiting[i];
+		char where[4200], *text = forward_text(m, &w->f, AS_STATUS);
+
+		format_origin(&w->f.where, where, sizeof(where));
+		printf("  %-*s  %-*s%s%s  waiting: %s\n", w_origin, where, w_name, w->f.name,
+		       w_name ? "  " : "", text ? text : "", w->why);
+		free(text);
+	}
+}
+
 static enum exit_code print_text(const struct report *r, const char *config_path)
 {
 	char advice[768];
@@ -441,6 +455,7 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			if (r->live.present)
 				print_details(r, i, &next);
 		}
+		print_waiting(m, w_origin, w_name);
 		for (size_t i = 0; i < r->extra_count; i++) {
 			char buf[64];
 
@@ -513,6 +528,21 @@ static json_t *json_forward(const struct report *r, size_t i)
 	return o;
 }
 
+/* A `to vm` forward that waits for its guest's address: not in the table. */
+static json_t *json_waiting(const struct model *m, const struct waiting_forward *w)
+{
+	json_t *o = forward_json(m, &w->f);
+
+	if (!o || json_object_set_new(o, "state", json_string("waiting")) ||
+	    json_object_set_new(o, "why", json_string(w->why)) ||
+	    json_object_set_new(o, "packets", json_integer(0)) ||
+	    json_object_set_new(o, "bytes", json_integer(0))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *json_extra(const struct entry *e)
 {
 	char guest[INET6_ADDRSTRLEN];
@@ -548,6 +578,8 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 		ok = json_array_append_new(drift, json_string(r->drift[i])) == 0;
 	for (size_t i = 0; ok && i < r->m->forward_count; i++)
 		ok = json_array_append_new(forwards, json_forward(r, i)) == 0;
+	for (size_t i = 0; ok && i < r->m->waiting_count; i++)
+		ok = json_array_append_new(forwards, json_waiting(r->m, &r->m->waiting[i])) == 0;
 	for (size_t i = 0; ok && i < r->extra_count; i++)
 		ok = json_array_append_new(extra, json_extra(r->extra[i])) == 0;
 	for (size_t i = 0; ok && i < r->foreign.count; i++)

@@ -357,6 +357,7 @@ static bool add_forward(struct model *m, struct forward *f, struct error *err)
 		m->forwards = grown;
 		m->forward_capacity = capacity;
 	}
+	f->order = (uint32_t)(m->forward_count + m->waiting_count);
 	m->forwards[m->forward_count++] = *f;
 	return true;
 }

@@ -94,6 +94,7 @@ struct forward {
 	bool log;                /* log each new connection through the kernel log */
 	struct vm_target vm;
 	enum guest_source source;
+	uint32_t order;          /* its place among the config's forwards (resolution moves some) */
 	struct origin where;
 };
 

@@ -7,6 +7,42 @@
 #include "config/resolve.h"
 #include "config/validate.h"
 
+static int by_order(const void *a, const void *b)
+{
+	const struct forward *x = a, *y = b;
+
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+bool model_unresolve_vms(struct model *m)
+{
+	size_t total = m->forward_count + m->waiting_count;
+
+	if (total > m->forward_capacity) {
+		struct forward *grown = realloc(m->forwards, total * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		m->forwards = grown;
+		m->forward_capacity = total;
+	}
+	for (size_t i = 0; i < m->waiting_count; i++)
+		m->forwards[m->forward_count++] = m->waiting[i].f;
+	free(m->waiting);
+	m->waiting = NULL;
+	m->waiting_count = 0;
+	qsort(m->forwards, m->forward_count, sizeof(*m->forwards), by_order);
+	for (size_t i = 0; i < m->forward_count; i++) {
+		struct forward *f = &m->forwards[i];
+
+		if (f->vm.domain[0]) {
+			f->source = GUEST_UNRESOLVED;
+			f->guest = (struct addr){ .family = f->guest.family };
+		}
+	}
+	return true;
+}
+
 const char *guest_source_name(enum guest_source source)
 {
 	switch (source) {

@@ -40,6 +40,13 @@ struct vm_resolver {
  */
 bool model_resolve_vms(struct model *m, const struct vm_resolver *r, struct error *err);
 
+/*
+ * Undo model_resolve_vms, to resolve again (the watcher, when a domain or a lease changed):
+ * the waiting forwards back among the others in the config's order, every `to vm` forward
+ * unresolved. false when out of memory (m unchanged).
+ */
+bool model_unresolve_vms(struct model *m);
+
 /* "DHCP lease", "static DHCP host", "ARP", "config". */
 const char *guest_source_name(enum guest_source source);
 

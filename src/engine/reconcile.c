@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/describe.h"
 #include "engine/coexist.h"
 #include "engine/reconcile.h"
 #include "engine/trace.h"
@@ -156,6 +157,25 @@ static void remember(struct apply_run *run, const struct kernel_ops *k, uint32_t
 		state_remove(dir, APPLIED_GEN_FILE);
 }
 
+/* The `to vm` forwards without an address now: a line each, and the outcome's "waiting". */
+static void tell_waiting(const struct model *m, struct outcome *out)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < m->waiting_count; i++) {
+		char *text = forward_text(m, &m->waiting[i].f, AS_STATUS);
+		json_t *o = forward_json(m, &m->waiting[i].f);
+
+		outcome_say(out, "waiting: %s: %s", text ? text : "", m->waiting[i].why);
+		if (o && !json_object_set_new(o, "why", json_string(m->waiting[i].why)))
+			json_array_append_new(list, o);
+		else
+			json_decref(o);
+		free(text);
+	}
+	outcome_set(out, "waiting", list);
+}
+
 /* Say what apply did: in lines for people, or as JSON fields. */
 void reconcile_tell(struct apply_run *run, struct outcome *out)
 {
@@ -201,6 +221,7 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	if (run->conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
 			    run->conntrack_removed, run->conntrack_removed == 1 ? "y" : "ies");
+	tell_waiting(run->m, out);
 	outcome_set(out, "changed",
 		    json_boolean(run->table_changed || run->foreign_changed || sysctl_written));
 	outcome_set(out, "table_changed", json_boolean(run->table_changed));
