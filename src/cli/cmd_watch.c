@@ -25,9 +25,12 @@
 #include "cli/commands.h"
 #include "sys/events.h"
 #include "sys/kernel.h"
+#include "sys/libvirt.h"
 #include "cli/load.h"
 #include "util/outcome.h"
 #include "sys/process.h"
+#include "config/resolve.h"
+#include "config/validate.h"
 #include "engine/heal.h"
 #include "engine/reconcile.h"
 #include "table/render.h"
@@ -45,6 +48,9 @@ struct watcher {
 	struct events *ev;
 	struct change_batch batch;
 	struct heal_policy heal;
+	bool has_vms;               /* the config has `to vm` forwards */
+	struct libvirt_follow *vms; /* following libvirt for them; NULL: not (yet) */
+	long long next_vm_look_ms;  /* when to resolve them again without an event */
 	/* our table is what the last reconcile left: no notification since touched it */
 	bool table_as_left;
 	struct watch_info info;
@@ -287,6 +293,82 @@ static void settle(struct watcher *w)
 	publish(w);
 }
 
+/*
+ * The `to vm` forwards' guests are looked up again this often without an event: an address
+ * known from ARP, or a lease that expired, changes without one.
+ */
+#define VM_LOOK_S 30
+
+/* The comment lines render writes for the vm forwards (table/render.c), one per forward. */
+static bool vm_line(const char *text, const char *line, size_t len)
+{
+	for (const char *at = text; (at = strstr(at, "\n#   ")); at += 5)
+		if (!strncmp(at + 1, line, len) && at[1 + len] == '\n')
+			return true;
+	return false;
+}
+
+/*
+ * Resolve the `to vm` forwards again (a domain started, stopped or moved, a lease came):
+ * when that changes the rendering, log each forward that changed and apply, as a heal does
+ * (the table changes its elements in place; the old address's connections are forgotten).
+ * A domain undefined meanwhile waits instead of failing.
+ */
+static void follow_vms(struct watcher *w)
+{
+	struct libvirt *lv = libvirt_open(model_libvirt_uri(&w->m));
+	struct vm_resolver resolver;
+	struct error err = { "out of memory" };
+	char *text = NULL, what[768];
+	bool healed, ok = lv != NULL;
+
+	w->next_vm_look_ms = monotonic_ms() + VM_LOOK_S * 1000LL;
+	if (ok) {
+		resolver = libvirt_resolver(lv);
+		ok = model_unresolve_vms(&w->m) &&
+		     model_resolve_vms(&w->m, &resolver, RESOLVE_UNKNOWN_WAITS | RESOLVE_KEEP_LAST,
+				       &err) &&
+		     check_model(&w->m, &err);
+	}
+	libvirt_close(lv);
+	if (!ok) {
+		log_line(SD_ERR, "looking up the vm forwards' guests: %s; the table stays", err.msg);
+		return;
+	}
+	load_routing(w->opts, &w->m);
+	if (!(text = render_ruleset_text(&w->m)) || !strcmp(text, w->text)) {
+		free(text);
+		return;
+	}
+	for (const char *at = text; (at = strstr(at, "\n#   ")); at += 5) {
+		size_t len = strcspn(at + 1, "\n");
+
+		if (!vm_line(w->text, at + 1, len))
+			log_line(SD_NOTICE, "vm forward now: %.*s", (int)len - 4, at + 5);
+	}
+	free(w->text);
+	w->text = text;
+	reconcile(w, false, &healed, what, sizeof(what));
+	publish(w);
+}
+
+/*
+ * Follow libvirt when the config has `to vm` forwards (once: a reload that drops them leaves
+ * the follower idle). Without it (no libvirt at build time, no thread), they are looked up
+ * every VM_LOOK_S only.
+ */
+static void follow_start(struct watcher *w)
+{
+	struct error err;
+
+	w->has_vms = model_has_vms(&w->m);
+	w->next_vm_look_ms = monotonic_ms() + VM_LOOK_S * 1000LL;
+	if (w->has_vms && !w->vms &&
+	    libvirt_follow_start(model_libvirt_uri(&w->m), &w->vms, &err) != EXIT_OK)
+		log_line(SD_WARNING, "warning: %s; the vm forwards are looked up again every %d s only",
+			 err.msg, VM_LOOK_S);
+}
+
 /* Read the config again; a bad one is logged and the previous one stays (EXIT_CONFIG). */
 static enum exit_code reload_model(struct watcher *w)
 {
@@ -314,8 +396,10 @@ static void reload(struct watcher *w)
 	char what[768];
 
 	sd_notify(0, "RELOADING=1");
-	if (reload_model(w) == EXIT_OK)
+	if (reload_model(w) == EXIT_OK) {
+		follow_start(w);
 		reconcile(w, true, &healed, what, sizeof(what));
+	}
 	sd_notify(0, "READY=1");
 	publish(w);
 }
@@ -335,20 +419,26 @@ static bool forwarding_off(const struct watcher *w)
 	return false;
 }
 
-/* Milliseconds poll may sleep: until the burst settles, or until the sysctls are due. */
+/* Milliseconds poll may sleep: until the burst settles, the sysctls or the vms are due. */
 static int wait_ms(const struct watcher *w)
 {
-	return (int)heal_wait(&w->heal, monotonic_ms(), heal_answers(&w->heal, &w->batch));
+	long long now = monotonic_ms();
+	long long ms = heal_wait(&w->heal, now, heal_answers(&w->heal, &w->batch));
+
+	if (w->has_vms && w->next_vm_look_ms - now < ms)
+		ms = w->next_vm_look_ms > now ? w->next_vm_look_ms - now : 0;
+	return (int)ms;
 }
 
 static enum exit_code watch(struct watcher *w)
 {
-	struct pollfd fds[2] = { { .fd = wake_fd[0], .events = POLLIN },
-				 { .fd = events_fd(w->ev), .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = wake_fd[0], .events = POLLIN },
+				 { .fd = events_fd(w->ev), .events = POLLIN },
+				 { .fd = w->vms ? libvirt_follow_fd(w->vms) : -1, .events = POLLIN } };
 	struct error err;
 
 	for (;;) {
-		int n = signalled ? 0 : poll(fds, 2, wait_ms(w)), sig;
+		int n = signalled ? 0 : poll(fds, 3, wait_ms(w)), sig;
 
 		if (n < 0 && errno != EINTR) {
 			error_set(&err, "poll: %s", strerror(errno));
@@ -374,6 +464,10 @@ static enum exit_code watch(struct watcher *w)
 			    heal_change(&w->heal, monotonic_ms()))
 				publish_calm(w);
 		}
+		/* a domain's event or a lease: resolve again (due also every VM_LOOK_S) */
+		if (w->has_vms && ((w->vms && n > 0 && (fds[2].revents & POLLIN) &&
+				    libvirt_follow_take(w->vms)) || monotonic_ms() >= w->next_vm_look_ms))
+			follow_vms(w);
 		if (w->heal.pending && wait_ms(w) == 0)
 			settle(w);
 		else if (!w->heal.pending && n == 0 && forwarding_off(w)) {
@@ -465,6 +559,7 @@ static enum exit_code run_watch(const struct options *opts)
 	process_start(w.info.pid, &w.info.start);
 	publish(&w);
 	sd_notify(0, "READY=1");
+	follow_start(&w);
 	log_line(SD_INFO, "watching nftables for changes that undo the forwards");
 	rc = watch(&w);
 	sd_notify(0, "STOPPING=1");
@@ -478,6 +573,7 @@ static enum exit_code run_watch(const struct options *opts)
 	}
 	state_remove(opts->state_dir, HANDOVER_FILE);
 done:
+	libvirt_follow_stop(w.vms);
 	events_close(w.ev);
 	kernel_close(w.k);
 	model_free(&w.m);

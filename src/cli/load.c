@@ -41,7 +41,7 @@ enum exit_code load_resolved(const struct options *opts, struct model *m, struct
 	}
 	resolver = libvirt_resolver(lv);
 	/* the addresses found are checked as if written: two guests' keep-source, names */
-	ok = model_resolve_vms(m, &resolver, err) && check_model(m, err);
+	ok = model_resolve_vms(m, &resolver, RESOLVE_STRICT, err) && check_model(m, err);
 	libvirt_close(lv);
 	if (!ok) {
 		rc = strstr(err->msg, "out of memory") ? EXIT_SYSTEM : EXIT_CONFIG;

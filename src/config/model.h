@@ -94,6 +94,9 @@ struct forward {
 	bool log;                /* log each new connection through the kernel log */
 	struct vm_target vm;
 	enum guest_source source;
+	/* unresolved again (resolve.h): where its address (still in guest) came from;
+	 * GUEST_UNRESOLVED when it had none */
+	enum guest_source last_source;
 	uint32_t order;          /* its place among the config's forwards (resolution moves some) */
 	struct origin where;
 };

@@ -36,8 +36,8 @@ bool model_unresolve_vms(struct model *m)
 		struct forward *f = &m->forwards[i];
 
 		if (f->vm.domain[0]) {
+			f->last_source = f->source;
 			f->source = GUEST_UNRESOLVED;
-			f->guest = (struct addr){ .family = f->guest.family };
 		}
 	}
 	return true;
@@ -92,7 +92,8 @@ static bool set_aside(struct model *m, const struct forward *f, const char *why)
 	return true;
 }
 
-bool model_resolve_vms(struct model *m, const struct vm_resolver *r, struct error *err)
+bool model_resolve_vms(struct model *m, const struct vm_resolver *r, unsigned mode,
+		       struct error *err)
 {
 	size_t kept = 0;
 
@@ -105,8 +106,23 @@ bool model_resolve_vms(struct model *m, const struct vm_resolver *r, struct erro
 
 		if (f.source == GUEST_UNRESOLVED) {
 			r->lookup(r->ctx, &f, &answer);
-			f.guest = answer.addr;
-			f.source = answer.source;
+			if (answer.found == VM_UNSURE && (mode & RESOLVE_KEEP_LAST) &&
+			    f.last_source != GUEST_UNRESOLVED) {
+				answer.found = VM_FOUND;
+				answer.addr = f.guest;
+				answer.source = f.last_source;
+			}
+			if (answer.found == VM_FOUND) {
+				f.guest = answer.addr;
+				f.source = answer.source;
+			}
+		}
+		if (answer.found == VM_UNSURE)
+			answer.found = VM_WAITING;
+		if (answer.found == VM_UNKNOWN && (mode & RESOLVE_UNKNOWN_WAITS)) {
+			snprintf(taken, sizeof(taken), "domain %s %.300s", f.vm.domain, answer.why);
+			answer.found = VM_WAITING;
+			why = taken;
 		}
 		if (answer.found == VM_UNKNOWN) {
 			format_origin(&f.where, at, sizeof(at));
@@ -127,6 +143,7 @@ bool model_resolve_vms(struct model *m, const struct vm_resolver *r, struct erro
 		}
 		if (answer.found == VM_WAITING) {
 			f.source = GUEST_UNRESOLVED;
+			f.guest = (struct addr){ .family = f.guest.family };
 			if (!set_aside(m, &f, why))
 				return error_set(err, "out of memory");
 			continue;

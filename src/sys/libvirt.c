@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "config/validate.h"
 #include "sys/libvirt.h"
@@ -240,6 +246,7 @@ static void lookup_domain(struct libvirt *lv, virDomainPtr dom, const struct for
 		snprintf(answer->why, sizeof(answer->why), "domain %s has no interface on libvirt "
 			 "network %s", f->vm.domain, f->vm.network);
 	} else {
+		answer->found = VM_UNSURE;
 		snprintf(answer->why, sizeof(answer->why), "domain %s has no %s address yet (no DHCP "
 			 "lease, no static DHCP host, not in the ARP table)", f->vm.domain, family);
 	}
@@ -251,7 +258,7 @@ static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
 	virDomainPtr dom;
 	int active;
 
-	*answer = (struct vm_answer){ .found = VM_WAITING };
+	*answer = (struct vm_answer){ .found = VM_UNSURE };
 	if (!lv->conn) {
 		snprintf(answer->why, sizeof(answer->why), "%s", lv->why);
 		return;
@@ -271,12 +278,176 @@ static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
 		return;
 	}
 	active = virDomainIsActive(dom);
-	if (active == 1)
+	if (active == 1) {
 		lookup_domain(lv, dom, f, answer);
-	else
+	} else if (active == 0) {
+		answer->found = VM_WAITING;
 		snprintf(answer->why, sizeof(answer->why), "domain %s is not running (virsh start %s)",
 			 f->vm.domain, f->vm.domain);
+	} else {
+		snprintf(answer->why, sizeof(answer->why), "cannot tell whether domain %s runs: %.100s",
+			 f->vm.domain, last_error());
+	}
 	virDomainFree(dom);
+}
+
+
+/* ------------------------------------------------------------ following libvirt */
+
+struct libvirt_follow {
+	char uri[256];
+	int wake[2];          /* the thread writes, the watcher polls and reads */
+	int inotify;          /* LIBVIRT_LEASE_DIR; -1 when it cannot be watched */
+	int inotify_watch;    /* its handle in libvirt's event loop; -1: none */
+	virConnectPtr conn;   /* the thread's own; NULL while not connected */
+	int callback;         /* the lifecycle callback's id */
+	volatile int stopping;
+	bool closed;          /* the connection closed under us: make it again */
+	pthread_t thread;
+};
+
+static void wake(struct libvirt_follow *f)
+{
+	if (write(f->wake[1], "", 1) < 0) {
+		/* the pipe is full: the watcher is woken anyway */
+	}
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	(void)conn, (void)dom, (void)event, (void)detail;
+	wake(opaque);
+	return 0;
+}
+
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	struct libvirt_follow *f = opaque;
+
+	(void)conn, (void)reason;
+	f->closed = true;
+	wake(f);
+}
+
+static void on_lease_dir(int watch, int fd, int events, void *opaque)
+{
+	char buf[4096];
+
+	(void)watch, (void)events;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	wake(opaque);
+}
+
+static void disconnect(struct libvirt_follow *f)
+{
+	if (!f->conn)
+		return;
+	virConnectDomainEventDeregisterAny(f->conn, f->callback);
+	virConnectUnregisterCloseCallback(f->conn, on_close);
+	virConnectClose(f->conn);
+	f->conn = NULL;
+}
+
+/* (Re)connect and subscribe; an event of its own, since anything may have changed. */
+static void connect_follow(struct libvirt_follow *f)
+{
+	f->closed = false;
+	f->conn = virConnectOpenReadOnly(f->uri);
+	if (!f->conn)
+		return;
+	f->callback = virConnectDomainEventRegisterAny(f->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+						       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), f,
+						       NULL);
+	if (f->callback < 0 || virConnectRegisterCloseCallback(f->conn, on_close, f, NULL) < 0) {
+		virConnectClose(f->conn);
+		f->conn = NULL;
+		return;
+	}
+	wake(f);
+}
+
+static void on_tick(int timer, void *opaque)
+{
+	struct libvirt_follow *f = opaque;
+
+	(void)timer;
+	if (f->closed)
+		disconnect(f);
+	if (!f->conn && !f->stopping)
+		connect_follow(f);
+}
+
+static void *run_events(void *arg)
+{
+	struct libvirt_follow *f = arg;
+
+	connect_follow(f);
+	while (!f->stopping)
+		if (virEventRunDefaultImpl() < 0)
+			break;
+	disconnect(f);
+	return NULL;
+}
+
+enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **out,
+				    struct error *err)
+{
+	struct libvirt_follow *f = calloc(1, sizeof(*f));
+	sigset_t all, old;
+	int rc;
+
+	*out = NULL;
+	if (!f)
+		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	snprintf(f->uri, sizeof(f->uri), "%s", uri);
+	f->inotify = f->inotify_watch = -1;
+	virSetErrorFunc(NULL, quiet);
+	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0 || virEventRegisterDefaultImpl() < 0) {
+		free(f);
+		return error_set(err, "cannot follow libvirt: %s", strerror(errno)), EXIT_SYSTEM;
+	}
+	f->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (f->inotify >= 0 && inotify_add_watch(f->inotify, LIBVIRT_LEASE_DIR,
+						 IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) >= 0)
+		f->inotify_watch = virEventAddHandle(f->inotify, VIR_EVENT_HANDLE_READABLE,
+						     on_lease_dir, f, NULL);
+	virEventAddTimeout(LIBVIRT_RECONNECT_S * 1000, on_tick, f, NULL);
+	/* the thread takes no signal: the watcher's handlers run in the main thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&f->thread, NULL, run_events, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		close(f->wake[0]);
+		close(f->wake[1]);
+		if (f->inotify >= 0)
+			close(f->inotify);
+		free(f);
+		return error_set(err, "cannot follow libvirt: %s", strerror(rc)), EXIT_SYSTEM;
+	}
+	*out = f;
+	return EXIT_OK;
+}
+
+static void on_stop(int timer, void *opaque)
+{
+	(void)timer, (void)opaque;
+}
+
+void libvirt_follow_stop(struct libvirt_follow *f)
+{
+	if (!f)
+		return;
+	f->stopping = 1;
+	/* a timer due at once makes the loop's poll return, and see `stopping` */
+	virEventAddTimeout(0, on_stop, NULL, NULL);
+	pthread_join(f->thread, NULL);
+	close(f->wake[0]);
+	close(f->wake[1]);
+	if (f->inotify >= 0)
+		close(f->inotify);
+	free(f);
 }
 
 #else /* built without libvirt */
@@ -318,7 +489,38 @@ bool libvirt_static_host(const char *network_xml, const uint8_t mac[6], const ch
 	return false;
 }
 
+struct libvirt_follow {
+	int wake[2]; /* never made: libvirt_follow_start refuses */
+};
+
+enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **f,
+				    struct error *err)
+{
+	(void)uri, (void)f;
+	return error_set(err, "this nft-portfwd was built without libvirt"), EXIT_SYSTEM;
+}
+
+void libvirt_follow_stop(struct libvirt_follow *f)
+{
+	(void)f;
+}
+
 #endif
+
+int libvirt_follow_fd(const struct libvirt_follow *f)
+{
+	return f->wake[0];
+}
+
+bool libvirt_follow_take(struct libvirt_follow *f)
+{
+	char buf[64];
+	bool any = false;
+
+	while (read(f->wake[0], buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
 
 struct vm_resolver libvirt_resolver(struct libvirt *lv)
 {

@@ -28,6 +28,28 @@ void libvirt_close(struct libvirt *lv);
 /* The resolver (config/resolve.h) over the connection. */
 struct vm_resolver libvirt_resolver(struct libvirt *lv);
 
+/*
+ * Following libvirt for the watcher: domain lifecycle events (start, stop, crash, migrate,
+ * define, undefine) from libvirt's event loop, run by a thread of its own, and lease
+ * changes (libvirt has no event for them) from inotify on the directory where libvirt
+ * rewrites each network's lease status file at every DHCP event. Each makes
+ * libvirt_follow_fd() readable. A lost connection (libvirtd restarted) is made again every
+ * LIBVIRT_RECONNECT_S, and counts as an event: what happened meanwhile is unknown.
+ */
+struct libvirt_follow;
+
+#define LIBVIRT_LEASE_DIR "/var/lib/libvirt/dnsmasq"
+#define LIBVIRT_RECONNECT_S 2
+
+/* Start following; EXIT_SYSTEM when the thread or the pipe cannot be made. */
+enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **f,
+				    struct error *err);
+/* The descriptor to poll; readable after an event. */
+int libvirt_follow_fd(const struct libvirt_follow *f);
+/* Empty it: true when an event came since the last call. */
+bool libvirt_follow_take(struct libvirt_follow *f);
+void libvirt_follow_stop(struct libvirt_follow *f);
+
 /* One interface of a domain, from its XML. */
 struct vm_interface {
 	uint8_t mac[6];

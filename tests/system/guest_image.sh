@@ -1,8 +1,8 @@
 #!/bin/bash
 # A guest for tests/system/real_vm.sh, from Debian packages only: Debian's kernel (the
 # package linux-image-amd64 depends on, fetched with apt-get download) with its e1000
-# module, and busybox-static. Its /init brings eth0 up by DHCP (sending the domain's name
-# as host name), serves HTTP on port 80 (the page says the guest's name), answers TCP on
+# module, and busybox-static. Its /init brings every interface up by DHCP (sending the
+# domain's name as host name; eth0 carries the default route), serves HTTP on port 80 (the page says the guest's name), answers TCP on
 # port 9000 with its name and keeps the connection open, and prints "GUEST-READY NAME ADDR"
 # on the serial console. The name comes from the kernel command line (guest=NAME).
 # usage: guest_image.sh OUTDIR    -> OUTDIR/vmlinuz, OUTDIR/initrd.gz
@@ -34,13 +34,14 @@ for word in $(cat /proc/cmdline); do
 done
 insmod /e1000.ko
 ip link set lo up
-ip link set eth0 up
 echo "$name" >/www/index.html
 httpd -p 80 -h /www
 # port 9000: the name, then the connection stays open, echoing (a long-lived connection)
 nc -ll -p 9000 -e /answer.sh &
-# DHCP in the background: a lease renewed or changed is applied as it comes
-udhcpc -i eth0 -x hostname:"$name" -s /dhcp.sh -b -t 100 -T 1
+# DHCP on every interface, in the background: a lease renewed or changed applies as it comes
+for dev in $(ls /sys/class/net); do
+    case $dev in eth*) ip link set "$dev" up; udhcpc -i "$dev" -x hostname:"$name" -s /dhcp.sh -b -t 100 -T 1 ;; esac
+done
 while :; do
     addr=$(ip -4 -o addr show dev eth0 | awk '{ print $4 }')
     [ -n "$addr" ] && break
@@ -60,7 +61,7 @@ case $1 in
     bound|renew)
         ip addr flush dev "$interface"
         ip addr add "$ip/$mask" dev "$interface"
-        [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+        [ "$interface" = eth0 ] && [ -n "$router" ] && ip route replace default via "${router%% *}" dev eth0
         ;;
     deconfig) ip addr flush dev "$interface" ;;
 esac

@@ -29,11 +29,18 @@ static const struct domain_row domains[] = {
 	{ "v6", "2001:db8::79", NULL },
 };
 
+/* libvirt away for a moment: every lookup unsure */
+static bool unsure;
+
 static void lookup(void *ctx, const struct forward *f, struct vm_answer *a)
 {
 	unsigned *calls = ctx;
 
 	(*calls)++;
+	if (unsure) {
+		*a = (struct vm_answer){ .found = VM_UNSURE, .why = "cannot connect to test:///" };
+		return;
+	}
 	*a = (struct vm_answer){ .found = VM_UNKNOWN };
 	strcpy(a->why, "is no domain of test:///");
 	for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
@@ -133,7 +140,7 @@ static void test_resolution(void)
 			 "forward tcp 2223 to vm off:22\n"
 			 "forward tcp 2224 to vm stale:22\n"
 			 "forward tcp 2225 to vm db:22\n", &err), "parsed: %s", err.msg);
-	EXPECT(model_resolve_vms(&m, &r, &err), "resolved: %s", err.msg);
+	EXPECT(model_resolve_vms(&m, &r, RESOLVE_STRICT, &err), "resolved: %s", err.msg);
 	EXPECT(calls == 4, "one lookup per vm forward (%u)", calls);
 	EXPECT(m.forward_count == 3 && m.waiting_count == 2, "3 forwards, 2 waiting (%zu, %zu)",
 	       m.forward_count, m.waiting_count);
@@ -155,12 +162,41 @@ static void test_resolution(void)
 	EXPECT(text && strstr(text, "tcp . 2222 comment \"ssh-web\" : 192.0.2.79 . 22,") &&
 	       !strstr(text, "tcp . 2223"), "the found one is mapped, the waiting one is not");
 	free(text);
+
+	/* again, as the watcher does: the waiting ones come back in order, families kept */
+	EXPECT(model_unresolve_vms(&m), "unresolved");
+	EXPECT(m.forward_count == 5 && m.waiting_count == 0 && m.forwards[2].order == 2 &&
+	       !strcmp(m.forwards[2].vm.domain, "off") && m.forwards[2].guest.family == AF_INET &&
+	       m.forwards[2].source == GUEST_UNRESOLVED && m.forwards[1].source == GUEST_UNRESOLVED,
+	       "all five back in the config's order, unresolved, IPv4");
+	EXPECT(model_resolve_vms(&m, &r, RESOLVE_STRICT, &err) && m.forward_count == 3 &&
+	       m.waiting_count == 2 && m.waiting[0].f.guest.family == AF_INET,
+	       "resolved again alike: %s", err.msg);
+
+	/* libvirt away: the watcher keeps what it knew; without that, unsure means waiting */
+	unsure = true;
+	EXPECT(model_unresolve_vms(&m) &&
+	       model_resolve_vms(&m, &r, RESOLVE_UNKNOWN_WAITS | RESOLVE_KEEP_LAST, &err) &&
+	       m.forward_count == 3 && m.forwards[1].source == GUEST_LEASE &&
+	       m.forwards[1].guest.v4.s_addr == htonl(0xc000024f) && m.waiting_count == 2,
+	       "web keeps 192.0.2.79, the two waiting still wait (%zu, %zu)", m.forward_count,
+	       m.waiting_count);
+	EXPECT(model_unresolve_vms(&m) && model_resolve_vms(&m, &r, RESOLVE_STRICT, &err) &&
+	       m.forward_count == 1 && m.waiting_count == 4 &&
+	       !strcmp(m.waiting[0].why, "cannot connect to test:///"),
+	       "strict: every vm forward waits, saying why (%zu)", m.waiting_count);
+	unsure = false;
 	model_free(&m);
 
 	EXPECT(parse(&m, "forward tcp 2222 to vm nosuch:22\n", &err), "parsed");
-	EXPECT(!model_resolve_vms(&m, &r, &err) &&
+	EXPECT(!model_resolve_vms(&m, &r, RESOLVE_STRICT, &err) &&
 	       !strcmp(err.msg, "test.conf:1: forward vm: 'nosuch' is no domain of test:///"),
 	       "an unknown domain is an error naming it: %s", err.msg);
+	model_free(&m);
+	EXPECT(parse(&m, "forward tcp 2222 to vm nosuch:22\n", &err), "parsed");
+	EXPECT(model_resolve_vms(&m, &r, RESOLVE_UNKNOWN_WAITS, &err) && m.waiting_count == 1 &&
+	       !strcmp(m.waiting[0].why, "domain nosuch is no domain of test:///"),
+	       "for the watcher, it waits: %s", m.waiting_count ? m.waiting[0].why : err.msg);
 	model_free(&m);
 }
 
