@@ -7,7 +7,7 @@ _nft_portfwd_takes_value()
 {
     case $1 in
         -c | --config | --config-dir | -o | --output | --state-dir | --public-ip | --host-ip | \
-            --host-iface | --host-port | --vm-ip | --vm-port | --proto | --integrate | \
+            --host-iface | --host-port | --vm-ip | --vm | --vm-port | --proto | --integrate | \
             --routing | --trace)
             return 0
             ;;
@@ -19,7 +19,7 @@ _nft_portfwd_takes_value()
 _nft_portfwd_options()
 {
     local common="--config --config-dir --help --version"
-    local fwd="--public-ip --host-ip --host-iface --host-port --vm-ip --vm-port --proto --integrate --routing"
+    local fwd="--public-ip --host-ip --host-iface --host-port --vm-ip --vm --vm-port --proto --integrate --routing"
     case $1 in
         render) echo "$common --output --state-dir $fwd" ;;
         check | apply) echo "$common --state-dir --json --quiet $fwd" ;;
@@ -111,6 +111,13 @@ _nft_portfwd()
             ;;
         --routing)
             COMPREPLY=($(compgen -W "auto forwards open" -- "$cur"))
+            return
+            ;;
+        --vm)
+            # the libvirt domains, as virsh lists them (read-only; nothing without libvirt)
+            local domains
+            domains=$(virsh -r list --all --name 2>/dev/null)
+            COMPREPLY=($(compgen -W "$domains" -- "$cur"))
             return
             ;;
         --host-iface)

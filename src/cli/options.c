@@ -153,6 +153,7 @@ static const struct forward_fields flag_names = {
 	.host_port = "--host-port",
 	.guest_addr = "--vm-ip",
 	.guest_port = "--vm-port",
+	.vm = "--vm",
 };
 
 void options_print_forward_flags(FILE *out)
@@ -175,6 +176,7 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 {
 	const struct origin cli = { .source = "command line", .line = 0 };
 	const char *host_port = opts->flag[FLAG_HOST_PORT], *vm_ip = opts->flag[FLAG_VM_IP];
+	const char *vm = opts->flag[FLAG_VM];
 
 	for (size_t i = 0; i < FORWARD_FLAG_COUNT; i++)
 		if (forward_flags[i].setting && opts->flag[i] &&
@@ -182,33 +184,40 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 				forward_flags[i].option, err))
 			return false;
 
-	if (!host_port && !vm_ip && !opts->flag[FLAG_VM_PORT] && !opts->flag[FLAG_PROTO])
+	if (!host_port && !vm_ip && !vm && !opts->flag[FLAG_VM_PORT] && !opts->flag[FLAG_PROTO])
 		return true;
+	if (vm && vm_ip)
+		return error_set(err, "command line: --vm: give --vm NAME (a libvirt domain) or --vm-ip "
+				      "ADDR, not both");
 	if (!host_port)
 		return error_set(err, "command line: --host-port: missing; a forward given by "
 				      "flags needs --host-port and --vm-ip, as in --host-port 8080 "
 				      "--vm-ip 192.0.2.10");
-	if (!vm_ip)
+	if (!vm && !vm_ip)
 		return error_set(err, "command line: --vm-ip: missing; a forward given by flags "
-				      "needs --host-port and --vm-ip, as in --host-port 8080 "
-				      "--vm-ip 192.0.2.10");
+				      "needs --host-port and --vm-ip (or --vm NAME), as in "
+				      "--host-port 8080 --vm-ip 192.0.2.10");
+	struct forward_text text = {
+		.protos = opts->flag[FLAG_PROTO] ? opts->flag[FLAG_PROTO] : "tcp",
+		.host_port = host_port,
+		.vm = vm,
+		.guest_port = opts->flag[FLAG_VM_PORT],
+	};
 	/* "[2001:db8::1]" as in the config file, or the bare address */
 	char bare[INET6_ADDRSTRLEN + 2];
-	size_t n = strlen(vm_ip);
+	size_t n = vm_ip ? strlen(vm_ip) : 0;
 
-	snprintf(bare, sizeof(bare), "%s", vm_ip);
-	if (n > 2 && n < sizeof(bare) && vm_ip[0] == '[' && vm_ip[n - 1] == ']')
-		snprintf(bare, sizeof(bare), "%.*s", (int)(n - 2), vm_ip + 1);
-	if (strcmp(bare, vm_ip) && !strchr(bare, ':'))
-		return error_set(err, "command line: --vm-ip: '%s' is in brackets, which are for IPv6 "
-				      "addresses only; write an IPv4 address without them", vm_ip);
-	return config_add_forward(m,
-				  &(struct forward_text){
-					  .protos = opts->flag[FLAG_PROTO] ? opts->flag[FLAG_PROTO] : "tcp",
-					  .host_port = host_port,
-					  .guest_addr = bare,
-					  .guest_port = opts->flag[FLAG_VM_PORT] },
-				  &cli, &flag_names, err);
+	if (vm_ip) {
+		snprintf(bare, sizeof(bare), "%s", vm_ip);
+		if (n > 2 && n < sizeof(bare) && vm_ip[0] == '[' && vm_ip[n - 1] == ']')
+			snprintf(bare, sizeof(bare), "%.*s", (int)(n - 2), vm_ip + 1);
+		if (strcmp(bare, vm_ip) && !strchr(bare, ':'))
+			return error_set(err, "command line: --vm-ip: '%s' is in brackets, which are "
+					      "for IPv6 addresses only; write an IPv4 address without "
+					      "them", vm_ip);
+		text.guest_addr = bare;
+	}
+	return config_add_forward(m, &text, &cli, &flag_names, err);
 }
 
 /* Memory that ran out is no fault of the config: exit 6 (EXIT_SYSTEM), as documented. */
@@ -226,7 +235,7 @@ const char *options_config_dir(const struct options *opts)
 enum exit_code options_load_model(const struct options *opts, struct model *m,
 				  struct error *err)
 {
-	bool flag_forward = opts->flag[FLAG_HOST_PORT] || opts->flag[FLAG_VM_IP];
+	bool flag_forward = opts->flag[FLAG_HOST_PORT] || opts->flag[FLAG_VM_IP] || opts->flag[FLAG_VM];
 	/* Without --config, the default file may be absent when flags or drop-ins (a host
 	 * that only ever ran 'nft-portfwd add') describe the forwards. */
 	bool absent = !opts->config_given && access(opts->config_path, F_OK) != 0 && errno == ENOENT;

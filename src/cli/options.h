@@ -30,6 +30,7 @@
 	X(ROUTING, "routing", true, "auto|forwards|open")                              \
 	X(HOST_PORT, "host-port", false, "PORT")                                       \
 	X(VM_IP, "vm-ip", false, "ADDR")                                               \
+	X(VM, "vm", false, "NAME (a libvirt domain, instead of --vm-ip)")              \
 	X(VM_PORT, "vm-port", false, "PORT (default: --host-port)")                    \
 	X(PROTO, "proto", false, "tcp|udp|tcp,udp (default tcp)")
 

@@ -261,6 +261,8 @@ e="$PF_TMP/hv1.example.org"
 assert_eq "$(cat "$e/nft-portfwd.d/50-mail.conf")" "# Managed by Ansible: nft-portfwd playbook, guest mail. Edits here are overwritten.
 forward tcp 25 to 192.168.122.11
 forward tcp 2201 to 192.168.122.11:22 from 198.51.100.0/24 name mail-ssh limit 5/minute log" "hv1's 50-mail.conf is the one docs/ansible.md shows, with a name, a limit and a log"
+assert_eq "$(grep -v '^#' "$e/nft-portfwd.d/50-web.conf")" "forward tcp 80 to vm web
+forward tcp 443 to vm web" "hv1's 50-web.conf forwards to the libvirt domain web by name"
 e="$PF_TMP/hv2.example.org"
 assert_eq "$(grep -v '^#' "$e/nft-portfwd.conf")" "host-ip = 203.0.113.20, 2001:db8:20::1
 public-ip = 198.51.100.20" "hv2's main config has its settings, a list joined by commas"

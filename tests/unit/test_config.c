@@ -457,7 +457,8 @@ static void test_flags(void)
 	model_free(&m);
 	msg = load_with_flags(no_vm, 6, &m, &err);
 	expect(strcmp(msg, "command line: --vm-ip: missing; a forward given by flags needs "
-			   "--host-port and --vm-ip, as in --host-port 8080 --vm-ip 192.0.2.10") == 0,
+			   "--host-port and --vm-ip (or --vm NAME), as in --host-port 8080 --vm-ip "
+			   "192.0.2.10") == 0,
 	       "flags without --vm-ip", "got: %s", msg);
 	msg = load_with_flags(bad_ip, 5, &m, &err);
 	expect(strcmp(msg, "command line: --vm-ip: '192.0.2' is not an IP address; expected an IPv4 "
