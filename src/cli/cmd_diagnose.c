@@ -21,6 +21,7 @@
 
 #include "engine/coexist.h"
 #include "cli/commands.h"
+#include "config/describe.h"
 #include "config/entries.h"
 #include "sys/hostcheck.h"
 #include "sys/kernel.h"
@@ -58,6 +59,29 @@ static void verdict(struct tally *t, bool core, bool pass, const char *fix, cons
 	t->core_total += core;
 	t->core_passed += core && pass;
 	t->failed += !pass;
+}
+
+/* Each `to vm` forward found its guest: one line per domain forward, found or waiting. */
+static void check_vms(struct tally *t, const struct model *m)
+{
+	for (size_t i = 0; i < m->forward_count; i++) {
+		char *text = m->forwards[i].vm.domain[0] ? forward_text(m, &m->forwards[i], AS_STATUS)
+							 : NULL;
+
+		if (text)
+			verdict(t, false, true, NULL, "%s", text);
+		free(text);
+	}
+	for (size_t i = 0; i < m->waiting_count; i++) {
+		const struct waiting_forward *w = &m->waiting[i];
+		char *text = forward_text(m, &w->f, AS_STATUS), fix[400];
+
+		snprintf(fix, sizeof(fix), "virsh start %s, or see 'virsh domifaddr %s' and "
+			 "'virsh net-dhcp-leases'; nft-portfwd.service follows it", w->f.vm.domain,
+			 w->f.vm.domain);
+		verdict(t, false, false, fix, "%s waits: %s", text ? text : "", w->why);
+		free(text);
+	}
 }
 
 /* Our table is there and maps every entry of the config as configured. */
@@ -498,6 +522,7 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		printf("nft-portfwd diagnose: %zu forward%s\n\n", m->forward_count,
 		       m->forward_count == 1 ? "" : "s");
 		check_table(&t, &wanted, &live);
+		check_vms(&t, m);
 		check_forwarding(&t, m);
 		check_guests(&t, &wanted);
 		check_host_addresses(&t, m);

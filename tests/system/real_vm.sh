@@ -4,8 +4,8 @@
 # guest_image.sh) on libvirt's default NAT network, each taking its address by DHCP from
 # libvirt's dnsmasq. A client namespace outside reaches them through nft-portfwd:
 #   - a forward to `vm web` leads to web's lease; render names it, status shows it live;
-#   - a stopped domain's forward waits (apply exit 0, status and render say why); started
-#     again, the next apply finds it;
+#   - a stopped domain's forward waits (apply exit 0; status, list and diagnose say why);
+#     started again, the next apply finds it;
 #   - an unknown domain is refused by check and apply (exit 3), naming it;
 #   - under nft-portfwd.service (the watcher): a destroyed domain's forward waits within 2 s
 #     and leads to it again within 2 s of its new lease; a domain given a new MAC (so a new
@@ -137,6 +137,13 @@ reaches 8080 web
 no_reply 8081
 out=$(inside nft-portfwd status 2>&1)
 echo "$out" | grep -q "waiting.*domain db is not running" || fail "status does not show db waiting: $out"
+out=$(inside nft-portfwd list 2>&1)
+echo "$out" | grep -q "tcp 8081 -> vm db:9000: waiting: domain db is not running" || fail "list does not show db waiting: $out"
+echo "$out" | grep -q "tcp 8080 -> vm web:9000 at $WEB (DHCP lease)" || fail "list does not show where web is: $out"
+out=$(inside nft-portfwd diagnose 2>&1)
+echo "$out" | grep -q "^\[FAIL\] tcp 8081 -> vm db:9000 waits: domain db is not running" ||
+    fail "diagnose does not name db's forward as waiting: $out"
+log "ok: status, list and diagnose say db waits"
 : >"$R$IMG/db.console"
 inside virsh -q start db >/dev/null || fail "start db again"
 lease db
