@@ -11,12 +11,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${RUNS:-5}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-for ((i = 1; i <= RUNS; i++)); do
-    LIVE_LATENCY_OUT=$TMP/run$i SOURCE_ROOT=$ROOT BUILD_ROOT=${BUILD_ROOT:-$ROOT/build} \
-        bash "$ROOT/tests/system/live_systemd.sh" >"$TMP/log$i" 2>&1 ||
-        { tail -n 20 "$TMP/log$i" >&2; echo "heal.sh: run $i failed" >&2; exit 1; }
-    echo "heal.sh: run $i of $RUNS done" >&2
-done
+. "$ROOT/bench/system_runs.sh"
+system_runs live_systemd LIVE_LATENCY_OUT
 python3 - "$TMP" "$RUNS" <<'PY'
 import collections, statistics, sys
 tmp, runs = sys.argv[1], int(sys.argv[2])

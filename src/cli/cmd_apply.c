@@ -88,7 +88,7 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	if (rc == EXIT_OK && !locked)
 		rc = state_lock(opts->state_dir, LOCK_WAIT_SECONDS, &lock_fd, err);
 	if (rc == EXIT_OK)
-		rc = load_rendered(opts, &m, &text, err);
+		rc = load_rendered(opts, &m, RESOLVE_STRICT, &text, err);
 	run.table_text = text;
 	if (rc == EXIT_OK) {
 		struct kernel_ops ops = kernel_ops_real(k);

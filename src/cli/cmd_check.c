@@ -58,7 +58,7 @@ static enum exit_code run_check(const struct options *opts)
 	enum exit_code rc;
 
 	outcome_init(&out, "check", opts->json, opts->quiet);
-	rc = load_rendered(opts, &m, &text, &err);
+	rc = load_rendered(opts, &m, RESOLVE_STRICT, &text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)

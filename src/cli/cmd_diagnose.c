@@ -549,7 +549,7 @@ static enum exit_code run_diagnose(const struct options *opts)
 	struct model m = { 0 };
 	struct error err;
 	struct kernel *k = NULL;
-	enum exit_code rc = load_resolved(opts, &m, &err);
+	enum exit_code rc = load_resolved(opts, &m, RESOLVE_UNKNOWN_WAITS, &err);
 
 	if (rc == EXIT_OK)
 		load_routing(opts, &m);

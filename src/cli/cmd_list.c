@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/load.h"
 #include "config/describe.h"
+#include "config/resolve.h"
 #include "config/validate.h"
 
 /* Every forward in the config's order, with why it waits (NULL: it does not). */
@@ -18,9 +19,7 @@ struct listed {
 
 static int by_order(const void *a, const void *b)
 {
-	const struct listed *x = a, *y = b;
-
-	return x->f->order < y->f->order ? -1 : x->f->order > y->f->order;
+	return forward_order_cmp(((const struct listed *)a)->f, ((const struct listed *)b)->f);
 }
 
 static struct listed *listed_forwards(const struct model *m, size_t *count)
@@ -102,7 +101,7 @@ static enum exit_code run_list(const struct options *opts)
 {
 	struct model m;
 	struct error err;
-	enum exit_code rc = load_resolved(opts, &m, &err);
+	enum exit_code rc = load_resolved(opts, &m, RESOLVE_UNKNOWN_WAITS, &err);
 	struct listed *all;
 	size_t count;
 

@@ -12,7 +12,7 @@ static enum exit_code run_render(const struct options *opts)
 {
 	struct model m;
 	struct error err;
-	enum exit_code rc = load_resolved(opts, &m, &err);
+	enum exit_code rc = load_resolved(opts, &m, RESOLVE_UNKNOWN_WAITS, &err);
 	FILE *out = stdout;
 	bool ok;
 

@@ -670,7 +670,7 @@ static enum exit_code run_status(const struct options *opts)
 	struct kernel *k = NULL;
 	struct report r = { .m = &m, .state_dir = opts->state_dir };
 	char *text = NULL;
-	enum exit_code rc = load_rendered(opts, &m, &text, &err);
+	enum exit_code rc = load_rendered(opts, &m, RESOLVE_UNKNOWN_WAITS, &text, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);

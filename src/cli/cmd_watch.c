@@ -51,6 +51,7 @@ struct watcher {
 	bool has_vms;               /* the config has `to vm` forwards */
 	struct libvirt_follow *vms; /* following libvirt for them; NULL: not (yet) */
 	long long next_vm_look_ms;  /* when to resolve them again without an event */
+	long long reapply_ms;       /* a vm change whose apply failed is tried again then; 0: none */
 	/* our table is what the last reconcile left: no notification since touched it */
 	bool table_as_left;
 	struct watch_info info;
@@ -319,24 +320,36 @@ static void follow_vms(struct watcher *w)
 	struct libvirt *lv = libvirt_open(model_libvirt_uri(&w->m));
 	struct vm_resolver resolver;
 	struct error err = { "out of memory" };
+	/* resolved on a copy of the forward arrays (the rest is shared): on any failure the
+	 * model and the text stay as they were, together */
+	struct model next = w->m;
 	char *text = NULL, what[768];
 	bool healed, ok = lv != NULL;
 
 	w->next_vm_look_ms = monotonic_ms() + VM_LOOK_S * 1000LL;
+	next.forwards = malloc((w->m.forward_capacity + 1) * sizeof(*next.forwards));
+	next.waiting = malloc((w->m.waiting_count + 1) * sizeof(*next.waiting));
+	ok = ok && next.forwards && next.waiting;
 	if (ok) {
+		memcpy(next.forwards, w->m.forwards, w->m.forward_count * sizeof(*next.forwards));
+		memcpy(next.waiting, w->m.waiting, w->m.waiting_count * sizeof(*next.waiting));
 		resolver = libvirt_resolver(lv);
-		ok = model_unresolve_vms(&w->m) &&
-		     model_resolve_vms(&w->m, &resolver, RESOLVE_UNKNOWN_WAITS | RESOLVE_KEEP_LAST,
+		ok = model_unresolve_vms(&next) &&
+		     model_resolve_vms(&next, &resolver, RESOLVE_UNKNOWN_WAITS | RESOLVE_KEEP_LAST,
 				       &err) &&
-		     check_model(&w->m, &err);
+		     check_model(&next, &err);
 	}
 	libvirt_close(lv);
-	if (!ok) {
-		log_line(SD_ERR, "looking up the vm forwards' guests: %s; the table stays", err.msg);
-		return;
+	if (ok) {
+		load_routing(w->opts, &next);
+		ok = (text = render_ruleset_text(&next)) != NULL;
 	}
-	load_routing(w->opts, &w->m);
-	if (!(text = render_ruleset_text(&w->m)) || !strcmp(text, w->text)) {
+	if (!ok || !strcmp(text, w->text)) {
+		if (!ok)
+			log_line(SD_ERR, "looking up the vm forwards' guests: %s; the table stays",
+				 err.msg);
+		free(next.forwards);
+		free(next.waiting);
 		free(text);
 		return;
 	}
@@ -346,24 +359,31 @@ static void follow_vms(struct watcher *w)
 		if (!vm_line(w->text, at + 1, len))
 			log_line(SD_NOTICE, "vm forward now: %.*s", (int)len - 4, at + 5);
 	}
+	free(w->m.forwards);
+	free(w->m.waiting);
+	w->m = next;
 	free(w->text);
 	w->text = text;
-	reconcile(w, false, &healed, what, sizeof(what));
+	/* a failed apply (the lock, the kernel) is tried again soon, not at the next event */
+	if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK)
+		w->reapply_ms = monotonic_ms() + 1000;
 	publish(w);
 }
 
 /*
- * Follow libvirt when the config has `to vm` forwards (once: a reload that drops them leaves
- * the follower idle). Without it (no libvirt at build time, no thread), they are looked up
- * every VM_LOOK_S only.
+ * Follow libvirt when the config has `to vm` forwards, through its libvirt-uri (again at
+ * each reload: the URI may have changed, or the forwards gone). Without it (no libvirt at
+ * build time, no thread), they are looked up every VM_LOOK_S only.
  */
 static void follow_start(struct watcher *w)
 {
 	struct error err;
 
+	libvirt_follow_stop(w->vms);
+	w->vms = NULL;
 	w->has_vms = model_has_vms(&w->m);
 	w->next_vm_look_ms = monotonic_ms() + VM_LOOK_S * 1000LL;
-	if (w->has_vms && !w->vms &&
+	if (w->has_vms &&
 	    libvirt_follow_start(model_libvirt_uri(&w->m), &w->vms, &err) != EXIT_OK)
 		log_line(SD_WARNING, "warning: %s; the vm forwards are looked up again every %d s only",
 			 err.msg, VM_LOOK_S);
@@ -375,7 +395,7 @@ static enum exit_code reload_model(struct watcher *w)
 	struct model m = { 0 };
 	struct error err;
 	char *text = NULL;
-	enum exit_code rc = load_rendered(w->opts, &m, &text, &err);
+	enum exit_code rc = load_rendered(w->opts, &m, RESOLVE_UNKNOWN_WAITS, &text, &err);
 
 	if (rc != EXIT_OK) {
 		log_line(SD_ERR, "reload: %s; the forwards of the previous config stay", err.msg);
@@ -427,6 +447,8 @@ static int wait_ms(const struct watcher *w)
 
 	if (w->has_vms && w->next_vm_look_ms - now < ms)
 		ms = w->next_vm_look_ms > now ? w->next_vm_look_ms - now : 0;
+	if (w->reapply_ms && w->reapply_ms - now < ms)
+		ms = w->reapply_ms > now ? w->reapply_ms - now : 0;
 	return (int)ms;
 }
 
@@ -434,11 +456,16 @@ static enum exit_code watch(struct watcher *w)
 {
 	struct pollfd fds[3] = { { .fd = wake_fd[0], .events = POLLIN },
 				 { .fd = events_fd(w->ev), .events = POLLIN },
-				 { .fd = w->vms ? libvirt_follow_fd(w->vms) : -1, .events = POLLIN } };
+				 { .events = POLLIN } };
 	struct error err;
 
 	for (;;) {
-		int n = signalled ? 0 : poll(fds, 3, wait_ms(w)), sig;
+		int n, sig;
+		bool vm_event;
+
+		/* a reload may have started or stopped the follower */
+		fds[2].fd = w->vms ? libvirt_follow_fd(w->vms) : -1;
+		n = signalled ? 0 : poll(fds, 3, wait_ms(w));
 
 		if (n < 0 && errno != EINTR) {
 			error_set(&err, "poll: %s", strerror(errno));
@@ -465,10 +492,21 @@ static enum exit_code watch(struct watcher *w)
 				publish_calm(w);
 		}
 		/* a domain's event or a lease: resolve again (due also every VM_LOOK_S) */
-		if (w->has_vms && ((w->vms && n > 0 && (fds[2].revents & POLLIN) &&
-				    libvirt_follow_take(w->vms)) || monotonic_ms() >= w->next_vm_look_ms))
+		/* always drained, so that it never stays readable */
+		vm_event = w->vms && n > 0 && (fds[2].revents & POLLIN) && libvirt_follow_take(w->vms);
+		if (w->has_vms && (vm_event || monotonic_ms() >= w->next_vm_look_ms))
 			follow_vms(w);
-		if (w->heal.pending && wait_ms(w) == 0)
+		if (w->reapply_ms && monotonic_ms() >= w->reapply_ms) {
+			bool healed;
+			char what[768];
+
+			w->reapply_ms = 0;
+			if (reconcile(w, false, &healed, what, sizeof(what)) != EXIT_OK)
+				w->reapply_ms = monotonic_ms() + 1000;
+		}
+		/* the burst's own clock: the vm look may have made wait_ms 0 */
+		if (w->heal.pending &&
+		    heal_wait(&w->heal, monotonic_ms(), heal_answers(&w->heal, &w->batch)) == 0)
 			settle(w);
 		else if (!w->heal.pending && n == 0 && forwarding_off(w)) {
 			/* no nftables event tells of these: a heal of its own */
@@ -525,7 +563,7 @@ static enum exit_code run_watch(const struct options *opts)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!signals_take(&err))
 		return report_error(EXIT_SYSTEM, &err);
-	rc = load_rendered(opts, &w.m, &w.text, &err);
+	rc = load_rendered(opts, &w.m, RESOLVE_UNKNOWN_WAITS, &w.text, &err);
 	if (rc == EXIT_OK)
 		rc = kernel_open(&w.k, &err);
 	w.ops = kernel_ops_real(w.k);

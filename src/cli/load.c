@@ -26,7 +26,8 @@ bool load_routing(const struct options *opts, struct model *m)
 	return certain;
 }
 
-enum exit_code load_resolved(const struct options *opts, struct model *m, struct error *err)
+enum exit_code load_resolved(const struct options *opts, struct model *m, unsigned mode,
+			     struct error *err)
 {
 	enum exit_code rc = options_load_model(opts, m, err);
 	struct libvirt *lv;
@@ -41,7 +42,7 @@ enum exit_code load_resolved(const struct options *opts, struct model *m, struct
 	}
 	resolver = libvirt_resolver(lv);
 	/* the addresses found are checked as if written: two guests' keep-source, names */
-	ok = model_resolve_vms(m, &resolver, RESOLVE_STRICT, err) && check_model(m, err);
+	ok = model_resolve_vms(m, &resolver, mode, err) && check_model(m, err);
 	libvirt_close(lv);
 	if (!ok) {
 		rc = strstr(err->msg, "out of memory") ? EXIT_SYSTEM : EXIT_CONFIG;
@@ -50,10 +51,10 @@ enum exit_code load_resolved(const struct options *opts, struct model *m, struct
 	return rc;
 }
 
-enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,
-			     struct error *err)
+enum exit_code load_rendered(const struct options *opts, struct model *m, unsigned mode,
+			     char **text, struct error *err)
 {
-	enum exit_code rc = load_resolved(opts, m, err);
+	enum exit_code rc = load_resolved(opts, m, mode, err);
 
 	if (rc != EXIT_OK)
 		return rc;

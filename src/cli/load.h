@@ -9,6 +9,7 @@
 
 #include "util/common.h"
 #include "config/model.h"
+#include "config/resolve.h"
 #include "cli/options.h"
 
 /*
@@ -21,13 +22,15 @@ bool load_routing(const struct options *opts, struct model *m);
 
 /*
  * options_load_model, then every `to vm` forward resolved through libvirt (the config's
- * libvirt-uri): the ones without an address now move to m->waiting. EXIT_CONFIG for a
- * domain libvirt does not know.
+ * libvirt-uri): the ones without an address now move to m->waiting. `mode` is
+ * model_resolve_vms's: RESOLVE_STRICT (check, apply) makes a domain libvirt does not know
+ * EXIT_CONFIG; the commands that only look, and the watcher, let it wait.
  */
-enum exit_code load_resolved(const struct options *opts, struct model *m, struct error *err);
+enum exit_code load_resolved(const struct options *opts, struct model *m, unsigned mode,
+			     struct error *err);
 
 /* load_resolved, load_routing, then the ruleset rendered into *text (malloc'd). */
-enum exit_code load_rendered(const struct options *opts, struct model *m, char **text,
-			     struct error *err);
+enum exit_code load_rendered(const struct options *opts, struct model *m, unsigned mode,
+			     char **text, struct error *err);
 
 #endif

@@ -32,14 +32,12 @@ static void print_ports(FILE *out, unsigned first, unsigned last)
 /* A `to vm` forward's interface and family (a config line), or where it resolved to. */
 static void print_vm(FILE *out, const struct forward *f, bool config)
 {
-	const uint8_t *mac = f->vm.mac;
-	char buf[INET6_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN], text[18];
 
 	if (config && f->vm.network[0])
 		fprintf(out, " network %s", f->vm.network);
 	if (config && f->vm.by_mac)
-		fprintf(out, " mac %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-			mac[4], mac[5]);
+		fprintf(out, " mac %s", format_mac(f->vm.mac, text));
 	if (config && f->guest.family == AF_INET6)
 		fprintf(out, " ipv6");
 	if (!config && f->source != GUEST_UNRESOLVED)
@@ -95,13 +93,11 @@ static json_t *json_prefix(const struct prefix *p)
 /* {"domain", "network", "mac", "family", "source"} of a `to vm` forward; null for others. */
 static json_t *vm_json(const struct forward *f)
 {
-	const uint8_t *mac = f->vm.mac;
 	char text[18];
 
 	if (!f->vm.domain[0])
 		return json_null();
-	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
+	format_mac(f->vm.mac, text);
 	return json_pack("{s:s, s:o, s:o, s:s, s:o}", "domain", f->vm.domain,
 			 "network", f->vm.network[0] ? json_string(f->vm.network) : json_null(),
 			 "mac", f->vm.by_mac ? json_string(text) : json_null(),

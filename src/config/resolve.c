@@ -7,25 +7,21 @@
 #include "config/resolve.h"
 #include "config/validate.h"
 
+int forward_order_cmp(const struct forward *a, const struct forward *b)
+{
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
 static int by_order(const void *a, const void *b)
 {
-	const struct forward *x = a, *y = b;
-
-	return x->order < y->order ? -1 : x->order > y->order;
+	return forward_order_cmp(a, b);
 }
 
 bool model_unresolve_vms(struct model *m)
 {
-	size_t total = m->forward_count + m->waiting_count;
-
-	if (total > m->forward_capacity) {
-		struct forward *grown = realloc(m->forwards, total * sizeof(*grown));
-
-		if (!grown)
-			return false;
-		m->forwards = grown;
-		m->forward_capacity = total;
-	}
+	/* resolving only moved forwards out of m->forwards: they fit back in its capacity */
+	if (m->forward_count + m->waiting_count > m->forward_capacity)
+		return false;
 	for (size_t i = 0; i < m->waiting_count; i++)
 		m->forwards[m->forward_count++] = m->waiting[i].f;
 	free(m->waiting);
@@ -144,9 +140,13 @@ bool model_resolve_vms(struct model *m, const struct vm_resolver *r, unsigned mo
 		if (answer.found == VM_WAITING) {
 			f.source = GUEST_UNRESOLVED;
 			f.guest = (struct addr){ .family = f.guest.family };
-			if (!set_aside(m, &f, why))
-				return error_set(err, "out of memory");
-			continue;
+			if (set_aside(m, &f, why))
+				continue;
+			/* every forward in one of the two arrays, once, for model_free */
+			while (i < m->forward_count)
+				m->forwards[kept++] = m->forwards[i++];
+			m->forward_count = kept;
+			return error_set(err, "out of memory");
 		}
 		m->forwards[kept++] = f;
 	}

@@ -60,6 +60,9 @@ bool model_resolve_vms(struct model *m, const struct vm_resolver *r, unsigned mo
  */
 bool model_unresolve_vms(struct model *m);
 
+/* Which of two forwards comes first in the config (resolution moves some aside). */
+int forward_order_cmp(const struct forward *a, const struct forward *b);
+
 /* "DHCP lease", "static DHCP host", "ARP", "config". */
 const char *guest_source_name(enum guest_source source);
 

@@ -294,30 +294,32 @@ const char *check_iface_name(const char *text)
 	return NULL;
 }
 
-const char *check_forward_name(const char *text)
+/* A name of 1 to `max` bytes of `chars`: NULL, or which of the three reasons fits. */
+static const char *check_name(const char *text, size_t max, const char *chars,
+			      const char *const why[3])
 {
 	size_t len = strlen(text);
 
-	if (len == 0)
-		return "is empty; expected a name such as web or ssh-gw.1";
-	if (len > FORWARD_NAME_MAX)
-		return "is longer than 32 bytes; pick a shorter name";
-	if (strspn(text, FORWARD_NAME_CHARS) != len)
-		return "may hold only letters, digits, '-', '_' and '.'";
-	return NULL;
+	return len == 0 ? why[0] : len > max ? why[1] : strspn(text, chars) != len ? why[2] : NULL;
+}
+
+const char *check_forward_name(const char *text)
+{
+	static const char *const why[] = { "is empty; expected a name such as web or ssh-gw.1",
+					   "is longer than 32 bytes; pick a shorter name",
+					   "may hold only letters, digits, '-', '_' and '.'" };
+
+	return check_name(text, FORWARD_NAME_MAX, FORWARD_NAME_CHARS, why);
 }
 
 const char *check_vm_name(const char *text)
 {
-	size_t len = strlen(text);
+	static const char *const why[] = {
+		"is empty; expected a libvirt name, as in web (virsh list --all)",
+		"is longer than 64 bytes", "may hold only letters, digits, '-', '_', '.' and '+'"
+	};
 
-	if (len == 0)
-		return "is empty; expected a libvirt name, as in web (virsh list --all)";
-	if (len > VM_NAME_MAX)
-		return "is longer than 64 bytes";
-	if (strspn(text, FORWARD_NAME_CHARS "+") != len)
-		return "may hold only letters, digits, '-', '_', '.' and '+'";
-	return NULL;
+	return check_name(text, VM_NAME_MAX, FORWARD_NAME_CHARS "+", why);
 }
 
 const char *parse_mac(const char *text, uint8_t mac[6])
@@ -332,6 +334,13 @@ const char *parse_mac(const char *text, uint8_t mac[6])
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)bytes[i];
 	return NULL;
+}
+
+const char *format_mac(const uint8_t mac[6], char text[18])
+{
+	snprintf(text, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+	return text;
 }
 
 const char *check_libvirt_uri(const char *text)

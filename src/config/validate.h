@@ -73,6 +73,9 @@ const char *check_vm_name(const char *text);
 /* "52:54:00:00:00:79" -> six bytes; NULL, or why not. */
 const char *parse_mac(const char *text, uint8_t mac[6]);
 
+/* Six bytes -> "52:54:00:00:00:79", as libvirt writes it. */
+const char *format_mac(const uint8_t mac[6], char text[18]);
+
 /* A libvirt connection URI, as in qemu:///system or qemu+ssh://host/system. */
 const char *check_libvirt_uri(const char *text);
 

@@ -153,12 +153,6 @@ bool libvirt_static_host(const char *network_xml, const uint8_t mac[6], const ch
 	return each_node(network_xml, "/network/ip/dhcp/host", match_host, &want) && want.found;
 }
 
-static void mac_text(const uint8_t mac[6], char text[18])
-{
-	snprintf(text, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
-}
-
 /* An address of `family` that `source` reports for the interface with `mac`. */
 static bool reported(virDomainPtr dom, unsigned source, const uint8_t mac[6], int family,
 		     struct addr *addr)
@@ -168,7 +162,7 @@ static bool reported(virDomainPtr dom, unsigned source, const uint8_t mac[6], in
 	char want[18];
 	bool found = false;
 
-	mac_text(mac, want);
+	format_mac(mac, want);
 	for (int i = 0; i < n; i++) {
 		for (unsigned j = 0; !found && ifaces[i]->hwaddr &&
 				     !strcasecmp(ifaces[i]->hwaddr, want) && j < ifaces[i]->naddrs; j++) {
@@ -239,7 +233,7 @@ static void lookup_domain(struct libvirt *lv, virDomainPtr dom, const struct for
 	if (!matching && f->vm.by_mac) {
 		char mac[18];
 
-		mac_text(f->vm.mac, mac);
+		format_mac(f->vm.mac, mac);
 		snprintf(answer->why, sizeof(answer->why), "domain %s has no interface with MAC %s",
 			 f->vm.domain, mac);
 	} else if (!matching && f->vm.network[0]) {
@@ -299,6 +293,7 @@ struct libvirt_follow {
 	int wake[2];          /* the thread writes, the watcher polls and reads */
 	int inotify;          /* LIBVIRT_LEASE_DIR; -1 when it cannot be watched */
 	int inotify_watch;    /* its handle in libvirt's event loop; -1: none */
+	int tick;             /* the reconnect timer's id; -1: none */
 	virConnectPtr conn;   /* the thread's own; NULL while not connected */
 	int callback;         /* the lifecycle callback's id */
 	volatile int stopping;
@@ -395,44 +390,50 @@ enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **out
 {
 	struct libvirt_follow *f = calloc(1, sizeof(*f));
 	sigset_t all, old;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	if (!f)
 		return error_set(err, "out of memory"), EXIT_SYSTEM;
 	snprintf(f->uri, sizeof(f->uri), "%s", uri);
-	f->inotify = f->inotify_watch = -1;
+	f->inotify = f->inotify_watch = f->tick = -1;
 	virSetErrorFunc(NULL, quiet);
-	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0 || virEventRegisterDefaultImpl() < 0) {
+	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		free(f);
 		return error_set(err, "cannot follow libvirt: %s", strerror(errno)), EXIT_SYSTEM;
 	}
+	if (virEventRegisterDefaultImpl() < 0) {
+		rc = -1;
+	} else {
+		/* the thread takes no signal: the watcher's handlers run in the main thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		rc = pthread_create(&f->thread, NULL, run_events, f);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (rc != 0) {
+		close(f->wake[0]);
+		close(f->wake[1]);
+		free(f);
+		return error_set(err, "cannot follow libvirt: %s",
+				 rc > 0 ? strerror(rc) : "no event loop"), EXIT_SYSTEM;
+	}
+	/* libvirt's event loop takes these from any thread */
 	f->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->inotify >= 0 && inotify_add_watch(f->inotify, LIBVIRT_LEASE_DIR,
 						 IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) >= 0)
 		f->inotify_watch = virEventAddHandle(f->inotify, VIR_EVENT_HANDLE_READABLE,
 						     on_lease_dir, f, NULL);
-	virEventAddTimeout(LIBVIRT_RECONNECT_S * 1000, on_tick, f, NULL);
-	/* the thread takes no signal: the watcher's handlers run in the main thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&f->thread, NULL, run_events, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		close(f->wake[0]);
-		close(f->wake[1]);
-		if (f->inotify >= 0)
-			close(f->inotify);
-		free(f);
-		return error_set(err, "cannot follow libvirt: %s", strerror(rc)), EXIT_SYSTEM;
-	}
+	f->tick = virEventAddTimeout(LIBVIRT_RECONNECT_S * 1000, on_tick, f, NULL);
 	*out = f;
 	return EXIT_OK;
 }
 
+/* Fires at once (a timeout of 0), so that the loop's poll returns and sees `stopping`. */
 static void on_stop(int timer, void *opaque)
 {
-	(void)timer, (void)opaque;
+	(void)opaque;
+	virEventRemoveTimeout(timer);
 }
 
 void libvirt_follow_stop(struct libvirt_follow *f)
@@ -440,7 +441,11 @@ void libvirt_follow_stop(struct libvirt_follow *f)
 	if (!f)
 		return;
 	f->stopping = 1;
-	/* a timer due at once makes the loop's poll return, and see `stopping` */
+	/* nothing of the loop may point at f once it is freed (a later follower runs it) */
+	if (f->inotify_watch >= 0)
+		virEventRemoveHandle(f->inotify_watch);
+	if (f->tick >= 0)
+		virEventRemoveTimeout(f->tick);
 	virEventAddTimeout(0, on_stop, NULL, NULL);
 	pthread_join(f->thread, NULL);
 	close(f->wake[0]);
