@@ -28,23 +28,23 @@ _nft_portfwd_options()
         watch) echo "$common --state-dir $fwd" ;;
         reapply) echo "--help --version --state-dir --json --quiet" ;;
         add | remove) echo "$common --state-dir --json --quiet" ;;
-        list) echo "$common --json" ;;
+        list) echo "$common --state-dir --json --quiet" ;;
         *) echo "$common --output --state-dir --json --quiet --trace $fwd" ;;
     esac
 }
 
 # The names of the configured forwards (what remove takes), from 'list' with the same
-# --config and --config-dir as the command line.
+# --config, --config-dir and --state-dir as the command line.
 _nft_portfwd_names()
 {
     local i args=()
     for ((i = 2; i <= $#; i++)); do
         case ${!i} in
-            -c | --config | --config-dir)
+            -c | --config | --config-dir | --state-dir)
                 local j=$((i + 1))
                 args+=("${!i}" "${!j}")
                 ;;
-            --config=* | --config-dir=*) args+=("${!i}") ;;
+            --config=* | --config-dir=* | --state-dir=*) args+=("${!i}") ;;
         esac
     done
     "${1:-nft-portfwd}" "${args[@]}" list 2>/dev/null | awk 'NR > 1 && $1 != "-" { print $1 }'

@@ -9,15 +9,17 @@
 #include "cli/commands.h"
 #include "sys/kernel.h"
 #include "cli/load.h"
+#include "engine/coexist.h"
 #include "util/outcome.h"
 #include "engine/reconcile.h"
 #include "sys/state.h"
 #include "sys/watchinfo.h"
 
 /*
- * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path,
- * the drop-in directory read and the forward flags, one KEY=VALUE a line. Nothing is
- * recorded for a value that holds a newline (reapply then does nothing, rather than guess).
+ * What this apply was given, for `reapply` (the libvirt hook): the config's absolute path
+ * and the drop-in directory read, one KEY=VALUE a line (the flags are in the flags
+ * record). Nothing is recorded for a value that holds a newline (reapply then does
+ * nothing, rather than guess).
  */
 static void record_args(const struct options *opts)
 {
@@ -25,30 +27,54 @@ static void record_args(const struct options *opts)
 	const char *read_dir = options_config_dir(opts);
 	char *dir = read_dir ? realpath(read_dir, NULL) : NULL;
 	char *config = realpath(opts->config_path, NULL), *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
 	struct error warning;
-	bool ok = mem != NULL;
 	const char *config_value = opts->config_given || config ? (config ? config : "") : NULL;
+	bool ok = !(config_value && strchr(config_value, '\n')) && !(dir && strchr(dir, '\n'));
 
-	for (size_t i = 0; ok && i <= FORWARD_FLAG_COUNT + 1; i++) {
-		const char *key = i == 0 ? "config" : i == 1 ? "config-dir" : forward_flags[i - 2].name;
-		const char *value = i == 0 ? config_value : i == 1 ? dir : opts->flag[i - 2];
-
-		if (value && strchr(value, '\n'))
-			ok = false;
-		else if (value)
-			fprintf(mem, "%s=%s\n", key, value);
-	}
-	if (mem && fclose(mem) == 0 && ok &&
-	    state_write_file(opts->state_dir, APPLIED_ARGS_FILE, text, &warning) != EXIT_OK)
+	if (ok && asprintf(&text, "%s%s%s%s%s%s", config_value ? "config=" : "",
+			   config_value ? config_value : "", config_value ? "\n" : "",
+			   dir ? "config-dir=" : "", dir ? dir : "", dir ? "\n" : "") < 0)
+		text = NULL;
+	if (text && state_write_file(opts->state_dir, APPLIED_ARGS_FILE, text, &warning) != EXIT_OK)
 		fprintf(stderr, "nft-portfwd: warning: %s; reapply (the libvirt hook) will do nothing\n",
 			warning.msg);
-	if (!ok)
+	if (!text)
 		state_remove(opts->state_dir, APPLIED_ARGS_FILE);
 	free(text);
 	free(config);
 	free(dir);
+}
+
+/*
+ * The flags record after this apply (options.h): its forward flags added, its setting
+ * flags in place of the record's. Said when it cannot be written: status would not know
+ * the forward. The settings an apply drops are named.
+ */
+static void record_flags(const struct options *opts, const struct model *m, struct outcome *out)
+{
+	struct flag_record record;
+	struct error warning;
+	char *next = NULL, *dropped = NULL;
+
+	if ((!(opts->given & OPT_FORWARD) && !opts->fresh_settings) ||
+	    load_record(opts, &record, &warning) != EXIT_OK)
+		return;
+	if ((dropped = options_settings_dropped(opts, &record)))
+		for (char *line = strtok(dropped, "\n"); line; line = strtok(NULL, "\n"))
+			outcome_say(out, "no longer in force: %s (a flag of an earlier apply; give it "
+					 "again to keep it)", line);
+	if (!(next = options_next_record(opts, &record, m)))
+		fprintf(stderr, "nft-portfwd: warning: out of memory; status, list and the watcher "
+				"do not know what these flags applied\n");
+	else if (!strcmp(next, FLAGS_RECORD_HEADER))
+		state_remove(opts->state_dir, FLAGS_RECORD_FILE);
+	else if ((!record.text || strcmp(next, record.text)) &&
+		 state_write_file(opts->state_dir, FLAGS_RECORD_FILE, next, &warning) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; status, list and the watcher do not know "
+				"what these flags applied\n", warning.msg);
+	free(dropped);
+	free(next);
+	flag_record_free(&record);
 }
 
 /*
@@ -97,7 +123,9 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	}
 	if (rc == EXIT_OK) {
 		reconcile_tell(&run, out);
+		coexist_tell_host(out, &m, run.foreign_read ? &run.foreign : NULL);
 		record_args(opts);
+		record_flags(opts, &m, out);
 		tell_watcher(opts, out);
 	}
 	apply_run_free(&run);
@@ -117,6 +145,15 @@ enum exit_code run_apply(const struct options *opts)
 	return outcome_finish(&out, apply_into(opts, &out, false, &err), &err);
 }
 
+/* apply itself (not reapply, add or remove): its setting flags replace the record's. */
+static enum exit_code run_apply_command(const struct options *given)
+{
+	struct options opts = *given;
+
+	opts.fresh_settings = true;
+	return run_apply(&opts);
+}
+
 const struct command command_apply = {
 	.name = "apply",
 	.summary = "turn on forwarding and bring table inet portfwd to the config in one transaction",
@@ -130,5 +167,5 @@ const struct command command_apply = {
 		"unless integrate = off. On any error the previous table, rules and sysctls stay as\n"
 		"they were. Applying the same config again changes nothing.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_JSON | OPT_QUIET,
-	.run = run_apply,
+	.run = run_apply_command,
 };

@@ -58,9 +58,10 @@ static enum exit_code run_check(const struct options *opts)
 	enum exit_code rc;
 
 	outcome_init(&out, "check", opts->json, opts->quiet);
-	rc = load_rendered(opts, &m, RESOLVE_STRICT, &text, &err);
+	/* the kernel first: without CAP_NET_ADMIN that is the one thing to say */
+	rc = kernel_open(&k, &err);
 	if (rc == EXIT_OK)
-		rc = kernel_open(&k, &err);
+		rc = load_rendered(opts, &m, RESOLVE_STRICT, &text, &err);
 	if (rc == EXIT_OK)
 		rc = check(&m, text, k, &out, &err);
 	kernel_close(k);

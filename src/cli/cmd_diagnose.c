@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "config/describe.h"
 #include "config/entries.h"
+#include "sys/findings.h"
 #include "sys/hostcheck.h"
 #include "sys/kernel.h"
 #include "table/live.h"
@@ -38,7 +39,8 @@
 #define PROBE_TIMEOUT_MS 1000
 
 struct tally {
-	unsigned core_passed, core_total, failed;
+	unsigned core_passed, core_total, failed, total;
+	char apply[600]; /* "sudo nft-portfwd ... apply" with the user's --config and --state-dir */
 };
 
 static void verdict(struct tally *t, bool core, bool pass, const char *fix, const char *fmt, ...)
@@ -59,6 +61,7 @@ static void verdict(struct tally *t, bool core, bool pass, const char *fix, cons
 	t->core_total += core;
 	t->core_passed += core && pass;
 	t->failed += !pass;
+	t->total++;
 }
 
 /* Each `to vm` forward found its guest: one line per domain forward, found or waiting. */
@@ -91,13 +94,14 @@ static void check_table(struct tally *t, const struct entry_list *wanted,
 	struct entry_list off = { 0 };
 
 	if (!live->present) {
-		verdict(t, true, false, "sudo nft-portfwd apply",
-			"table " TABLE_FAMILY " " TABLE_NAME " is not live");
+		verdict(t, true, false, t->apply, "table " TABLE_FAMILY " " TABLE_NAME " is not live");
 	} else if (!entries_stale(wanted, &live->entries, &off)) {
 		verdict(t, true, false, NULL, "out of memory while comparing the table");
 	} else {
-		verdict(t, true, off.count == 0,
-			"sudo nft-portfwd apply (and 'nft-portfwd status' shows which forwards)",
+		char fix[700];
+
+		snprintf(fix, sizeof(fix), "%s (and its status shows which forwards)", t->apply);
+		verdict(t, true, off.count == 0, fix,
 			"table " TABLE_FAMILY " " TABLE_NAME " is live and maps %zu of the config's "
 			"%zu map entries as configured",
 			wanted->count - off.count, wanted->count);
@@ -111,11 +115,11 @@ static void check_forwarding(struct tally *t, const struct model *m)
 
 	for (size_t i = 0; i < 2; i++) {
 		char value[16];
-		char fix[128];
+		char fix[700];
 
 		if (!model_has_family(m, i == 0 ? AF_INET : AF_INET6))
 			continue;
-		snprintf(fix, sizeof(fix), "sudo nft-portfwd apply (or sysctl -w %s=1)", all[i]->name);
+		snprintf(fix, sizeof(fix), "%s (or sysctl -w %s=1)", t->apply, all[i]->name);
 		if (!sysctl_read(all[i], value))
 			verdict(t, true, false, fix, "cannot read %s", all[i]->proc_path);
 		else
@@ -236,80 +240,39 @@ static void check_guests(struct tally *t, const struct entry_list *wanted)
 	free(sorted);
 }
 
-static bool addr_on(const struct ifaddrs *list, const struct addr *a, const char *iface)
+/* What findings.h finds on this host, in its words; PASS lines for the parts without any. */
+static void check_host(struct tally *t, const struct model *m, const struct host_findings *found)
 {
-	for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
-		if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != a->family ||
-		    (iface && strcmp(ifa->ifa_name, iface) != 0))
-			continue;
-		if (a->family == AF_INET
-			    ? ((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr.s_addr == a->v4.s_addr
-			    : memcmp(&((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr, &a->v6,
-				     sizeof(a->v6)) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* host-iface exists and is up, and host-ip is an address of this host (on host-iface). */
-static void check_host_addresses(struct tally *t, const struct model *m)
-{
-	struct ifaddrs *list = NULL;
-	const char *iface = m->host_iface[0] ? m->host_iface : NULL;
-
-	if (getifaddrs(&list) < 0) {
-		verdict(t, false, false, NULL, "cannot list this host's addresses: %s", strerror(errno));
-		return;
-	}
-	if (iface) {
-		unsigned index = if_nametoindex(iface);
-		bool up = false;
-
-		for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next)
-			if (strcmp(ifa->ifa_name, iface) == 0)
-				up |= (ifa->ifa_flags & IFF_UP) != 0;
-		verdict(t, false, index != 0 && up,
-			"set host-iface to the interface clients arrive on ('ip -br link' lists them)",
-			index == 0 ? "host-iface %s does not exist"
-			: up	   ? "host-iface %s exists and is up"
-				   : "host-iface %s exists but is down",
-			iface);
-	}
-	for (size_t i = 0; i < m->host_ips.count; i++) {
-		const struct addr *a = &m->host_ips.items[i];
-		char text[INET6_ADDRSTRLEN];
-
-		addr_text(a, text);
-		if (addr_on(list, a, iface))
-			verdict(t, false, true, NULL, "host-ip %s is on %s", text, iface ? iface : "this host");
-		else if (iface && addr_on(list, a, NULL))
-			verdict(t, false, false, "set host-iface to the interface that carries host-ip, "
-						 "or leave host-iface out",
-				"host-ip %s is on this host, but not on host-iface %s", text, iface);
-		else
-			verdict(t, false, false, "set host-ip to an address of this host ('ip -br addr'), "
-						 "or leave it out to match any local address",
-				"host-ip %s is not an address of this host", text);
-	}
-	freeifaddrs(list);
+	if (found->host_ok && (m->host_iface[0] || m->host_ips.count))
+		verdict(t, false, true, NULL, "%s%s%s of this host", m->host_iface[0] ? "host-iface" : "",
+			m->host_iface[0] && m->host_ips.count ? " and " : "",
+			m->host_ips.count ? "host-ip are" : "is an interface");
+	for (size_t i = 0; i < found->count; i++)
+		verdict(t, false, false, found->items[i].fix, "%s", found->items[i].what);
+	if (found->guests_ok)
+		verdict(t, false, true, NULL, "every guest%s has a route from this host and is no "
+			"network's network or broadcast address",
+			found->guests_unchecked ? " checked" : "");
+	if (found->guests_unchecked)
+		printf("[INFO] checked the routes of %d guests; %zu more were not checked\n",
+		       GUESTS_CHECKED_MAX, found->guests_unchecked);
 }
 
 /* Other firewalls on the forward hook that would drop the forwards, and our accepts there. */
 static void check_firewalls(struct tally *t, const struct model *m,
 			    const struct foreign_report *r, const bool *accept_needed)
 {
-	size_t blocking = 0;
+	char fix[700];
 
+	snprintf(fix, sizeof(fix), "%s (it adds the accepts there)", t->apply);
 	for (size_t i = 0; i < r->count; i++) {
 		const struct foreign_block *b = &r->blocks[i];
 		bool handled = !m->no_integrate && b->insert_chain[0] && !accept_needed[i];
 
-		blocking += !handled;
-		verdict(t, false, handled,
+		verdict(t, true, handled,
 			m->no_integrate	      ? "set integrate = auto (the default), or accept the "
 						"forwards in that chain yourself"
-			: b->insert_chain[0] ? "sudo nft-portfwd apply (it adds the accepts there)"
-					     : b->placement,
+			: b->insert_chain[0] ? fix : b->placement,
 			handled ? "%s %s %s (%s) would drop the forwards; nft-portfwd's accepts are in "
 				  "place in %s"
 				: "%s %s %s (%s) drops the forwards: %s",
@@ -320,11 +283,9 @@ static void check_firewalls(struct tally *t, const struct model *m,
 		printf("[WARN] %s %s was not analysed: %s\n       look at it: sudo nft list table %s "
 		       "%s\n", r->skipped[i].family, r->skipped[i].table, r->skipped[i].why,
 		       r->skipped[i].family, r->skipped[i].table);
-	t->core_total++;
-	t->core_passed += blocking == 0;
 	if (r->count == 0)
-		printf("[PASS] no other firewall on the forward hook drops the forwards%s\n",
-		       r->skipped_count ? " (of the tables analysed)" : "");
+		verdict(t, true, true, NULL, "no other firewall on the forward hook drops the forwards%s",
+			r->skipped_count ? " (of the tables analysed)" : "");
 }
 
 /* What the host does beside us: routing beyond the forwards, iptables-legacy tables, ports
@@ -332,26 +293,18 @@ static void check_firewalls(struct tally *t, const struct model *m,
 static void check_host_side(struct tally *t, const struct model *m, const struct foreign_report *r)
 {
 	char advice[768];
-	size_t count;
-	char **served = hostcheck_served_ports(m, &count);
 
 	if (coexist_routes_more(m, r, advice, sizeof(advice)))
 		verdict(t, false, false, "routing = forwards in the config, then apply", "%s", advice);
 	else
-		printf("[PASS] the host routes only the forwards and translated connections, or a "
-		       "firewall filters the forward hook\n");
-	if (hostcheck_legacy(model_mark(m), advice, sizeof(advice))) {
+		verdict(t, false, true, NULL, "the host routes only the forwards and translated "
+			"connections, or a firewall filters the forward hook");
+	if (hostcheck_legacy(model_mark(m), advice, sizeof(advice)))
 		verdict(t, false, false, "look at those rules; accept the forwards there as shown",
 			"%s", advice);
-	} else {
-		printf("[PASS] no iptables-legacy table is loaded (nothing nft-portfwd cannot see)\n");
-	}
-	for (size_t i = 0; i < count; i++) {
-		verdict(t, false, false, "set host-ip (the addresses clients reach the host at)",
-			"%s", served[i]);
-		free(served[i]);
-	}
-	free(served);
+	else
+		verdict(t, false, true, NULL, "no iptables-legacy table is loaded (nothing nft-portfwd "
+			"cannot see)");
 }
 
 /*
@@ -476,7 +429,7 @@ static void check_rp_filter(struct tally *t, const struct model *m, const struct
 }
 
 /* What the host cannot check itself. */
-static void print_hints(const struct model *m)
+static void print_hints(const struct options *opts, const struct model *m)
 {
 	char addr[INET6_ADDRSTRLEN];
 
@@ -496,18 +449,26 @@ static void print_hints(const struct model *m)
 		printf("  - watch a connection arrive: tcpdump -ni %s '%s port %u'\n",
 		       m->host_iface[0] ? m->host_iface : "any",
 		       f->protos & PROTO_TCP ? "tcp" : "udp", f->host_port);
-		printf("  - watch it cross every table: sudo nft-portfwd diagnose --trace 10\n");
+		char hint[600];
+
+		printf("  - watch it cross every table: sudo %s\n",
+		       options_hint(opts, "diagnose --trace 10", hint, sizeof(hint)));
 	}
 }
 
-static enum exit_code diagnose(const struct model *m, struct kernel *k, struct error *err)
+static enum exit_code diagnose(const struct options *opts, const struct model *m, struct kernel *k,
+			       struct error *err)
 {
 	struct entry_list wanted = { 0 };
 	struct live_table live = { 0 };
 	struct foreign_report foreign = { 0 };
 	bool *accept_needed = NULL;
 	struct tally t = { 0 };
+	struct host_findings found;
 	enum exit_code rc = EXIT_OK;
+	char hint[sizeof(t.apply) - 5];
+
+	snprintf(t.apply, sizeof(t.apply), "sudo %s", options_hint(opts, "apply", hint, sizeof(hint)));
 
 	if (!entries_from_model(m, &wanted)) {
 		error_set(err, "out of memory");
@@ -525,15 +486,18 @@ static enum exit_code diagnose(const struct model *m, struct kernel *k, struct e
 		check_vms(&t, m);
 		check_forwarding(&t, m);
 		check_guests(&t, &wanted);
-		check_host_addresses(&t, m);
+		host_findings_read(m, &found);
+		check_host(&t, m, &found);
+		host_findings_free(&found);
 		check_firewalls(&t, m, &foreign, accept_needed);
 		check_host_side(&t, m, &foreign);
 		check_keep_source(&t, m);
 		check_rp_filter(&t, m, &wanted);
-		printf("\nSummary: %u of %u core checks pass (table, forwarding, guests, other "
-		       "firewalls); %u check%s failed.\n",
-		       t.core_passed, t.core_total, t.failed, t.failed == 1 ? "" : "s");
-		print_hints(m);
+		printf("\nSummary: %u of %u checks pass, %u fail%s; of the core ones (table, "
+		       "forwarding, guests, other firewalls) %u of %u pass.\n",
+		       t.total - t.failed, t.total, t.failed, t.failed == 1 ? "s" : "",
+		       t.core_passed, t.core_total);
+		print_hints(opts, m);
 	}
 	free(accept_needed);
 	foreign_report_free(&foreign);
@@ -566,7 +530,7 @@ static enum exit_code run_diagnose(const struct options *opts)
 		}
 		entries_free(&entries);
 	} else if (rc == EXIT_OK) {
-		rc = diagnose(&m, k, &err);
+		rc = diagnose(opts, &m, k, &err);
 	}
 	kernel_close(k);
 	model_free(&m);

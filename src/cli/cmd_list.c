@@ -110,6 +110,8 @@ static enum exit_code run_list(const struct options *opts)
 	all = listed_forwards(&m, &count);
 	if (!all)
 		rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
+	else if (opts->quiet) /* the config is valid: the exit code says it */
+		rc = EXIT_OK;
 	else
 		rc = opts->json ? print_json(&m, all, count, &err) : print_text(&m, all, count, &err);
 	free(all);
@@ -120,11 +122,12 @@ static enum exit_code run_list(const struct options *opts)
 const struct command command_list = {
 	.name = "list",
 	.summary = "print every configured forward with its name and origin",
-	.help = "Prints the forwards of the config file and the drop-in directory, in the order\n"
-		"they are read: the name ('-' for none), the file and line each comes from, and\n"
+	.help = "Prints the forwards of the config file, the drop-in directory and the flags\n"
+		"record (what applies were given as flags), in the order they are read: the name\n"
+		"('-' for none), the file and line each comes from, and\n"
 		"what it forwards; a forward to a libvirt domain with its address now (looked up\n"
 		"read-only) or why it waits. Reads the config and libvirt only (no kernel, no\n"
 		"privileges); status says what the live table does with them.\n",
-	.accepts = OPT_CONFIG | OPT_JSON,
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_list,
 };

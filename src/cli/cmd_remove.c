@@ -12,6 +12,8 @@
 #include "config/describe.h"
 #include "config/entries.h"
 #include "cli/dropin.h"
+#include "cli/load.h"
+#include "sys/state.h"
 #include "config/validate.h"
 
 /* What the words name: a forward's name, or a protocol and one host port. */
@@ -53,17 +55,23 @@ static bool matches(const struct forward *f, const struct target *t)
 	return (f->protos & t->proto) && f->host_port <= t->port && t->port <= f->host_port_last;
 }
 
-/* Is forward `f` one of the drop-in's that `t` names? */
-static bool dropped(const struct forward *f, const struct dropin *d, const struct target *t)
+/* A file nft-portfwd writes: the drop-in file, or the flags record. */
+struct owned_file {
+	const char *path;
+	const char *text;
+};
+
+/* Is forward `f` one of the file's that `t` names? */
+static bool dropped(const struct forward *f, const struct owned_file *d, const struct target *t)
 {
 	return strcmp(f->where.source, d->path) == 0 && matches(f, t);
 }
 
 /*
- * The drop-in's text without the lines of the matching forwards, or NULL when no forward
- * of it is left (the file goes, as before the first add).
+ * The file's text without the lines of the matching forwards, or NULL when no forward of
+ * it is left (the drop-in file goes, as before the first add).
  */
-static char *without(const struct dropin *d, const struct model *m, const struct target *t,
+static char *without(const struct owned_file *d, const struct model *m, const struct target *t,
 		     bool *failed)
 {
 	size_t len = strlen(d->text), out = 0, left = 0;
@@ -98,7 +106,8 @@ static char *without(const struct dropin *d, const struct model *m, const struct
 }
 
 /* Every forward of the drop-in that `t` names, as config lines, "; "-separated. */
-static char *dropped_lines(const struct dropin *d, const struct model *m, const struct target *t)
+static char *dropped_lines(const struct owned_file *d, const struct model *m,
+			   const struct target *t)
 {
 	char *all = NULL;
 	size_t len = 0;
@@ -125,26 +134,50 @@ static char *dropped_lines(const struct dropin *d, const struct model *m, const 
 	return all;
 }
 
-/* The first matching forward (of any file), or NULL. */
-static const struct forward *find(const struct model *m, const struct target *t, bool elsewhere,
-				  const char *path)
+/* The first forward `t` names, or NULL. */
+static const struct forward *find(const struct model *m, const struct target *t)
 {
-	for (size_t i = 0; i < m->forward_count; i++)
-		if (matches(&m->forwards[i], t) &&
-		    (strcmp(m->forwards[i].where.source, path) != 0) == elsewhere)
-			return &m->forwards[i];
+	for (size_t i = 0; i < m->forward_count + m->waiting_count; i++) {
+		const struct forward *f = i < m->forward_count ? &m->forwards[i]
+							       : &m->waiting[i - m->forward_count].f;
+
+		if (matches(f, t))
+			return f;
+	}
 	return NULL;
+}
+
+/*
+ * Take the forwards `t` names out of the flags record and apply, under the edit's lock;
+ * a failed apply puts the record back.
+ */
+static enum exit_code remove_from_record(struct dropin_edit *e, const struct flag_record *record,
+					 const char *text, struct outcome *out, struct error *err)
+{
+	struct error ignored;
+	enum exit_code rc = state_write_file(e->opts.state_dir, FLAGS_RECORD_FILE,
+					     text ? text : FLAGS_RECORD_HEADER, err);
+
+	if (rc == EXIT_OK && (rc = apply_into(&e->opts, out, true, err)) != EXIT_OK &&
+	    state_write_file(e->opts.state_dir, FLAGS_RECORD_FILE, record->text, &ignored) != EXIT_OK)
+		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
+				"applied\n", ignored.msg, record->path);
+	if (rc == EXIT_OK)
+		outcome_set(out, "file", json_string(record->path));
+	return rc;
 }
 
 static enum exit_code run_remove(const struct options *given)
 {
 	struct dropin_edit e = DROPIN_EDIT_NONE;
+	struct flag_record record = { 0 };
+	struct owned_file file = { 0 };
 	struct outcome out;
 	struct error err;
 	struct target t;
 	const struct forward *f = NULL;
 	char *text = NULL, *line = NULL, what[64];
-	bool failed = false;
+	bool failed = false, from_record = false;
 	enum exit_code rc;
 
 	outcome_init(&out, "remove", given->json, given->quiet);
@@ -155,33 +188,46 @@ static enum exit_code run_remove(const struct options *given)
 		snprintf(what, sizeof(what), "that takes %s port %u", proto_name(t.proto), t.port);
 	if (rc == EXIT_OK)
 		rc = dropin_begin(given, &e, &err);
-	if (rc == EXIT_OK && (f = find(&e.m, &t, true, e.d.path))) {
+	if (rc == EXIT_OK)
+		rc = load_record(&e.opts, &record, &err);
+	if (rc == EXIT_OK && !(f = find(&e.m, &t))) {
+		char hint[512];
+
+		options_hint(given, "list", hint, sizeof(hint));
+		rc = (error_set(&err, "no forward %s; '%s' shows the forwards and their names", what,
+				hint), EXIT_USAGE);
+	}
+	if (rc == EXIT_OK) {
+		from_record = record.text && !strcmp(f->where.source, record.path);
+		file = from_record ? (struct owned_file){ record.path, record.text }
+				   : (struct owned_file){ e.d.path, e.d.text };
+	}
+	if (rc == EXIT_OK && strcmp(f->where.source, file.path) != 0) {
 		char where[4200];
 
 		format_origin(&f->where, where, sizeof(where));
 		rc = (error_set(&err, "the forward %s comes from %s, which nft-portfwd did not "
-				     "write: remove it there (remove changes only %s)", what, where,
-			       e.d.path), EXIT_USAGE);
+				     "write: remove it there (remove changes only %s and the flags "
+				     "record %s)", what, where, e.d.path, record.path), EXIT_USAGE);
 	}
-	if (rc == EXIT_OK && !(f = find(&e.m, &t, false, e.d.path)))
-		rc = (error_set(&err, "no forward %s; 'nft-portfwd list' shows the forwards and "
-				      "their names", what), EXIT_USAGE);
-	if (rc == EXIT_OK && !(line = dropped_lines(&e.d, &e.m, &t)))
+	if (rc == EXIT_OK && !(line = dropped_lines(&file, &e.m, &t)))
 		rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
 	if (rc == EXIT_OK) {
-		text = without(&e.d, &e.m, &t, &failed);
+		text = without(&file, &e.m, &t, &failed);
 		if (failed)
 			rc = (error_set(&err, "out of memory"), EXIT_SYSTEM);
 	}
 	if (rc == EXIT_OK)
-		rc = dropin_apply(&e, text, true, &out, &err);
+		rc = from_record ? remove_from_record(&e, &record, text, &out, &err)
+				 : dropin_apply(&e, text, true, &out, &err);
 	if (rc == EXIT_OK) {
-		outcome_say(&out, "removed %s from %s%s", line, e.d.path,
-			    text ? "" : " (its last forward: the file is gone)");
+		outcome_say(&out, "removed %s from %s%s", line, file.path,
+			    text || from_record ? "" : " (its last forward: the file is gone)");
 		outcome_set(&out, "removed", json_string(line));
 	}
 	free(line);
 	free(text);
+	flag_record_free(&record);
 	dropin_end(&e);
 	return outcome_finish(&out, rc, &err);
 }
@@ -192,8 +238,9 @@ const struct command command_remove = {
 	.args = "NAME | PROTO PORT",
 	.help = "Removes the forward named NAME, or the one that takes PROTO PORT (a whole range or\n"
 		"tcp,udp forward when the port is one of it), from DIR/" DROPIN_FILE " of the\n"
-		"drop-in directory, under the lock, then applies. A forward of another file is\n"
-		"refused with its file and line; nft-portfwd never edits files it did not write.\n"
+		"drop-in directory, or from the flags record (what apply was given as flags),\n"
+		"under the lock, then applies. A forward of another file is refused with its\n"
+		"file and line; nft-portfwd never edits files it did not write.\n"
 		"A failed apply puts the file back; a running watcher is told to read the config\n"
 		"again. With --config FILE, give --config-dir too.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,

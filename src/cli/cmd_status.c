@@ -15,6 +15,7 @@
 #include "config/describe.h"
 #include "cli/commands.h"
 #include "config/entries.h"
+#include "sys/findings.h"
 #include "sys/hostcheck.h"
 #include "sys/watchinfo.h"
 #include "sys/kernel.h"
@@ -62,6 +63,7 @@ struct report {
 	char **drift;                    /* table-wide differences */
 	size_t drift_count;
 	struct foreign_report foreign;   /* other firewalls on the forward hook */
+	struct host_findings found;      /* what on this host keeps the forwards from working */
 	bool *accept_needed;             /* per foreign block: our accepts missing or stale */
 	bool untouched;                  /* no transaction anywhere since the last apply */
 	struct {
@@ -296,6 +298,7 @@ static void report_free(struct report *r)
 		free(r->drift[i]);
 	free(r->drift);
 	foreign_report_free(&r->foreign);
+	host_findings_free(&r->found);
 	free(r->accept_needed);
 }
 
@@ -405,8 +408,39 @@ static void print_waiting(const struct model *m, int w_origin, int w_name)
 	}
 }
 
-static enum exit_code print_text(const struct report *r, const char *config_path)
+/*
+ * "/etc/nft-portfwd.conf, 2 files of /etc/nft-portfwd.d and /run/nft-portfwd/flags.conf":
+ * every source the forwards came from. The model keeps the paths of the drop-ins and the
+ * flags record (owned_sources), the record last.
+ */
+static void sources_text(const struct options *opts, const struct model *m, char *buf, size_t size)
 {
+	const char *dir = options_config_dir(opts);
+	size_t len = 0, dropins = m->owned_source_count, parts = 0;
+	bool config = opts->config_given || access(opts->config_path, F_OK) == 0;
+	const char *record = NULL;
+	char record_path[4200];
+
+	snprintf(record_path, sizeof(record_path), "%s/%s", opts->state_dir, FLAGS_RECORD_FILE);
+	if (dropins && !strcmp(m->owned_sources[dropins - 1], record_path))
+		record = m->owned_sources[--dropins];
+	buf[0] = '\0';
+	parts = config + (dropins > 0) + (record != NULL);
+	if (config)
+		len += (size_t)snprintf(buf + len, size - len, "%s", opts->config_path);
+	if (dropins && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "%s%zu file%s of %s",
+					!len ? "" : parts == 2 || !record ? " and " : ", ", dropins,
+					dropins == 1 ? "" : "s", dir ? dir : "");
+	if (record && len < size)
+		snprintf(buf + len, size - len, "%s%s", len ? " and " : "", record);
+	if (!parts)
+		snprintf(buf, size, "no config (%s does not exist)", opts->config_path);
+}
+
+static enum exit_code print_text(const struct report *r, const struct options *opts)
+{
+	char sources[9000], hint[600];
 	char advice[768];
 	const struct model *m = r->m;
 	char **origins = calloc(m->forward_count + 1, sizeof(*origins));
@@ -430,11 +464,15 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 		widen(&w_bytes, snprintf(NULL, 0, "%llu", (unsigned long long)r->forwards[i].bytes));
 	}
 	if (ok) {
-		printf("table " TABLE_FAMILY " " TABLE_NAME ": %s, %s %s%s\n",
+		sources_text(opts, m, sources, sizeof(sources));
+		options_hint(opts, "apply", hint, sizeof(hint));
+		printf("table " TABLE_FAMILY " " TABLE_NAME ": %s, %s %s%s%s%s\n",
 		       r->live.present ? "live" : "absent", in_sync(r) ? "in sync with" : "differs from",
-		       config_path,
-		       in_sync(r) ? "" : r->live.present ? " ('nft-portfwd apply' puts the config in place)"
-							 : " ('nft-portfwd apply' creates it)");
+		       sources, in_sync(r) ? "" : " ('sudo ", in_sync(r) ? "" : hint,
+		       in_sync(r) ? "" : r->live.present ? "' puts the config in place)" : "' creates it)");
+		for (size_t i = 0; i < r->found.count; i++)
+			printf("  cannot work: %s\n      fix: %s\n", r->found.items[i].what,
+			       r->found.items[i].fix);
 		for (size_t i = 0; i < r->drift_count; i++)
 			printf("  drift: %s\n", r->drift[i]);
 		if (m->forward_count == 0)
@@ -486,8 +524,8 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 			if (!r->sysctls[i].read)
 				printf("%s: cannot read %s\n", s->name, s->proc_path);
 			else if (strcmp(r->sysctls[i].value, "1") != 0 && model_has_family(m, af))
-				printf("%s = %s (the %s forwards need 1; 'nft-portfwd apply' sets it)\n",
-				       s->name, r->sysctls[i].value, af == AF_INET ? "IPv4" : "IPv6");
+				printf("%s = %s (the %s forwards need 1; 'sudo %s' sets it)\n",
+				       s->name, r->sysctls[i].value, af == AF_INET ? "IPv4" : "IPv6", hint);
 			else
 				printf("%s = %s\n", s->name, r->sysctls[i].value);
 		}
@@ -502,6 +540,17 @@ static enum exit_code print_text(const struct report *r, const char *config_path
 }
 
 /* ---- JSON: the schema is docs/status-json.md; keep them together ---- */
+
+/* [{"what", "fix"}] of what on this host keeps the forwards from working. */
+static json_t *json_findings(const struct host_findings *found)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list && i < found->count; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s}", "what", found->items[i].what, "fix",
+						      found->items[i].fix));
+	return list;
+}
 
 static json_t *json_prefix(const struct prefix *p)
 {
@@ -594,11 +643,12 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	}
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
 	bool legacy = hostcheck_legacy(model_mark(r->m), advice, sizeof(advice));
-	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
+	root = json_pack("{s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
 			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
 			 "forwards", forwards, "extra", extra, "firewalls", firewalls,
 			 "not_analysed", coexist_skipped_json(&r->foreign),
 			 "legacy_iptables", legacy ? json_string(advice) : json_null(),
+			 "cannot_work", json_findings(&r->found),
 			 "watcher", json_watcher(r->state_dir), "sysctls",
 			 r->sysctls[0].sysctl->name, json_sysctl(r, 0),
 			 r->sysctls[1].sysctl->name, json_sysctl(r, 1));
@@ -652,11 +702,13 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 	if (rc != EXIT_OK)
 		return rc;
 	read_sysctls(r);
+	if (!opts->quiet)
+		host_findings_read(r->m, &r->found);
 	if (opts->quiet) /* the exit code says it all */
 		rc = EXIT_OK;
 	else if (opts->json)
 		rc = print_json(r, err);
-	else if ((rc = print_text(r, opts->config_path)) != EXIT_OK)
+	else if ((rc = print_text(r, opts)) != EXIT_OK)
 		error_set(err, "out of memory");
 	if (rc != EXIT_OK)
 		return rc;

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/dropin.h"
+#include "cli/load.h"
 #include "sys/safefile.h"
 #include "sys/state.h"
 
@@ -26,13 +27,13 @@ static enum exit_code dropin_open(const struct options *opts, struct dropin *d,
 	enum exit_code rc = EXIT_OK;
 
 	*d = (struct dropin){ .dir = options_config_dir(opts), .dfd = -1 };
-	if (!d->dir) {
-		error_set(err, "%s writes a drop-in file, and with --config FILE no drop-in "
-			       "directory is read; give --config-dir DIR too", opts->command);
-		return EXIT_USAGE;
-	}
+	if (!d->dir) /* no drop-in directory is read: there is no file (dropin_save says so) */
+		return EXIT_OK;
 	snprintf(d->path, sizeof(d->path), "%s/%s", d->dir, DROPIN_FILE);
-	if ((d->dfd = safe_open_dir(&config_dir_kind, d->dir, true, &rc, err)) < 0)
+	/* created when written: a remove that finds nothing leaves no directory behind */
+	if (access(d->dir, F_OK) != 0 && errno == ENOENT)
+		return EXIT_OK;
+	if ((d->dfd = safe_open_dir(&config_dir_kind, d->dir, false, &rc, err)) < 0)
 		return rc;
 	d->text = safe_read_at(d->dfd, DROPIN_FILE, DROPIN_MAX);
 	if (!d->text && errno != ENOENT) {
@@ -57,7 +58,12 @@ static enum exit_code dropin_open(const struct options *opts, struct dropin *d,
  */
 static enum exit_code dropin_unchanged(const struct dropin *d, struct error *err)
 {
-	char *now = safe_read_at(d->dfd, DROPIN_FILE, DROPIN_MAX);
+	char *now = d->dfd >= 0 ? safe_read_at(d->dfd, DROPIN_FILE, DROPIN_MAX) : NULL;
+
+	if (d->dfd < 0 && d->dir && access(d->dir, F_OK) == 0) /* the directory appeared meanwhile */
+		errno = EEXIST;
+	else if (d->dfd < 0)
+		errno = ENOENT;
 	bool same = now ? d->text && strcmp(now, d->text) == 0 : !d->text && errno == ENOENT;
 
 	free(now);
@@ -71,8 +77,19 @@ static enum exit_code dropin_unchanged(const struct dropin *d, struct error *err
 /* Replace the file with `text`, or remove it when `text` is NULL. */
 static enum exit_code dropin_save(struct dropin *d, const char *text, struct error *err)
 {
+	enum exit_code rc = EXIT_OK;
+
+	if (!d->dir) {
+		error_set(err, "add writes the drop-in file, and with --config FILE no drop-in "
+			       "directory is read; give --config-dir DIR too");
+		return EXIT_USAGE;
+	}
+	if (text && d->dfd < 0 && (d->dfd = safe_open_dir(&config_dir_kind, d->dir, true, &rc, err)) < 0)
+		return rc;
 	if (text)
 		return safe_write_at(d->dfd, d->dir, DROPIN_FILE, text, 0644, true, err);
+	if (d->dfd < 0)
+		return EXIT_OK;
 	if (unlinkat(d->dfd, DROPIN_FILE, 0) != 0 && errno != ENOENT) {
 		error_set(err, "cannot remove %s: %s", d->path, strerror(errno));
 		return EXIT_SYSTEM;
@@ -92,7 +109,7 @@ enum exit_code dropin_begin(const struct options *opts, struct dropin_edit *e, s
 	if (rc == EXIT_OK)
 		rc = dropin_open(&e->opts, &e->d, err);
 	if (rc == EXIT_OK)
-		rc = options_load_model(&e->opts, &e->m, err);
+		rc = load_model(&e->opts, &e->m, err);
 	if (rc == EXIT_OK)
 		rc = dropin_unchanged(&e->d, err);
 	return rc;

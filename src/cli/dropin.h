@@ -41,10 +41,11 @@ struct dropin_edit {
 #define DROPIN_EDIT_NONE ((struct dropin_edit){ .d = { .dfd = -1 }, .lock_fd = -1 })
 
 /*
- * Begin an edit. Besides the config's errors: EXIT_USAGE when no drop-in directory
- * applies (--config without --config-dir), EXIT_PERMISSION when someone else controls
+ * Begin an edit. Besides the config's errors: EXIT_PERMISSION when someone else controls
  * the directory, EXIT_CONFIG when the file is not ours, EXIT_SYSTEM when it changed while
- * the config was read (a hand edit). Call dropin_end in every case.
+ * the config was read (a hand edit). A directory that does not exist is created only when
+ * the file is written; with --config FILE and no --config-dir there is none to write
+ * (dropin_apply's EXIT_USAGE). Call dropin_end in every case.
  */
 enum exit_code dropin_begin(const struct options *opts, struct dropin_edit *e, struct error *err);
 

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/load.h"
 #include "config/resolve.h"
 #include "config/validate.h"
 #include "sys/libvirt.h"
+#include "sys/state.h"
 #include "sys/sysctl.h"
 #include "table/render.h"
 
@@ -26,10 +30,59 @@ bool load_routing(const struct options *opts, struct model *m)
 	return certain;
 }
 
+enum exit_code load_record(const struct options *opts, struct flag_record *record,
+			   struct error *err)
+{
+	enum exit_code rc;
+
+	*record = (struct flag_record){ .path = NULL };
+	if (asprintf(&record->path, "%s/%s", opts->state_dir, FLAGS_RECORD_FILE) < 0) {
+		record->path = NULL;
+		return (error_set(err, "out of memory"), EXIT_SYSTEM);
+	}
+	/* not root: reading goes on without it, as render promises; apply cannot lock anyway */
+	if (access(opts->state_dir, X_OK) != 0 && errno == EACCES) {
+		fprintf(stderr, "nft-portfwd: warning: cannot read %s: %s; what earlier applies' flags "
+				"recorded there is left out (as root it is included)\n", record->path,
+			strerror(EACCES));
+		return EXIT_OK;
+	}
+	/* someone else's record would be their word on what this host forwards */
+	if ((rc = state_check(opts->state_dir, err)) != EXIT_OK) {
+		flag_record_free(record);
+		return rc;
+	}
+	errno = 0;
+	if (!(record->text = state_read_file(opts->state_dir, FLAGS_RECORD_FILE)) && errno != ENOENT) {
+		error_set(err, "cannot read %s: %s", record->path, strerror(errno ? errno : EIO));
+		flag_record_free(record);
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+void flag_record_free(struct flag_record *record)
+{
+	free(record->path);
+	free(record->text);
+	*record = (struct flag_record){ .path = NULL };
+}
+
+enum exit_code load_model(const struct options *opts, struct model *m, struct error *err)
+{
+	struct flag_record record;
+	enum exit_code rc = load_record(opts, &record, err);
+
+	if (rc == EXIT_OK)
+		rc = options_load_model(opts, &record, m, err);
+	flag_record_free(&record);
+	return rc;
+}
+
 enum exit_code load_resolved(const struct options *opts, struct model *m, unsigned mode,
 			     struct error *err)
 {
-	enum exit_code rc = options_load_model(opts, m, err);
+	enum exit_code rc = load_model(opts, m, err);
 	struct libvirt *lv;
 	struct vm_resolver resolver;
 	bool ok;

@@ -21,7 +21,19 @@
 bool load_routing(const struct options *opts, struct model *m);
 
 /*
- * options_load_model, then every `to vm` forward resolved through libvirt (the config's
+ * The flags record of the state dir (options.h); its path is set even when there is no
+ * record (text NULL). A state dir someone else controls is refused (EXIT_PERMISSION); one
+ * this user cannot enter (not root) is warned about, and read as holding no record.
+ */
+enum exit_code load_record(const struct options *opts, struct flag_record *record,
+			   struct error *err);
+void flag_record_free(struct flag_record *record);
+
+/* options_load_model with the state dir's flags record. */
+enum exit_code load_model(const struct options *opts, struct model *m, struct error *err);
+
+/*
+ * load_model, then every `to vm` forward resolved through libvirt (the config's
  * libvirt-uri): the ones without an address now move to m->waiting. `mode` is
  * model_resolve_vms's: RESOLVE_STRICT (check, apply) makes a domain libvirt does not know
  * EXIT_CONFIG; the commands that only look, and the watcher, let it wait.

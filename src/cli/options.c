@@ -11,6 +11,8 @@
 #include "table/render.h"
 #include "sys/state.h"
 #include "config/validate.h"
+#include "config/describe.h"
+#include "util/text.h"
 
 #define FLAG_ENTRY(id, name, setting, value) { name, "--" name, setting, value },
 const struct forward_flag forward_flags[FORWARD_FLAG_COUNT] = { FORWARD_FLAGS(FLAG_ENTRY) };
@@ -148,6 +150,9 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 	return EXIT_OK;
 }
 
+/* The origin of what this run's flags give. */
+static const char cli_source[] = "command line";
+
 static const struct forward_fields flag_names = {
 	.protos = "--proto",
 	.host_port = "--host-port",
@@ -174,7 +179,7 @@ void options_print_forward_flags(FILE *out)
 
 static bool load_flags(const struct options *opts, struct model *m, struct error *err)
 {
-	const struct origin cli = { .source = "command line", .line = 0 };
+	const struct origin cli = { .source = cli_source, .line = 0 };
 	const char *host_port = opts->flag[FLAG_HOST_PORT], *vm_ip = opts->flag[FLAG_VM_IP];
 	const char *vm = opts->flag[FLAG_VM];
 
@@ -220,6 +225,46 @@ static bool load_flags(const struct options *opts, struct model *m, struct error
 	return config_add_forward(m, &text, &cli, &flag_names, err);
 }
 
+/* `word`, quoted for a shell when it holds anything but plain path characters. */
+static void append_word(char *buf, size_t size, size_t *len, const char *word)
+{
+	bool plain = *word && strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789_./:@%+=,-") == strlen(word);
+
+	if (*len >= size)
+		return;
+	if (plain) {
+		*len += (size_t)snprintf(buf + *len, size - *len, " %s", word);
+		return;
+	}
+	*len += (size_t)snprintf(buf + *len, size - *len, " '");
+	for (; *word && *len < size; word++)
+		*len += (size_t)snprintf(buf + *len, size - *len, *word == '\'' ? "'\\''" : "%c", *word);
+	if (*len < size)
+		*len += (size_t)snprintf(buf + *len, size - *len, "'");
+}
+
+const char *options_hint(const struct options *opts, const char *command, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "nft-portfwd");
+
+	if (opts->config_given) {
+		append_word(buf, size, &len, "--config");
+		append_word(buf, size, &len, opts->config_path);
+	}
+	if (opts->config_dir) {
+		append_word(buf, size, &len, "--config-dir");
+		append_word(buf, size, &len, opts->config_dir);
+	}
+	if (opts->given & OPT_STATE_DIR) {
+		append_word(buf, size, &len, "--state-dir");
+		append_word(buf, size, &len, opts->state_dir);
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, " %s", command);
+	return buf;
+}
+
 /* Memory that ran out is no fault of the config: exit 6 (EXIT_SYSTEM), as documented. */
 static bool out_of_memory(const struct error *err)
 {
@@ -232,18 +277,120 @@ const char *options_config_dir(const struct options *opts)
 	return opts->config_dir ? opts->config_dir : opts->config_given ? NULL : CONFIG_DIR_DEFAULT;
 }
 
-enum exit_code options_load_model(const struct options *opts, struct model *m,
-				  struct error *err)
+/* Do the two forwards take a host port of the same family and protocol? */
+static bool same_ports(const struct forward *a, const struct forward *b)
+{
+	return a->guest.family == b->guest.family && (a->protos & b->protos) &&
+	       a->host_port <= b->host_port_last && b->host_port <= a->host_port_last;
+}
+
+/* Is `f` of the record replaced by a forward this run's flags give (in `given`)? */
+static bool replaced(const struct forward *f, const struct model *given)
+{
+	for (size_t i = 0; i < given->forward_count; i++)
+		if (given->forwards[i].where.source == cli_source && same_ports(f, &given->forwards[i]))
+			return true;
+	for (size_t i = 0; i < given->waiting_count; i++)
+		if (given->waiting[i].f.where.source == cli_source && same_ports(f, &given->waiting[i].f))
+			return true;
+	return false;
+}
+
+/* Blank line `line` (1-based) of `text`, keeping its newline: the others keep their numbers. */
+static void blank_line(char *text, unsigned line)
+{
+	for (unsigned n = 1; *text && n < line; n += *text++ == '\n')
+		;
+	for (; *text && *text != '\n'; text++)
+		*text = ' ';
+}
+
+/* Is the line (`len` bytes) of the record a setting ("host-ip = 192.0.2.1")? */
+static bool setting_line(const char *line, size_t len)
+{
+	size_t skip = strspn(line, " \t");
+
+	if (skip >= len || line[skip] == '#')
+		return false;
+	return !(len - skip >= 7 && !strncmp(line + skip, "forward", 7) &&
+		 (len - skip == 7 || strchr(" \t", line[skip + 7])));
+}
+
+/*
+ * The record's text without the forwards that `given`'s flag forwards replace, and without
+ * its settings when this run's replace them all (fresh_settings): blank lines instead, so
+ * that the others keep their numbers. malloc'd; NULL with err set when it does not parse
+ * or memory ran out.
+ */
+static char *record_kept(const struct options *opts, const struct flag_record *record,
+			 const struct model *given, struct error *err)
+{
+	struct model parsed = { 0 };
+	char *text = NULL, hint[600];
+
+	if (!config_parse_as(&parsed, record->text, strlen(record->text), record->path,
+			     SOURCE_FLAGS, err)) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n, " (the record of earlier applies' flags: "
+			 "'sudo %s' removes it)", options_hint(opts, "flush", hint, sizeof(hint)));
+	} else if (!(text = strdup(record->text))) {
+		error_set(err, "out of memory");
+	}
+	for (size_t i = 0; text && i < parsed.forward_count; i++)
+		if (replaced(&parsed.forwards[i], given))
+			blank_line(text, parsed.forwards[i].where.line);
+	for (char *p = text; p && opts->fresh_settings && *p;) {
+		size_t n = strcspn(p, "\n");
+
+		if (setting_line(p, n))
+			memset(p, ' ', n);
+		p += n + (p[n] == '\n');
+	}
+	model_free(&parsed);
+	return text;
+}
+
+/* The record's forwards and settings into `m`, but those this run's flags replace. */
+static bool load_record(const struct options *opts, const struct flag_record *record,
+			struct model *m, struct error *err)
+{
+	struct model given = { 0 };
+	const char *source;
+	char *text;
+	bool ok;
+
+	if (!record || !record->text)
+		return true;
+	if (!load_flags(opts, &given, err)) {
+		model_free(&given);
+		return false;
+	}
+	text = record_kept(opts, record, &given, err);
+	model_free(&given);
+	if (!text)
+		return false;
+	ok = (source = config_own_source(m, record->path)) &&
+	     config_parse_as(m, text, strlen(text), source, SOURCE_FLAGS, err);
+	if (!source)
+		error_set(err, "out of memory");
+	free(text);
+	return ok;
+}
+
+enum exit_code options_load_model(const struct options *opts, const struct flag_record *record,
+				  struct model *m, struct error *err)
 {
 	bool flag_forward = opts->flag[FLAG_HOST_PORT] || opts->flag[FLAG_VM_IP] || opts->flag[FLAG_VM];
-	/* Without --config, the default file may be absent when flags or drop-ins (a host
-	 * that only ever ran 'nft-portfwd add') describe the forwards. */
+	/* Without --config, the default file may be absent when flags, drop-ins (a host that
+	 * only ever ran 'nft-portfwd add') or the flags record describe the forwards. */
 	bool absent = !opts->config_given && access(opts->config_path, F_OK) != 0 && errno == ENOENT;
 	const char *dir = options_config_dir(opts);
 
 	*m = (struct model){ 0 };
 	if (!config_read_file(m, opts->config_path, absent, err) ||
-	    (dir && !config_read_dir(m, dir, !opts->config_dir, err))) {
+	    (dir && !config_read_dir(m, dir, !opts->config_dir, err)) ||
+	    !load_record(opts, record, m, err)) {
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
 	}
@@ -262,3 +409,74 @@ enum exit_code options_load_model(const struct options *opts, struct model *m,
 	return EXIT_OK;
 }
 
+/* Is the line (`len` bytes) a setting of `key`, as in "host-ip = 192.0.2.1"? */
+static bool setting_line_of(const char *line, size_t len, const char *key)
+{
+	size_t n = strlen(key);
+
+	while (len && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	return len > n && !strncmp(line, key, n) && strchr(" \t=", line[n]);
+}
+
+char *options_settings_dropped(const struct options *opts, const struct flag_record *record)
+{
+	struct text out = { 0 };
+
+	for (const char *p = record->text; opts->fresh_settings && p && *p;) {
+		size_t n = strcspn(p, "\n");
+		bool given = false;
+
+		for (size_t i = 0; i < FORWARD_FLAG_COUNT && !given; i++)
+			given = forward_flags[i].setting && opts->flag[i] &&
+				setting_line_of(p, n, forward_flags[i].name);
+		if (setting_line(p, n) && !given)
+			text_printf(&out, "%.*s\n", (int)n, p + strspn(p, " \t"));
+		p += n + (p[n] == '\n');
+	}
+	if (!out.len) {
+		free(out.data);
+		return NULL;
+	}
+	return text_take(&out);
+}
+
+char *options_next_record(const struct options *opts, const struct flag_record *record,
+			  const struct model *m)
+{
+	struct error ignored;
+	char *kept = record && record->text ? record_kept(opts, record, m, &ignored) : NULL;
+	struct text out = { .failed = !kept && record && record->text };
+
+	text_puts(&out, FLAGS_RECORD_HEADER);
+	for (const char *p = kept; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		const char *word = p + strspn(p, " \t");
+		bool drop = *word == '#' || word >= p + n; /* comments and blank lines are ours */
+
+		for (size_t i = 0; !drop && i < FORWARD_FLAG_COUNT; i++)
+			drop = forward_flags[i].setting && opts->flag[i] &&
+			       setting_line_of(p, n, forward_flags[i].name);
+		if (!drop)
+			text_printf(&out, "%.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	for (size_t i = 0; i < FORWARD_FLAG_COUNT; i++)
+		if (forward_flags[i].setting && opts->flag[i])
+			text_printf(&out, "%s = %s\n", forward_flags[i].name, opts->flag[i]);
+	for (size_t i = 0; i < m->forward_count + m->waiting_count; i++) {
+		const struct forward *f = i < m->forward_count ? &m->forwards[i]
+							       : &m->waiting[i - m->forward_count].f;
+		char *line;
+
+		if (f->where.source != cli_source)
+			continue;
+		if (!(line = forward_text(m, f, AS_CONFIG)))
+			out.failed = true;
+		else
+			text_printf(&out, "%s\n", line);
+		free(line);
+	}
+	free(kept);
+	return text_take(&out);
+}

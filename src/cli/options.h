@@ -73,6 +73,8 @@ struct options {
 	size_t arg_count;
 	bool json, quiet;
 	bool may_be_empty;      /* add, remove: no config file and no drop-in is no error */
+	/* apply: this run's setting flags replace the flags record's (none: the config's) */
+	bool fresh_settings;
 	unsigned trace_seconds; /* diagnose --trace, up to TRACE_SECONDS_MAX; 0: no trace */
 	bool help, version;
 };
@@ -83,11 +85,48 @@ enum exit_code options_parse(int argc, char **argv, struct options *opts, struct
 /* The drop-in directory read: --config-dir, else the default one with the default config. */
 const char *options_config_dir(const struct options *opts);
 
+/*
+ * "nft-portfwd --config FILE --state-dir DIR COMMAND": a command to paste, carrying the
+ * options of `opts` that say where things are (config, drop-in directory, state dir),
+ * quoted for a shell where needed. Every hint the tool prints is made by this. Returns buf.
+ */
+const char *options_hint(const struct options *opts, const char *command, char *buf, size_t size);
+
 /* The forward flags as help text: "  --public-ip ADDR[,ADDR...]  --host-ip ...", wrapped. */
 void options_print_forward_flags(FILE *out);
 
-/* The config file and the forward flags, validated: EXIT_OK or EXIT_CONFIG. */
-enum exit_code options_load_model(const struct options *opts, struct model *m,
-				  struct error *err);
+/*
+ * The flags record (the state dir's FLAGS_RECORD_FILE): what applies were given as flags,
+ * in config syntax, kept until flush. Its settings replace the config's; its forwards add
+ * to the config's. An apply with a forward flag adds that forward to it, replacing the
+ * record's forwards of the same family, protocol and host port. Setting flags last one
+ * apply, like the old scripts' variables: an apply records its own (none: the config's
+ * hold again); add, remove, reapply and the watcher keep the record's.
+ */
+struct flag_record {
+	char *path; /* STATE_DIR/flags.conf, as the forwards' origins name it */
+	char *text; /* NULL: there is none */
+};
+
+/*
+ * The config file, its drop-ins, the flags record (may be NULL) and this run's flags,
+ * validated: EXIT_OK or EXIT_CONFIG.
+ */
+enum exit_code options_load_model(const struct options *opts, const struct flag_record *record,
+				  struct model *m, struct error *err);
+
+/*
+ * The record's settings that this run drops (fresh_settings, not given again), a
+ * "KEY = VALUE" line each, malloc'd; NULL when there are none.
+ */
+char *options_settings_dropped(const struct options *opts, const struct flag_record *record);
+
+/*
+ * The flags record after a successful apply of `m` with these options (malloc'd): the
+ * record's lines this run's flags do not replace, then this run's setting flags and
+ * forward. NULL when out of memory.
+ */
+char *options_next_record(const struct options *opts, const struct flag_record *record,
+			  const struct model *m);
 
 #endif

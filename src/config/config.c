@@ -613,7 +613,7 @@ bool config_parse_forward(struct model *m, char *rest, const struct origin *wher
 }
 
 static bool parse_line(struct model *m, char *line, const struct origin *where,
-		       bool forwards_only, struct error *err)
+		       enum config_source kind, struct error *err)
 {
 	char *hash = strchr(line, '#'), *eq, *key;
 	size_t word;
@@ -648,15 +648,15 @@ static bool parse_line(struct model *m, char *line, const struct origin *where,
 				   "the key before '=' is missing; expected one of " SETTING_KEYS);
 	if (*trim(eq + 1) == '\0')
 		return field_error(err, where, key, NULL, "the value after '=' is missing");
-	if (forwards_only)
+	if (kind == SOURCE_DROPIN)
 		return field_error(err, where, key, NULL,
 				   "is a setting, and settings stay in the main config file; a "
 				   "drop-in file holds forwards only: move it there");
-	return config_set(m, key, trim(eq + 1), false, where, key, err);
+	return config_set(m, key, trim(eq + 1), kind == SOURCE_FLAGS, where, key, err);
 }
 
 static bool parse_text(struct model *m, const char *text, size_t len, const char *source,
-		       bool forwards_only, struct error *err)
+		       enum config_source kind, struct error *err)
 {
 	char *copy = malloc(len + 1), *line;
 	struct origin where = { .source = source, .line = 0 };
@@ -681,7 +681,7 @@ static bool parse_text(struct model *m, const char *text, size_t len, const char
 			ok = field_error(err, &where, "line", NULL,
 					 "contains a NUL byte; the config must be text");
 		else
-			ok = parse_line(m, line, &where, forwards_only, err);
+			ok = parse_line(m, line, &where, kind, err);
 		if (!end)
 			break;
 		line = end + 1;
@@ -693,7 +693,13 @@ static bool parse_text(struct model *m, const char *text, size_t len, const char
 bool config_parse(struct model *m, const char *text, size_t len, const char *source,
 		  struct error *err)
 {
-	return parse_text(m, text, len, source, false, err);
+	return parse_text(m, text, len, source, SOURCE_MAIN, err);
+}
+
+bool config_parse_as(struct model *m, const char *text, size_t len, const char *source,
+		     enum config_source kind, struct error *err)
+{
+	return parse_text(m, text, len, source, kind, err);
 }
 
 /* What a path that is no regular file is, for the message. */
@@ -715,7 +721,7 @@ static const char *file_kind(mode_t mode)
 	       S_ISSOCK(mode) ? "a socket" : "not a regular file";
 }
 
-static bool read_file(struct model *m, const char *path, bool missing_ok, bool forwards_only,
+static bool read_file(struct model *m, const char *path, bool missing_ok, enum config_source kind,
 		      struct error *err)
 {
 	/* O_NONBLOCK: a FIFO must not block the open; only regular files are read anyway */
@@ -776,14 +782,25 @@ static bool read_file(struct model *m, const char *path, bool missing_ok, bool f
 		free(text);
 		return false;
 	}
-	ok = parse_text(m, text, len, path, forwards_only, err);
+	ok = parse_text(m, text, len, path, kind, err);
 	free(text);
 	return ok;
 }
 
 bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err)
 {
-	return read_file(m, path, missing_ok, false, err);
+	return read_file(m, path, missing_ok, SOURCE_MAIN, err);
+}
+
+const char *config_own_source(struct model *m, const char *path)
+{
+	char *copy, **grown = realloc(m->owned_sources, (m->owned_source_count + 1) * sizeof(*grown));
+
+	if (grown)
+		m->owned_sources = grown;
+	if (!grown || !(copy = strdup(path)))
+		return NULL;
+	return m->owned_sources[m->owned_source_count++] = copy;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -834,18 +851,19 @@ bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct e
 	if (ok && count)
 		qsort(names, count, sizeof(*names), cmp_name);
 	for (size_t i = 0; ok && i < count; i++) {
-		char *path = NULL, **grown = realloc(m->owned_sources,
-						     (m->owned_source_count + 1) * sizeof(*grown));
+		char *path = NULL;
+		const char *kept;
 
-		if (grown)
-			m->owned_sources = grown;
 		/* the forwards' origins point at the path: the model keeps it */
-		if (!grown || asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+			path = NULL;
+		kept = path ? config_own_source(m, path) : NULL;
+		free(path);
+		if (!kept) {
 			ok = error_set(err, "out of memory");
 			break;
 		}
-		m->owned_sources[m->owned_source_count++] = path;
-		ok = read_file(m, path, false, true, err);
+		ok = read_file(m, kept, false, SOURCE_DROPIN, err);
 	}
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);

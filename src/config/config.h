@@ -39,6 +39,17 @@ struct forward_text {
 bool config_parse(struct model *m, const char *text, size_t len, const char *source,
 		  struct error *err);
 
+/* What a source of config lines may hold. */
+enum config_source {
+	SOURCE_MAIN,   /* the config file: settings, each once, and forwards */
+	SOURCE_DROPIN, /* a drop-in file: forwards only */
+	SOURCE_FLAGS,  /* what applies' flags recorded: its settings replace the config's */
+};
+
+/* config_parse of a source of that kind. */
+bool config_parse_as(struct model *m, const char *text, size_t len, const char *source,
+		     enum config_source kind, struct error *err);
+
 /* Read and parse a file; `missing_ok` accepts a file that does not exist. */
 bool config_read_file(struct model *m, const char *path, bool missing_ok, struct error *err);
 
@@ -49,6 +60,9 @@ bool config_read_file(struct model *m, const char *path, bool missing_ok, struct
  * does not exist.
  */
 bool config_read_dir(struct model *m, const char *dir, bool missing_ok, struct error *err);
+
+/* A copy of `path` the model keeps, for the origins of forwards read from it; NULL: no memory. */
+const char *config_own_source(struct model *m, const char *path);
 
 /*
  * Set a global setting (public-ip, host-ip, host-iface, masquerade, integrate,

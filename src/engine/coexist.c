@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "engine/coexist.h"
+#include "sys/findings.h"
 #include "sys/hostcheck.h"
 #include "table/live.h"
 #include "util/nftsyntax.h"
@@ -338,10 +339,9 @@ void coexist_tell_host(struct outcome *out, const struct model *m, const struct 
 {
 	json_t *list = json_array();
 	char advice[768];
-	size_t count;
-	char **served = hostcheck_served_ports(m, &count);
+	struct host_findings found;
 
-	if (coexist_routes_more(m, r, advice, sizeof(advice))) {
+	if (r && coexist_routes_more(m, r, advice, sizeof(advice))) {
 		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
 		json_array_append_new(list, json_string(advice));
 	}
@@ -349,11 +349,17 @@ void coexist_tell_host(struct outcome *out, const struct model *m, const struct 
 		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
 		json_array_append_new(list, json_string(advice));
 	}
-	for (size_t i = 0; i < count; i++) {
-		fprintf(stderr, "nft-portfwd: warning: %s\n", served[i]);
-		json_array_append_new(list, json_string(served[i]));
-		free(served[i]);
+	host_findings_read(m, &found);
+	for (size_t i = 0; i < found.count; i++) {
+		char *line = NULL;
+
+		fprintf(stderr, "nft-portfwd: warning: %s\n       fix: %s\n", found.items[i].what,
+			found.items[i].fix);
+		if (asprintf(&line, "%s; fix: %s", found.items[i].what, found.items[i].fix) >= 0) {
+			json_array_append_new(list, json_string(line));
+			free(line);
+		}
 	}
-	free(served);
+	host_findings_free(&found);
 	outcome_set(out, "host_warnings", list);
 }

@@ -70,10 +70,10 @@ bool coexist_routes_more(const struct model *m, const struct foreign_report *r, 
 			 size_t size);
 
 /*
- * Warn about what the host does beside us (hostcheck.h): routing beyond the forwards,
- * iptables-legacy tables that forwarded traffic also crosses, and forwarded ports the host
- * itself serves while no host-ip narrows the forward. On stderr, and as the outcome's
- * "host_warnings".
+ * Warn about what the host does beside us: routing beyond the forwards (only with `r`, the
+ * other firewalls read; NULL: not read), iptables-legacy tables that forwarded traffic
+ * also crosses (hostcheck.h), and what keeps the forwards from working (findings.h). On
+ * stderr, and as the outcome's "host_warnings".
  */
 void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r);
 

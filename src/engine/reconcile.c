@@ -9,6 +9,7 @@
 #include "engine/trace.h"
 #include "engine/transaction.h"
 #include "sys/state.h"
+#include "util/text.h"
 
 /* What our accepts in other firewalls' chains are made for: "auto MARK" or "off". */
 static void integrate_record(const struct model *m, char *value, size_t size)
@@ -104,6 +105,99 @@ static enum exit_code table_elements(const struct kernel_ops *k, const char *tex
 		return error_set(err, "out of memory"), EXIT_SYSTEM;
 	free(structure);
 	return EXIT_OK;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every forward of `m` (waiting ones too), a config line each, sorted, then "\n"-joined. */
+static char *forward_lines(const struct model *m)
+{
+	size_t count = m->forward_count + m->waiting_count;
+	char **lines = calloc(count + 1, sizeof(*lines));
+	struct text out = { .failed = !lines };
+
+	for (size_t i = 0; lines && !out.failed && i < count; i++)
+		out.failed = !(lines[i] = forward_text(m, i < m->forward_count ? &m->forwards[i]
+									       : &m->waiting[i - m->forward_count].f,
+						      AS_CONFIG));
+	if (!out.failed)
+		qsort(lines, count, sizeof(*lines), cmp_line);
+	for (size_t i = 0; lines && i < count; i++) {
+		if (lines[i])
+			text_printf(&out, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	return text_take(&out);
+}
+
+/* At most this many forwards are named in text; --json names them all. */
+#define FORWARDS_NAMED_MAX 20
+
+/* Say the lines of `from` that `to` lacks (both sorted), as `what`; all into `list`. */
+static void tell_missing(const char *from, const char *to, const char *what, json_t *list,
+			 struct outcome *out)
+{
+	size_t said = 0, more = 0;
+
+	while (*from) {
+		size_t n = strcspn(from, "\n"), k = strcspn(to, "\n");
+		int c = *to ? strncmp(from, to, n < k ? n : k) : -1;
+
+		if (!c && n != k)
+			c = n < k ? -1 : 1;
+		if (c > 0) {
+			to += k + (to[k] == '\n');
+			continue;
+		}
+		if (c < 0) {
+			json_array_append_new(list, json_stringn(from, n));
+			if (said++ < FORWARDS_NAMED_MAX)
+				outcome_say(out, "%s: %.*s", what, (int)n, from);
+			else
+				more++;
+		} else {
+			to += k + (to[k] == '\n');
+		}
+		from += n + (from[n] == '\n');
+	}
+	if (more)
+		outcome_say(out, "%s: %zu more (--json names them all)", what, more);
+}
+
+/*
+ * The forwards of this apply against the last apply's (applied.forwards), which they
+ * replace there. Without that record (the first apply since boot or a flush) nothing is
+ * named: "applied N forwards" says it all.
+ */
+static void remember_forwards(struct apply_run *run)
+{
+	struct error warning;
+
+	run->forwards_before = state_read_file(run->state_dir, APPLIED_FORWARDS_FILE);
+	run->forwards_now = forward_lines(run->m);
+	if (!run->forwards_now)
+		state_remove(run->state_dir, APPLIED_FORWARDS_FILE);
+	else if ((!run->forwards_before || strcmp(run->forwards_before, run->forwards_now)) &&
+		 state_write_file(run->state_dir, APPLIED_FORWARDS_FILE, run->forwards_now,
+				  &warning) != EXIT_OK)
+		state_remove(run->state_dir, APPLIED_FORWARDS_FILE);
+}
+
+/* Name the forwards added and removed: a line each (at most FORWARDS_NAMED_MAX), and JSON. */
+static void tell_forwards(const struct apply_run *run, struct outcome *out)
+{
+	json_t *added = json_array(), *removed = json_array();
+
+	if (run->forwards_before && run->forwards_now) {
+		tell_missing(run->forwards_now, run->forwards_before, "added", added, out);
+		tell_missing(run->forwards_before, run->forwards_now, "removed", removed, out);
+	}
+	outcome_set(out, "forwards_added", added);
+	outcome_set(out, "forwards_removed", removed);
 }
 
 /*
@@ -221,6 +315,7 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	if (run->conntrack_removed)
 		outcome_say(out, "removed %zu conntrack entr%s of changed, new or removed forwards",
 			    run->conntrack_removed, run->conntrack_removed == 1 ? "y" : "ies");
+	tell_forwards(run, out);
 	tell_waiting(run->m, out);
 	outcome_set(out, "changed",
 		    json_boolean(run->table_changed || run->foreign_changed || sysctl_written));
@@ -428,6 +523,8 @@ enum exit_code reconcile_apply(struct apply_run *run, const struct kernel_ops *k
 	}
 	if (rc == EXIT_OK && done)
 		run->table_changed = run->plan.change.deleted || run->plan.change.added;
+	if (rc == EXIT_OK)
+		remember_forwards(run);
 	elements_free(&wanted);
 	free(wanted_structure);
 	record_free(&rec);
@@ -454,6 +551,8 @@ void apply_run_free(struct apply_run *run)
 	table_plan_free(&run->plan);
 	foreign_report_free(&run->foreign);
 	free(run->accept_needed);
+	free(run->forwards_before);
+	free(run->forwards_now);
 }
 
 
@@ -565,6 +664,8 @@ enum exit_code reconcile_flush(const char *state_dir, const struct kernel_ops *k
 	state_remove(state_dir, APPLIED_LIVE_FILE);
 	state_remove(state_dir, APPLIED_GEN_FILE);
 	state_remove(state_dir, APPLIED_ARGS_FILE);
+	state_remove(state_dir, APPLIED_FORWARDS_FILE);
+	state_remove(state_dir, FLAGS_RECORD_FILE);
 	outcome_say(out, "%s", before.present ? "deleted table " TABLE_FAMILY " " TABLE_NAME
 					      : "no table " TABLE_FAMILY " " TABLE_NAME " to delete");
 	if (foreign_removed)

@@ -52,6 +52,8 @@ struct apply_run {
 	bool gen_known;                  /* it committed; gen_after: the generation right after */
 	uint32_t gen_after;
 	size_t conntrack_removed;
+	/* the last apply's forwards and these, a config line each, sorted (applied.forwards) */
+	char *forwards_before, *forwards_now;
 };
 
 /*

@@ -170,9 +170,9 @@ char **hostcheck_served_ports(const struct model *m, size_t *count)
 				format_origin(&fw->where, at, sizeof(at));
 				if (asprintf(&lines[*count], "%s: the host itself serves %s port %u (a "
 					     "socket listens on %s), and without host-ip this forward takes "
-					     "that port on every local address, the guests' gateway address "
-					     "too; set host-ip to the %saddress clients use", at,
-					     tcp ? "tcp" : "udp", port, where, v6 ? "IPv6 " : "") < 0)
+					     "that port on every local %saddress, the guests' gateway "
+					     "address too", at, tcp ? "tcp" : "udp", port, where,
+					     v6 ? "IPv6 " : "") < 0)
 					goto done;
 				(*count)++;
 			}

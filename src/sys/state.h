@@ -7,6 +7,8 @@
  *   applied.live   the live table's structure as that apply left it
  *   applied.integrate  what our accepts in other firewalls' chains were made for
  *   applied.args   what that apply was given (KEY=VALUE lines), for reapply
+ *   applied.forwards  its forwards, a config line each: the next apply names what changed
+ *   flags.conf     what applies were given as flags, in config syntax (options.h)
  *   ipv4-forward.before, ipv6-forward.before: the forwarding values flush puts back
  *   watch.json     what a running watcher tells status    handover      see cmd_watch.c
  * The directory must be root's (or the running user's) and writable by its owner only;
@@ -38,8 +40,14 @@
  * accepts for. Unchanged, and no transaction since (applied.gen), they need no new look.
  */
 #define APPLIED_INTEGRATE_FILE "applied.integrate"
-/* What the last apply was given (config path, forward flags), for reapply. */
+/* What the last apply was given (config path, drop-in directory), for reapply. */
 #define APPLIED_ARGS_FILE "applied.args"
+/* The last apply's forwards, one config line each, sorted: what the next one changes. */
+#define APPLIED_FORWARDS_FILE "applied.forwards"
+/* The flags record (cli/options.h): kept until flush, read by every command. */
+#define FLAGS_RECORD_FILE "flags.conf"
+#define FLAGS_RECORD_HEADER "# Written by 'nft-portfwd apply' from its flags; 'nft-portfwd remove' and\n" \
+			    "# 'nft-portfwd flush' change it. Settings here replace the config's.\n"
 
 /*
  * "PID START" of the running watcher (process.h), written by the package's postinst right

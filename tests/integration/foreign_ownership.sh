@@ -93,8 +93,9 @@ forward udp 5353 to $GUEST_IP:5353
 CONF
 pf_serve "$HOST" udp 192.0.2.1 5353 hostdns
 pf_run_ok --config "$PF_TMP/anylocal.conf" check
-assert_line "$PF_ERR" "warning: .*anylocal.conf:1: the host itself serves udp port 5353 \(a socket listens on 192\.0\.2\.1:5353\).*set host-ip" \
-    "check warns that the forward takes the host's own port and names host-ip"
+assert_line "$PF_ERR" "warning: .*anylocal.conf:1: the host itself serves udp port 5353 \(a socket listens on 192\.0\.2\.1:5353\)" \
+    "check warns that the forward takes the host's own port"
+assert_line "$PF_ERR" "^ +fix: set host-ip" "and names host-ip as the fix"
 pf_run --config "$PF_TMP/anylocal.conf" diagnose --state-dir "$PF_STATE"
 assert_line "$PF_OUT" '^\[FAIL\] .*the host itself serves udp port 5353' "diagnose names the served port"
 { echo "host-ip = $HOST_IP"; cat "$PF_TMP/anylocal.conf"; } >"$PF_TMP/hostip.conf"

@@ -214,13 +214,12 @@ pf_state_args() {
         case "$a" in --state-dir | --state-dir=*) return ;; esac
     done
     for a in "$@"; do
-        case "$a" in apply|flush|check|status|add|remove|diagnose) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
+        case "$a" in apply|flush|check|status|add|remove|diagnose|render|list) PF_STATE_ARGS=(--state-dir "$PF_STATE"); return ;; esac
     done
 }
 
 pf_run() {
     local o="$PF_TMP/run.out" e="$PF_TMP/run.err"
-    # render is the one command without --state-dir
     pf_state_args "$@"
     ip netns exec "$HOST" timeout 20 "$NFT_PORTFWD" "${PF_STATE_ARGS[@]}" "$@" >"$o" 2>"$e"
     PF_RC=$?

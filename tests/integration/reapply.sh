@@ -2,7 +2,7 @@
 # reapply (what the libvirt network hook runs on hosts without the unit) applies exactly
 # what the last apply was given, or nothing:
 #  - after `apply --config A` and after a flags-only apply, a lost table comes back with
-#    the same forwards, not /etc/nft-portfwd.conf's, and every forward flag is recorded;
+#    the same forwards, not /etc/nft-portfwd.conf's, and every flag is in the flags record;
 #  - after flush, or with no apply recorded, it does nothing and says so (exit 0);
 #  - the installed hook script runs it, and its failure reaches the log instead of nothing.
 . "$(dirname "$0")/lib.sh"
@@ -38,12 +38,16 @@ pf_expect_rc 0 "reapply after a flags-only apply"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8001 guest8001 "the flags' forward is back"
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "and a.conf's is not"
 
-step "every forward flag is recorded, --routing too"
+step "every flag is in the flags record, --routing too"
 ip netns exec "$HOST" "$NFT_PORTFWD" --state-dir "$PF_STATE" --host-ip "$HOST_IP" --host-port 8001 \
     --vm-ip "$GUEST_IP" --routing forwards --integrate off apply >/dev/null 2>&1 || fail "apply with --routing"
-args=$(cat "$PF_STATE/applied.args")
-assert_line "$args" 'routing=forwards' "the record keeps --routing (reapply lost it before)"
-assert_line "$args" 'integrate=off' "and --integrate"
+args=$(cat "$PF_STATE/flags.conf")
+assert_line "$args" '^routing = forwards$' "the flags record keeps --routing (reapply lost it before)"
+assert_line "$args" '^integrate = off$' "and --integrate"
+hnft delete table inet portfwd || fail "deleting the table"
+pf_run reapply --state-dir "$PF_STATE"
+pf_expect_rc 0 "reapply keeps the setting flags of the last apply"
+assert_match "$(hnft list table inet portfwd)" 'chain routing' "reapply renders the routing guard of --routing forwards"
 
 step "after flush: nothing"
 pf_run_ok --config "$PF_TMP/a.conf" flush

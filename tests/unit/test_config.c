@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "cli/options.h"
 #include "config/validate.h"
+#include "sys/state.h"
 
 static int failures;
 
@@ -404,7 +405,7 @@ static const char *load_with_flags(char **argv, int argc, struct model *m, struc
 
 	err->msg[0] = '\0';
 	if (options_parse(argc, argv, &opts, err) == EXIT_OK)
-		options_load_model(&opts, m, err);
+		options_load_model(&opts, NULL, m, err);
 	return err->msg;
 }
 
@@ -474,12 +475,93 @@ static void test_flags(void)
 	       "missing --config file", "got: %s", msg);
 }
 
+/*
+ * The flags record: its settings replace the config's, this run's flags replace its
+ * settings and its forwards of the same family, protocol and port; the next record keeps
+ * the rest and adds this run's. `argv` ends with the flags; the record is `text`.
+ */
+static char *with_record(const char *text, char **argv, int argc, struct model *m,
+			 struct error *err)
+{
+	struct flag_record record = { .path = "/run/test/flags.conf", .text = (char *)text };
+	struct options opts;
+	char *next = NULL;
+
+	err->msg[0] = '\0';
+	*m = (struct model){ 0 };
+	if (options_parse(argc, argv, &opts, err) == EXIT_OK &&
+	    options_load_model(&opts, &record, m, err) == EXIT_OK)
+		next = options_next_record(&opts, &record, m);
+	return next;
+}
+
+static void test_flag_record(void)
+{
+	static const char record[] = FLAGS_RECORD_HEADER
+		"host-ip = 203.0.113.1, 2001:db8::1\n"
+		"forward tcp 8080 to 192.0.2.10:8000\n"
+		"forward udp 8080 to 192.0.2.10:8000\n"
+		"forward tcp 9000 to [2001:db8::10]:9000\n";
+	char *again[] = { "nft-portfwd", "apply", "--config", EMPTY, "--host-port", "8080",
+			  "--vm-ip", "192.0.2.11", "--vm-port", "8000" };
+	char *another[] = { "nft-portfwd", "apply", "--config", EMPTY, "--host-port", "8081",
+			    "--vm-ip", "192.0.2.11", "--host-ip", "203.0.113.2,2001:db8::2" };
+	char *none[] = { "nft-portfwd", "status", "--config", EMPTY };
+	struct model m;
+	struct error err;
+	char *next;
+
+	next = with_record(record, none, 4, &m, &err);
+	expect(next && m.forward_count == 3 && m.host_ips.count == 2 &&
+		       strcmp(m.forwards[0].where.source, "/run/test/flags.conf") == 0 &&
+		       m.forwards[0].where.line == 4,
+	       "record read", "%s: %zu forwards", err.msg, m.forward_count);
+	expect(next && strcmp(next, record) == 0, "record kept as it was", "got:\n%s", next);
+	free(next);
+	model_free(&m);
+
+	/* the same port and protocol again: the record's tcp 8080 goes, udp 8080 and IPv6 stay */
+	next = with_record(record, again, 10, &m, &err);
+	expect(next && m.forward_count == 3, "flag forward replaces", "%s: %zu", err.msg,
+	       m.forward_count);
+	expect(next && strcmp(next, FLAGS_RECORD_HEADER "host-ip = 203.0.113.1, 2001:db8::1\n"
+				    "forward udp 8080 to 192.0.2.10:8000\n"
+				    "forward tcp 9000 to [2001:db8::10]:9000\n"
+				    "forward tcp 8080 to 192.0.2.11:8000\n") == 0,
+	       "next record replaces tcp 8080", "got:\n%s", next);
+	free(next);
+	model_free(&m);
+
+	/* another port adds; a setting flag replaces the record's value */
+	next = with_record(record, another, 10, &m, &err);
+	expect(next && m.forward_count == 4 && m.host_ips.count == 2 &&
+		       m.host_ips.items[0].v4.s_addr == htonl(0xcb007102),
+	       "flag forward adds, setting flag wins", "%s: %zu", err.msg, m.forward_count);
+	expect(next && strcmp(next, FLAGS_RECORD_HEADER
+				    "forward tcp 8080 to 192.0.2.10:8000\n"
+				    "forward udp 8080 to 192.0.2.10:8000\n"
+				    "forward tcp 9000 to [2001:db8::10]:9000\n"
+				    "host-ip = 203.0.113.2,2001:db8::2\n"
+				    "forward tcp 8081 to 192.0.2.11:8081\n") == 0,
+	       "next record adds tcp 8081", "got:\n%s", next);
+	free(next);
+	model_free(&m);
+
+	/* a broken record names itself and the way out */
+	next = with_record("forward tcp 8080 to nowhere\n", none, 4, &m, &err);
+	expect(!next && strstr(err.msg, "/run/test/flags.conf:1: forward guest address") &&
+		       strstr(err.msg, "'sudo nft-portfwd --config " EMPTY " flush' removes it"),
+	       "broken record", "got: %s", err.msg);
+	model_free(&m);
+}
+
 int main(void)
 {
 	test_bad_inputs();
 	test_nul_byte();
 	test_good_config();
 	test_flags();
+	test_flag_record();
 	test_many_host_addresses();
 	printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
 	return failures ? 1 : 0;
