@@ -41,7 +41,8 @@ struct mismatch {
 
 struct forward_status {
 	enum forward_state state;
-	uint64_t packets, bytes;
+	uint64_t packets, bytes;                   /* its own: its host ports' counters */
+	uint64_t endpoint_packets, endpoint_bytes; /* its guest endpoints', shared with others */
 	uint64_t limited;   /* new connections its limit dropped */
 	bool limited_known; /* the live table has its limit's counter */
 };
@@ -152,45 +153,75 @@ static void count_limited(struct report *r)
 	}
 }
 
+static int cmp_port_stats(const void *a, const void *b)
+{
+	const struct port_stats *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	if (x->proto != y->proto)
+		return (int)x->proto - (int)y->proto;
+	return (int)x->port - (int)y->port;
+}
+
 /*
- * A forward's packets and bytes: the counters of the distinct guest endpoints of its entries
- * (one endpoint serves every client network of a port).
+ * Each forward's counters: its own, the counters of its host ports (sets fwdtcpN and
+ * fwdudpN: one forward per family, protocol and port), and beside them those of the
+ * distinct guest endpoints it leads to, which other forwards to the same endpoint share.
  */
 static bool count_traffic(struct report *r)
 {
 	struct endpoint_stats *stats = r->live.stats;
-	size_t n_stats = r->live.stats_count;
-	struct entry *endpoints = malloc((r->wanted.count + 1) * sizeof(*endpoints));
+	size_t n_stats = r->live.stats_count, n_ports = r->live.port_stats_count;
+	struct entry *own = malloc((r->wanted.count + 1) * sizeof(*own));
 
-	if (!endpoints)
+	if (!own)
 		return false;
 	qsort(stats, n_stats, sizeof(*stats), cmp_stats);
+	qsort(r->live.port_stats, n_ports, sizeof(*r->live.port_stats), cmp_port_stats);
 	for (size_t start = 0, end; start < r->wanted.count; start = end) {
-		size_t forward = r->wanted.items[start].forward;
+		size_t forward = r->wanted.items[start].forward, n;
 		struct forward_status *f = &r->forwards[forward];
 
 		/* entries_from_model keeps each forward's entries together */
 		end = start + 1;
 		while (end < r->wanted.count && r->wanted.items[end].forward == forward)
 			end++;
-		memcpy(endpoints, &r->wanted.items[start], (end - start) * sizeof(*endpoints));
-		entries_sort(endpoints, end - start, BY_GUEST);
-		for (size_t i = 0; i < end - start; i++) {
-			const struct entry *e = &endpoints[i];
-			struct endpoint_stats key = { .guest = e->guest, .proto = e->proto,
-						      .port = e->guest_port };
-			const struct endpoint_stats *s;
+		n = end - start;
+		memcpy(own, &r->wanted.items[start], n * sizeof(*own));
+		entries_sort(own, n, BY_KEY);
+		for (size_t i = 0; i < n; i++) {
+			struct port_stats key = { .family = own[i].family, .proto = own[i].proto,
+						  .port = own[i].host_port };
+			const struct port_stats *s;
 
-			if (i > 0 && entry_cmp_guest(e, &endpoints[i - 1]) == 0)
+			/* one counter per port, whatever client networks it has */
+			if (i > 0 && !cmp_port_stats(&key, &(struct port_stats){
+					.family = own[i - 1].family, .proto = own[i - 1].proto,
+					.port = own[i - 1].host_port }))
 				continue;
-			s = bsearch(&key, stats, n_stats, sizeof(*stats), cmp_stats);
+			s = bsearch(&key, r->live.port_stats, n_ports, sizeof(key), cmp_port_stats);
 			if (s) {
 				f->packets += s->packets;
 				f->bytes += s->bytes;
 			}
 		}
+		entries_sort(own, n, BY_GUEST);
+		for (size_t i = 0; i < n; i++) {
+			struct endpoint_stats key = { .guest = own[i].guest, .proto = own[i].proto,
+						      .port = own[i].guest_port };
+			const struct endpoint_stats *s;
+
+			if (i > 0 && entry_cmp_guest(&own[i], &own[i - 1]) == 0)
+				continue;
+			s = bsearch(&key, stats, n_stats, sizeof(*stats), cmp_stats);
+			if (s) {
+				f->endpoint_packets += s->packets;
+				f->endpoint_bytes += s->bytes;
+			}
+		}
 	}
-	free(endpoints);
+	free(own);
 	return true;
 }
 
@@ -569,6 +600,8 @@ static json_t *json_forward(const struct report *r, size_t i)
 	if (!o || json_object_set_new(o, "state", json_string(state_names[st->state])) ||
 	    json_object_set_new(o, "packets", json_integer((json_int_t)st->packets)) ||
 	    json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes)) ||
+	    json_object_set_new(o, "endpoint_packets", json_integer((json_int_t)st->endpoint_packets)) ||
+	    json_object_set_new(o, "endpoint_bytes", json_integer((json_int_t)st->endpoint_bytes)) ||
 	    (json_is_object(limit) && json_object_set_new(limit, "dropped", st->limited_known
 			     ? json_integer((json_int_t)st->limited) : json_null()))) {
 		json_decref(o);
@@ -585,7 +618,9 @@ static json_t *json_waiting(const struct model *m, const struct waiting_forward 
 	if (!o || json_object_set_new(o, "state", json_string("waiting")) ||
 	    json_object_set_new(o, "why", json_string(w->why)) ||
 	    json_object_set_new(o, "packets", json_integer(0)) ||
-	    json_object_set_new(o, "bytes", json_integer(0))) {
+	    json_object_set_new(o, "bytes", json_integer(0)) ||
+	    json_object_set_new(o, "endpoint_packets", json_integer(0)) ||
+	    json_object_set_new(o, "endpoint_bytes", json_integer(0))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -746,9 +781,11 @@ const struct command command_status = {
 		"live, missing (an entry of it is not in the table) or different (an entry goes to\n"
 		"another guest address or port); live entries of no forward are extra. With the\n"
 		"files the last apply left in the state dir, it also tells a table changed by hand\n"
-		"and a config changed since that apply. Packets and bytes are the counters of the\n"
-		"forward's guest endpoints. Prints the forwarding sysctls too. Changes nothing;\n"
-		"needs CAP_NET_ADMIN. Exit 0 when in sync, 1 when anything differs.\n",
+		"and a config changed since that apply. Packets and bytes are the forward's own\n"
+		"counters (of its host ports, both ways); --json adds its guest endpoints'. What\n"
+		"on this host keeps the forwards from working is said too (a host-iface that does\n"
+		"not exist, a guest without a route). Prints the forwarding sysctls. Changes\n"
+		"nothing; needs CAP_NET_ADMIN. Exit 0 when in sync, 1 when anything differs.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_JSON | OPT_QUIET,
 	.run = run_status,
 };

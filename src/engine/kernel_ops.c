@@ -38,7 +38,7 @@ static enum exit_code real_read_table(void *ctx, struct live_table *t, char **el
 	if (rc != EXIT_OK)
 		return rc;
 	mem = open_memstream(elements, &len);
-	ok = mem && render_elements(&t->entries, &t->guests, &t->masqueraded, mem);
+	ok = mem && render_elements(&t->entries, &t->guests, &t->masqueraded, &t->ports, mem);
 	if (!mem || fclose(mem) != 0 || !ok) {
 		free(*elements);
 		*elements = NULL;

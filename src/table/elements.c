@@ -18,6 +18,7 @@ static bool with_source(uint8_t set)
 }
 
 static const char ELEMENT_INDENT[] = "\t\t\t";
+static const char ELEMENTS_OPEN[] = "\t\telements = {";
 
 static int forward_set_of(const char *line, size_t len)
 {
@@ -75,6 +76,10 @@ bool elements_split(const char *rendering, char **structure, struct element_list
 				elements_free(elements);
 				return false;
 			}
+		} else if (set >= 0 && ((len == strlen(ELEMENTS_OPEN) && !memcmp(line, ELEMENTS_OPEN, len)) ||
+					(len == 3 && !memcmp(line, "\t\t}", 3)))) {
+			/* a forward set's elements block: an empty set has none (nft refuses
+			 * "elements = { }"), and is no other structure than a full one */
 		} else if (line[0] != '#') {
 			/* comments are for the reader (the vm forwards' addresses): no structure */
 			memcpy(out + kept, line, next);

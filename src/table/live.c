@@ -244,6 +244,25 @@ static enum exit_code read_endpoint_element(const struct where *w, int family, b
 	return EXIT_OK;
 }
 
+/* One element of fwdtcpN or fwdudpN: a host port, with its counter when asked. */
+static enum exit_code read_port_element(const struct where *w, int family, enum proto proto,
+					bool with_counters, struct live_table *t, struct error *err)
+{
+	struct port_stats s = { .family = family, .proto = proto };
+	json_t *counter;
+
+	if (!get_port(element_value(w->elem, &counter), &s.port))
+		return hand_made(w, "it is not one port", t, err);
+	if (with_counters &&
+	    (!get_count(counter, "packets", &s.packets) || !get_count(counter, "bytes", &s.bytes)))
+		return hand_made(w, "it has no counter", t, err);
+	if (with_counters)
+		t->port_stats[t->port_stats_count++] = s;
+	t->ports.items[t->ports.count++] = (struct entry){ .family = family, .proto = proto,
+							   .host_port = s.port, .forward = SIZE_MAX };
+	return EXIT_OK;
+}
+
 /* One element of hostN: an address of the host (host-ip, public-ip). */
 static enum exit_code read_host_element(const struct where *w, int family, struct live_table *t,
 					struct error *err)
@@ -291,8 +310,11 @@ static const struct set_schema *known_set(json_t *set)
 
 /* Never NULL, even when empty, so callers can hand them to memcpy and qsort. */
 static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_t n_guests,
-				   size_t n_masqueraded, size_t n_hosts, struct error *err)
+				   size_t n_masqueraded, size_t n_hosts, size_t n_ports,
+				   struct error *err)
 {
+	t->port_stats = calloc(n_ports + 1, sizeof(*t->port_stats));
+	t->ports.items = calloc(n_ports + 1, sizeof(*t->ports.items));
 	t->hosts.items = calloc(n_hosts + 1, sizeof(*t->hosts.items));
 	t->entries.items = calloc(n_entries + 1, sizeof(*t->entries.items));
 	/* Indexed like the entries, so that each source map element has its slot. */
@@ -301,7 +323,7 @@ static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_
 	t->guests.items = calloc(n_guests + 1, sizeof(*t->guests.items));
 	t->masqueraded.items = calloc(n_masqueraded + 1, sizeof(*t->masqueraded.items));
 	if (!t->entries.items || !t->sources || !t->stats || !t->guests.items ||
-	    !t->masqueraded.items || !t->hosts.items) {
+	    !t->masqueraded.items || !t->hosts.items || !t->port_stats || !t->ports.items) {
 		error_set(err, "out of memory");
 		return EXIT_SYSTEM;
 	}
@@ -311,7 +333,7 @@ static enum exit_code alloc_arrays(struct live_table *t, size_t n_entries, size_
 static enum exit_code read_elements(json_t *list, bool with_counters, struct live_table *t,
 				    struct error *err)
 {
-	size_t n_entries = 0, n_guests = 0, n_masqueraded = 0, n_hosts = 0, i, j;
+	size_t n_entries = 0, n_guests = 0, n_masqueraded = 0, n_hosts = 0, n_ports = 0, i, j;
 	json_t *item;
 	enum exit_code rc = EXIT_OK;
 
@@ -330,10 +352,12 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 			n_masqueraded += n;
 		else if (known->kind == SET_HOST)
 			n_hosts += n;
+		else if (known->kind == SET_TCP_PORT || known->kind == SET_UDP_PORT)
+			n_ports += n;
 		else
 			n_entries += n;
 	}
-	rc = alloc_arrays(t, n_entries, n_guests, n_masqueraded, n_hosts, err);
+	rc = alloc_arrays(t, n_entries, n_guests, n_masqueraded, n_hosts, n_ports, err);
 	if (rc != EXIT_OK)
 		return rc;
 
@@ -354,6 +378,10 @@ static enum exit_code read_elements(json_t *list, bool with_counters, struct liv
 			w.elem = json_array_get(elems, j);
 			if (known->kind == SET_HOST)
 				rc = read_host_element(&w, known->family, t, err);
+			else if (known->kind == SET_TCP_PORT || known->kind == SET_UDP_PORT)
+				rc = read_port_element(&w, known->family,
+						       known->kind == SET_TCP_PORT ? PROTO_TCP : PROTO_UDP,
+						       with_counters, t, err);
 			else if (known->kind == SET_GUEST || known->kind == SET_MASQ)
 				rc = read_endpoint_element(&w, known->family, known->kind == SET_GUEST,
 							   with_counters, t, err);
@@ -476,7 +504,7 @@ static enum exit_code parse(json_t *list, bool with_counters, struct live_table 
 
 	*t = (struct live_table){ .present = list != NULL };
 	if (!list) {
-		rc = alloc_arrays(t, 0, 0, 0, 0, err);
+		rc = alloc_arrays(t, 0, 0, 0, 0, 0, err);
 		if (rc == EXIT_OK && !(t->canonical = strdup(""))) {
 			error_set(err, "out of memory");
 			rc = EXIT_SYSTEM;
@@ -591,9 +619,11 @@ void live_free(struct live_table *t)
 	entries_free(&t->entries);
 	entries_free(&t->guests);
 	entries_free(&t->masqueraded);
+	entries_free(&t->ports);
 	free(t->hosts.items);
 	free(t->sources);
 	free(t->stats);
+	free(t->port_stats);
 	free(t->canonical);
 	free(t->counters);
 	for (size_t i = 0; i < t->comment_count; i++)

@@ -22,6 +22,14 @@ struct endpoint_stats {
 	uint64_t packets, bytes;
 };
 
+/* Packets and bytes of one forwarded host port (an element of set fwdtcpN or fwdudpN). */
+struct port_stats {
+	int family;
+	enum proto proto;
+	uint16_t port;
+	uint64_t packets, bytes;
+};
+
 /* A named counter of the table: the new connections a limited forward dropped. */
 struct named_counter {
 	char name[32];
@@ -46,12 +54,16 @@ struct live_table {
 	struct prefix *sources;
 	/* The endpoints in sets guestN and masqN (family, guest, proto, guest_port). */
 	struct entry_list guests, masqueraded;
+	/* The host ports in sets fwdtcpN and fwdudpN (family, proto, host_port). */
+	struct entry_list ports;
 	/* The addresses in sets hostN (part of the structure, but not of `canonical`). */
 	struct addr_list hosts;
 	/* The elements' comments (forward names), which the entries' names point into. */
 	char **comments;
 	size_t comment_count, comment_capacity;
 	struct endpoint_stats *stats; /* only when read with counters */
+	struct port_stats *port_stats; /* only when read with counters */
+	size_t port_stats_count;
 	struct named_counter *counters; /* only when read with counters */
 	size_t counter_count;
 	size_t stats_count;

@@ -266,6 +266,60 @@ static void print_endpoint_set(struct text *out, const struct half *h, const cha
 	print_elements_end(out);
 }
 
+/* The set of forwarded host ports of `proto` in this half (fwdtcpN, fwdudpN). */
+static enum set_kind port_set_kind(enum proto proto)
+{
+	return proto == PROTO_TCP ? SET_TCP_PORT : SET_UDP_PORT;
+}
+
+static bool half_has_proto(const struct half *h, enum proto proto)
+{
+	for (size_t i = 0; i < h->count; i++)
+		if (h->by_key[i].proto == proto)
+			return true;
+	return false;
+}
+
+/*
+ * The forwarded host ports of one protocol, each once, with a counter each: the forward
+ * chain looks every packet of a forwarded connection up by its original host port, so
+ * each forward (a protocol, family and port or range) has its own packets and bytes,
+ * both ways, whatever other forwards lead to the same guest endpoint. With `comment`, the
+ * whole set (a rendering); without, only its elements (render_elements: what
+ * elements_split takes from it).
+ */
+static void print_port_set(struct text *out, const struct half *h, enum proto proto,
+			   const char *comment)
+{
+	bool any = half_has_proto(h, proto);
+
+	/* the table has both sets, empty or not: the last udp forward can go in place */
+	if (comment) {
+		print_set_header(out, port_set_kind(proto), h->fam);
+		text_printf(out, "\t\ttype inet_service\n\t\tcounter\n\t\tcomment \"%s\"\n", comment);
+	}
+	if (!any) {
+		if (comment)
+			text_puts(out, "\t}\n\n");
+		return;
+	}
+	if (!comment)
+		print_set_header(out, port_set_kind(proto), h->fam);
+	print_elements_start(out);
+	/* by_key is sorted by protocol, then port: each port's entries are together */
+	for (size_t i = 0; i < h->count; i++) {
+		const struct entry *e = &h->by_key[i];
+
+		if (e->proto != proto || (i > 0 && h->by_key[i - 1].proto == proto &&
+					  h->by_key[i - 1].host_port == e->host_port))
+			continue;
+		text_puts(out, "\t\t\t");
+		put_port(out, e->host_port);
+		text_puts(out, ",\n");
+	}
+	print_elements_end(out);
+}
+
 /*
  * Connections that come back out of the interface they came in on (hairpin: a guest, or
  * another machine on the guest's link, calling the host's forwarded address). They must be
@@ -576,6 +630,16 @@ static void print_chains(struct text *out, const struct model *m, const struct h
 			     "@%s counter meta mark set meta mark | 0x%08x comment \"5 forward: guests' "
 			     "replies\"\n", l3, guest, mark);
 	}
+	for (size_t i = 0; i < 4; i++) {
+		const struct half *h = &halves[i / 2];
+		enum proto proto = i % 2 ? PROTO_UDP : PROTO_TCP;
+
+		if (h->count)
+			text_printf(out, "\t\tmeta mark & 0x%08x == 0x%08x meta nfproto %s meta l4proto %s "
+				     "ct original proto-dst @%s comment \"5 forward: each forward's packets, "
+				     "by its host port\"\n", mark, mark, h->fam->nfproto, proto_name(proto),
+				     set_name(port_set_kind(proto), h->fam));
+	}
 	text_printf(out, "\t}\n\n");
 
 	text_printf(out, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
@@ -691,16 +755,16 @@ static void half_free(struct half *h)
 }
 
 bool render_elements(const struct entry_list *mappings, const struct entry_list *guests,
-		     const struct entry_list *masqueraded, FILE *file)
+		     const struct entry_list *masqueraded, const struct entry_list *ports, FILE *file)
 {
 	struct text buf = { 0 }, *out = &buf;
 	bool ok = true;
 
 	for (size_t fam = 0; ok && fam < 2; fam++) {
-		struct half maps = { 0 }, guest = { 0 }, masq = { 0 };
+		struct half maps = { 0 }, guest = { 0 }, masq = { 0 }, port = { 0 };
 
 		ok = half_of(mappings, fam, &maps) && half_of(guests, fam, &guest) &&
-		     half_of(masqueraded, fam, &masq);
+		     half_of(masqueraded, fam, &masq) && half_of(ports, fam, &port);
 		if (ok && maps.open_map)
 			print_open_map(out, &maps);
 		if (ok && maps.source_map)
@@ -709,9 +773,14 @@ bool render_elements(const struct entry_list *mappings, const struct entry_list 
 			print_endpoint_set(out, &guest, "", false);
 		if (ok && masq.count)
 			print_endpoint_set(out, &masq, "", true);
+		if (ok)
+			print_port_set(out, &port, PROTO_TCP, NULL);
+		if (ok)
+			print_port_set(out, &port, PROTO_UDP, NULL);
 		half_free(&maps);
 		half_free(&guest);
 		half_free(&masq);
+		half_free(&port);
 	}
 	return text_flush(out, file) && ok;
 }
@@ -782,6 +851,10 @@ static bool render(const struct model *m, struct text *out)
 				print_endpoint_set(out, h,
 						   "guest endpoints that are masqueraded (no keep-source)",
 						   true);
+			print_port_set(out, h, PROTO_TCP, "forwarded tcp host ports: each forward's "
+				       "packets and bytes");
+			print_port_set(out, h, PROTO_UDP, "forwarded udp host ports: each forward's "
+				       "packets and bytes");
 			if (h->some_keep_source)
 				print_hairpin_set(out, h);
 			print_limit_sets(out, m, h->fam);

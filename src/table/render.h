@@ -26,11 +26,12 @@ char *render_ruleset_text(const struct model *m);
 /*
  * Only the forwards' sets and maps of a table, with the given elements, written as
  * render_ruleset writes them: map entries (fwdN, fwdsrcN), the endpoints of guestN and
- * those of masqN (entries with family, guest, proto and guest_port; keep_source false).
+ * those of masqN (entries with family, guest, proto and guest_port; keep_source false),
+ * and the host ports of fwdtcpN and fwdudpN (entries with family, proto and host_port).
  * elements_split reads a live table this way, to compare it with a rendering.
  */
 bool render_elements(const struct entry_list *mappings, const struct entry_list *guests,
-		     const struct entry_list *masqueraded, FILE *out);
+		     const struct entry_list *masqueraded, const struct entry_list *ports, FILE *out);
 
 /* Delete the table in one transaction, whether or not it exists. */
 bool render_flush(FILE *out);

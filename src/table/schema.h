@@ -15,6 +15,8 @@ enum set_kind {
 	SET_SOURCE_MAP, /* fwdsrcN: client network . protocol . host port : guest . port */
 	SET_GUEST,      /* guestN: every guest endpoint, with a counter each */
 	SET_MASQ,       /* masqN: the endpoints that are masqueraded */
+	SET_TCP_PORT,   /* fwdtcpN: the forwarded tcp host ports, a counter each (per forward) */
+	SET_UDP_PORT,   /* fwdudpN: the same for udp */
 	SET_HOST,       /* hostN: host-ip and public-ip, part of the structure */
 	SET_HAIRPIN,    /* hairpinN: new hairpin connections, for the masquerade (dynamic) */
 };

@@ -54,6 +54,6 @@ hnft list map inet portfwd fwdsrc4 | grep -q '10.1.56.60/30 . tcp . 8080' || fai
 step "a small change beside the big map stays in place"
 apply_ms "$PF_TMP/mixed9000.conf" >/dev/null
 apply_ms "$PF_TMP/mixed9001.conf" >/dev/null
-assert_line "$(cat "$PF_TMP/out")" 'changed elements in place: 10 added, 10 deleted' "ten networks of another forward change in place"
+assert_line "$(cat "$PF_TMP/out")" 'changed elements in place: 11 added, 11 deleted' "ten networks of another forward change in place (and its port)"
 flush
 pf_pass

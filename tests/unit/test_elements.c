@@ -70,8 +70,8 @@ static void test_split(void)
 
 	render_config(BASE "forward udp 5000 to 192.0.2.80\n"
 			   "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24, 203.0.113.7\n", &s);
-	/* fwd4: 2, fwdsrc4: 2, guest4: 3 (host4 stays in the structure) */
-	EXPECT(s.elements.count == 7, "%zu elements", s.elements.count);
+	/* fwd4: 2, fwdsrc4: 2, guest4: 3, fwdtcp4: 2, fwdudp4: 1 (host4 stays in the structure) */
+	EXPECT(s.elements.count == 10, "%zu elements", s.elements.count);
 	EXPECT(s.structure && !strstr(s.structure, "tcp . 8080 : 192.0.2.79 . 80"),
 	       "a map element left in the structure");
 	EXPECT(s.structure && strstr(s.structure, "\t\t\t203.0.113.1,\n"),
@@ -144,7 +144,8 @@ static void test_allowlist_and_shared_endpoint(void)
 			   "forward tcp 2224 to 192.0.2.79:22 from 203.0.113.7\n", &a);
 	render_config(BASE "forward tcp 2223 to 192.0.2.79:22 from 198.51.100.0/24\n", &b);
 	text = diff(&a, &b, &c);
-	EXPECT(text && !strcmp(text, "delete element inet portfwd fwdsrc4 {\n\t203.0.113.7 . tcp . 2224\n}\n"),
+	EXPECT(text && !strcmp(text, "delete element inet portfwd fwdsrc4 {\n\t203.0.113.7 . tcp . 2224\n}\n"
+				     "delete element inet portfwd fwdtcp4 {\n\t2224\n}\n"),
 	       "commands:\n%s", text);
 	EXPECT(c.removed_mappings.count >= 1 && c.removed_mappings.items[0].source &&
 	       c.removed_mappings.items[0].source->len == 32,
@@ -229,7 +230,7 @@ static void test_long_endpoint_comment(void)
 		struct entry_list guests = { &e, 1 }, none = { 0 };
 
 		parse_addr("192.0.2.79", &e.guest);
-		render_elements(&none, &guests, &none, mem);
+		render_elements(&none, &guests, &none, &none, mem);
 		fclose(mem);
 	}
 	asprintf(&line, "192.0.2.79 . tcp . 80 comment \"%s\"", comment);
@@ -272,10 +273,10 @@ static void test_render_elements_matches(void)
 		      "forward tcp 2223 to [2001:db8:2::79]:22 from 2001:db8:9::/48\n", &a);
 	if (!entries_from_model(&a.m, &entries))
 		return;
-	/* the endpoints, one per entry (render_elements keeps each once) */
+	/* the endpoints and the host ports, one per entry (render_elements keeps each once) */
 	guests = entries;
 	mem = open_memstream(&text, &len);
-	EXPECT(mem && render_elements(&entries, &guests, &none, mem), "render_elements failed");
+	EXPECT(mem && render_elements(&entries, &guests, &none, &entries, mem), "render_elements failed");
 	if (mem)
 		fclose(mem);
 	EXPECT(text && elements_split(text, &structure, &live), "split failed");
@@ -319,13 +320,14 @@ static void test_cheaper_replaced(void)
 	render_config(b, &sb);
 	render_config(c, &sc);
 	free(diff(&sa, &sb, &change));
-	EXPECT(change.deleted == 20000 && change.interval_work == 20000ull * 20002 &&
+	/* the networks and the forward's port: 8080 goes from fwdtcp4 */
+	EXPECT(change.deleted == 20001 && change.interval_work == 20000ull * 20002 &&
 		       elements_cheaper_replaced(&change, sb.elements.count),
 	       "20,000 networks of one forward changed, a replace is cheaper: %zu deleted, work %llu",
 	       change.deleted, (unsigned long long)change.interval_work);
 	element_change_free(&change);
 	free(diff(&sa, &sc, &change));
-	EXPECT(change.deleted == 2 && !elements_cheaper_replaced(&change, sc.elements.count),
+	EXPECT(change.deleted == 3 && !elements_cheaper_replaced(&change, sc.elements.count),
 	       "the small forward changed, in place: %zu deleted, work %llu", change.deleted,
 	       (unsigned long long)change.interval_work);
 	element_change_free(&change);
