@@ -161,11 +161,18 @@ const struct command command_apply = {
 		"IPv6 forward exists), remembering the old value for flush, then commits what\n"
 		"differs in one transaction: the changed forwards' elements in place (the others\n"
 		"keep their counters and connections), or the whole of table inet portfwd when\n"
-		"its structure changes. Other firewalls whose forward-hook chains would\n"
-		"drop the forwards (libvirt, Docker, ufw, firewalld, any other) get the narrowest\n"
-		"accepts for exactly the configured guest endpoints, in the same transaction,\n"
-		"unless integrate = off. On any error the previous table, rules and sysctls stay as\n"
-		"they were. Applying the same config again changes nothing.\n",
+		"its structure changes. Other firewalls whose forward-hook chains would drop the\n"
+		"forwards (libvirt, Docker, ufw, firewalld, any other) get one accept rule in the\n"
+		"chain where it is safe, matching only the packet mark table inet portfwd sets on\n"
+		"the forwards' packets, in the same transaction, unless integrate = off (then the\n"
+		"accepts go, and apply says so). Names each forward added and removed since the\n"
+		"last apply, and warns about what on this host keeps the forwards from working.\n"
+		"On any error the previous table, rules and sysctls stay as they were. Applying\n"
+		"the same config again changes nothing.\n"
+		"\n"
+		"Forward flags are kept in the state dir's flags record until flush: a forward\n"
+		"given by flags adds to those earlier applies gave (one of the same family,\n"
+		"protocol and host port replaces it); setting flags last this apply.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_JSON | OPT_QUIET,
 	.run = run_apply_command,
 };

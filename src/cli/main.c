@@ -68,7 +68,8 @@ static void print_usage(FILE *out)
 		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\nOptions (before or after the command):\n" CONFIG_OPTION COMMON_OPTIONS
 		     "  -o, --output FILE    %s: write the ruleset to FILE\n"
-		     "  --state-dir DIR      lock, saved sysctls, last apply (default " STATE_DIR_DEFAULT "):\n"
+		     "  --state-dir DIR      lock, saved sysctls, last apply, flags record (default\n"
+		     "                       " STATE_DIR_DEFAULT "):\n"
 		     "                       %s\n"
 		     "  --json               print one JSON object: %s\n"
 		     "  -q, --quiet          print only errors: %s\n"
@@ -90,7 +91,8 @@ static void print_command_help(const struct command *cmd)
 	if (cmd->accepts & OPT_OUTPUT)
 		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
 	if (cmd->accepts & OPT_STATE_DIR)
-		printf("  --state-dir DIR      lock, saved sysctls, last apply (default " STATE_DIR_DEFAULT ")\n");
+		printf("  --state-dir DIR      lock, saved sysctls, last apply, flags record (default\n"
+		       "                       " STATE_DIR_DEFAULT ")\n");
 	if (cmd->accepts & OPT_JSON)
 		printf("  --json               print one JSON object instead of text\n");
 	if (cmd->accepts & OPT_TRACE)

@@ -306,6 +306,11 @@ void reconcile_tell(struct apply_run *run, struct outcome *out)
 	}
 	if (run->foreign_read)
 		coexist_tell(out, &run->foreign, !run->m->no_integrate, run->accept_needed, true);
+	/* integrate = off takes our accepts out of other firewalls' chains: say so */
+	if (run->foreign_changed && run->m->no_integrate && run->foreign.ours_count)
+		outcome_say(out, "removed %zu accept rule%s of nft-portfwd from other firewalls' "
+				 "chains (integrate = off)", run->foreign.ours_count,
+			    run->foreign.ours_count == 1 ? "" : "s");
 	if (run->foreign_changed && run->foreign.trace_leftover) {
 		char leftover[160];
 

@@ -646,6 +646,8 @@ pf_cx_phase_auto() {
         assert_line "$PF_ERR" "^nft-portfwd: warning: .*$ins" "apply --integrate=off warns naming /$ins/"
     done
     assert_eq "$(pf_cx_ours_outside)" 0 "--integrate=off: no rule of nft-portfwd left in the other tables"
+    assert_line "$PF_OUT" "^nft-portfwd: removed [0-9]+ accept rules? of nft-portfwd from other firewalls' chains \(integrate = off\)$" \
+        "apply --integrate=off says it removed our accepts"
     pf_cx_snapshot flagoff
     pf_cx_compare before flagoff "after apply --integrate=off"
     assert_no_reply "$CLIENT" tcp "$HOST_IP" 8000 "tcp 8000 after apply --integrate=off"
