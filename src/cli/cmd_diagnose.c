@@ -243,10 +243,11 @@ static void check_guests(struct tally *t, const struct entry_list *wanted)
 /* What findings.h finds on this host, in its words; PASS lines for the parts without any. */
 static void check_host(struct tally *t, const struct model *m, const struct host_findings *found)
 {
-	if (found->host_ok && (m->host_iface[0] || m->host_ips.count))
-		verdict(t, false, true, NULL, "%s%s%s of this host", m->host_iface[0] ? "host-iface" : "",
-			m->host_iface[0] && m->host_ips.count ? " and " : "",
-			m->host_ips.count ? "host-ip are" : "is an interface");
+	if (found->host_ok && m->host_iface[0])
+		verdict(t, false, true, NULL, "host-iface %s exists and is up%s", m->host_iface,
+			m->host_ips.count ? ", and host-ip is on it" : "");
+	else if (found->host_ok && m->host_ips.count)
+		verdict(t, false, true, NULL, "host-ip is an address of this host");
 	for (size_t i = 0; i < found->count; i++)
 		verdict(t, false, false, found->items[i].fix, "%s", found->items[i].what);
 	if (found->guests_ok)
