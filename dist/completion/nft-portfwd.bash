@@ -24,7 +24,7 @@ _nft_portfwd_options()
         render) echo "$common --output --state-dir $fwd" ;;
         check | apply) echo "$common --state-dir --json --quiet $fwd" ;;
         flush | status) echo "$common --state-dir --json --quiet" ;;
-        diagnose) echo "$common --state-dir --trace $fwd" ;;
+        diagnose) echo "$common --state-dir --json --quiet --trace $fwd" ;;
         watch) echo "$common --state-dir $fwd" ;;
         reapply) echo "--help --version --state-dir --json --quiet" ;;
         add | remove) echo "$common --state-dir --json --quiet" ;;

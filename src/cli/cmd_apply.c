@@ -45,36 +45,45 @@ static void record_args(const struct options *opts)
 	free(dir);
 }
 
+/* Does this run give a forward by flags (--host-port with --vm-ip or --vm)? */
+static bool gives_forward(const struct options *opts)
+{
+	return opts->flag[FLAG_HOST_PORT] || opts->flag[FLAG_VM_IP] || opts->flag[FLAG_VM];
+}
+
 /*
- * The flags record after this apply (options.h): its forward flags added, its setting
- * flags in place of the record's. Said when it cannot be written: status would not know
- * the forward. The settings an apply drops are named.
+ * The flags record after an apply that gave a forward by flags (options.h). Said when it
+ * cannot be written: status would not know the forward.
  */
-static void record_flags(const struct options *opts, const struct model *m, struct outcome *out)
+static void record_flags(const struct options *opts, const struct model *m)
 {
 	struct flag_record record;
 	struct error warning;
-	char *next = NULL, *dropped = NULL;
+	char *next = NULL;
 
-	if ((!(opts->given & OPT_FORWARD) && !opts->fresh_settings) ||
-	    load_record(opts, &record, &warning) != EXIT_OK)
+	if (!gives_forward(opts) || load_record(opts, &record, &warning) != EXIT_OK)
 		return;
-	if ((dropped = options_settings_dropped(opts, &record)))
-		for (char *line = strtok(dropped, "\n"); line; line = strtok(NULL, "\n"))
-			outcome_say(out, "no longer in force: %s (a flag of an earlier apply; give it "
-					 "again to keep it)", line);
-	if (!(next = options_next_record(opts, &record, m)))
-		fprintf(stderr, "nft-portfwd: warning: out of memory; status, list and the watcher "
-				"do not know what these flags applied\n");
-	else if (!strcmp(next, FLAGS_RECORD_HEADER))
-		state_remove(opts->state_dir, FLAGS_RECORD_FILE);
-	else if ((!record.text || strcmp(next, record.text)) &&
-		 state_write_file(opts->state_dir, FLAGS_RECORD_FILE, next, &warning) != EXIT_OK)
+	if (!(next = options_next_record(opts, &record, m)) ||
+	    ((!record.text || strcmp(next, record.text)) &&
+	     state_write_file(opts->state_dir, FLAGS_RECORD_FILE, next, &warning) != EXIT_OK))
 		fprintf(stderr, "nft-portfwd: warning: %s; status, list and the watcher do not know "
-				"what these flags applied\n", warning.msg);
-	free(dropped);
+				"what these flags applied\n", next ? warning.msg : "out of memory");
 	free(next);
 	flag_record_free(&record);
+}
+
+/*
+ * What on this host keeps the forwards from working, for what this apply added: all of
+ * them after a replace, the added elements after a change in place, nothing after a
+ * no-op (the everyday path stays cheap; status and check look at everything).
+ */
+static void tell_host(const struct apply_run *run, struct outcome *out)
+{
+	bool everything = run->plan.step == TABLE_REPLACE || !run->plan.change_known;
+
+	if (everything || run->plan.change.added_mappings.count)
+		coexist_tell_host(out, run->m, run->foreign_read ? &run->foreign : NULL,
+				  everything ? NULL : &run->plan.change.added_mappings);
 }
 
 /*
@@ -123,9 +132,9 @@ enum exit_code apply_into(const struct options *opts, struct outcome *out, bool 
 	}
 	if (rc == EXIT_OK) {
 		reconcile_tell(&run, out);
-		coexist_tell_host(out, &m, run.foreign_read ? &run.foreign : NULL);
+		tell_host(&run, out);
 		record_args(opts);
-		record_flags(opts, &m, out);
+		record_flags(opts, &m);
 		tell_watcher(opts, out);
 	}
 	apply_run_free(&run);
@@ -145,15 +154,6 @@ enum exit_code run_apply(const struct options *opts)
 	return outcome_finish(&out, apply_into(opts, &out, false, &err), &err);
 }
 
-/* apply itself (not reapply, add or remove): its setting flags replace the record's. */
-static enum exit_code run_apply_command(const struct options *given)
-{
-	struct options opts = *given;
-
-	opts.fresh_settings = true;
-	return run_apply(&opts);
-}
-
 const struct command command_apply = {
 	.name = "apply",
 	.summary = "turn on forwarding and bring table inet portfwd to the config in one transaction",
@@ -170,9 +170,10 @@ const struct command command_apply = {
 		"On any error the previous table, rules and sysctls stay as they were. Applying\n"
 		"the same config again changes nothing.\n"
 		"\n"
-		"Forward flags are kept in the state dir's flags record until flush: a forward\n"
-		"given by flags adds to those earlier applies gave (one of the same family,\n"
-		"protocol and host port replaces it); setting flags last this apply.\n",
+		"A forward given by flags is kept in the state dir's flags record, with the\n"
+		"setting flags given with it, until flush or remove: it adds to those earlier\n"
+		"applies gave (one of the same family and protocol on an overlapping host port\n"
+		"is replaced). Setting flags without a forward flag apply to this run only.\n",
 	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_JSON | OPT_QUIET,
-	.run = run_apply_command,
+	.run = run_apply,
 };

@@ -38,7 +38,7 @@ static enum exit_code check(const struct model *m, const char *text, struct kern
 				 "(dry run, nothing changed)",
 			    m->forward_count, m->forward_count == 1 ? "" : "s");
 		coexist_tell(out, &foreign, !m->no_integrate, accept_needed, false);
-		coexist_tell_host(out, m, &foreign);
+		coexist_tell_host(out, m, &foreign, NULL);
 		outcome_set(out, "changed", json_false());
 		outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
 	}

@@ -41,27 +41,57 @@
 struct tally {
 	unsigned core_passed, core_total, failed, total;
 	char apply[600]; /* "sudo nft-portfwd ... apply" with the user's --config and --state-dir */
+	json_t *checks, *notes; /* --json: every check and note; NULL: lines for people */
+	bool quiet;             /* --quiet: only the failed checks and the warnings */
 };
 
 static void verdict(struct tally *t, bool core, bool pass, const char *fix, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-/* One check's line: "[PASS] what" or "[FAIL] what" and, indented below, how to fix it. */
+/*
+ * One check: "[PASS] what" or "[FAIL] what" and, indented below, how to fix it; with
+ * --json an object of "checks"; with --quiet only a failed one.
+ */
 static void verdict(struct tally *t, bool core, bool pass, const char *fix, const char *fmt, ...)
 {
+	char what[2048];
 	va_list ap;
 
-	printf("[%s] ", pass ? "PASS" : "FAIL");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	if (!pass && fix)
+	if (t->checks)
+		json_array_append_new(t->checks, json_pack("{s:s, s:b, s:s, s:o}", "result",
+							   pass ? "pass" : "fail", "core", core,
+							   "what", what, "fix", !pass && fix ?
+							   json_string(fix) : json_null()));
+	else if (!pass || !t->quiet)
+		printf("[%s] %s\n", pass ? "PASS" : "FAIL", what);
+	if (!t->checks && !pass && fix)
 		printf("       fix: %s\n", fix);
 	t->core_total += core;
 	t->core_passed += core && pass;
 	t->failed += !pass;
 	t->total++;
+}
+
+static void note(struct tally *t, bool warning, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* What is no check: "[INFO] ..." (not with --quiet) or "[WARN] ..."; --json: "notes". */
+static void note(struct tally *t, bool warning, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (t->notes)
+		json_array_append_new(t->notes, json_pack("{s:s, s:s}", "kind",
+							  warning ? "warning" : "info", "text", text));
+	else if (warning || !t->quiet)
+		printf("[%s] %s\n", warning ? "WARN" : "INFO", text);
 }
 
 /* Each `to vm` forward found its guest: one line per domain forward, found or waiting. */
@@ -236,7 +266,7 @@ static void check_guests(struct tally *t, const struct entry_list *wanted)
 				proto_name(e->proto), e->guest_port, strerror(err));
 	}
 	if (distinct > probed)
-		printf("[INFO] probed %zu of %zu guest endpoints\n", probed, distinct);
+		note(t, false, "probed %zu of %zu guest endpoints", probed, distinct);
 	free(sorted);
 }
 
@@ -255,8 +285,8 @@ static void check_host(struct tally *t, const struct model *m, const struct host
 			"network's network or broadcast address",
 			found->guests_unchecked ? " checked" : "");
 	if (found->guests_unchecked)
-		printf("[INFO] checked the routes of %d guests; %zu more were not checked\n",
-		       GUESTS_CHECKED_MAX, found->guests_unchecked);
+		note(t, false, "checked the routes of %d guests; %zu more were not checked",
+		     GUESTS_CHECKED_MAX, found->guests_unchecked);
 }
 
 /* Other firewalls on the forward hook that would drop the forwards, and our accepts there. */
@@ -281,9 +311,9 @@ static void check_firewalls(struct tally *t, const struct model *m,
 			handled ? b->insert_chain : b->reason);
 	}
 	for (size_t i = 0; i < r->skipped_count; i++)
-		printf("[WARN] %s %s was not analysed: %s\n       look at it: sudo nft list table %s "
-		       "%s\n", r->skipped[i].family, r->skipped[i].table, r->skipped[i].why,
-		       r->skipped[i].family, r->skipped[i].table);
+		note(t, true, "%s %s was not analysed: %s\n       look at it: sudo nft list table %s %s",
+		     r->skipped[i].family, r->skipped[i].table, r->skipped[i].why,
+		     r->skipped[i].family, r->skipped[i].table);
 	if (r->count == 0)
 		verdict(t, true, true, NULL, "no other firewall on the forward hook drops the forwards%s",
 			r->skipped_count ? " (of the tables analysed)" : "");
@@ -394,9 +424,9 @@ static void check_rp_filter(struct tally *t, const struct model *m, const struct
 			v6 |= m->forwards[i].sources.items[j].addr.family == AF_INET6;
 		}
 	if (v6)
-		printf("[INFO] IPv6 has no rp_filter: a client can forge a source address in a 'from' "
-		       "network unless a rule drops what fails the reverse path (nft: fib saddr . iif "
-		       "oif missing drop)\n");
+		note(t, false, "IPv6 has no rp_filter: a client can forge a source address in a 'from' "
+			       "network unless a rule drops what fails the reverse path (nft: fib saddr . "
+			       "iif oif missing drop)");
 	if (!v4 || !read_number("/proc/sys/net/ipv4/conf/all/rp_filter", &all) ||
 	    !(d = opendir("/proc/sys/net/ipv4/conf")))
 		return;
@@ -432,7 +462,7 @@ static void check_rp_filter(struct tally *t, const struct model *m, const struct
 /* What the host cannot check itself. */
 static void print_hints(const struct options *opts, const struct model *m)
 {
-	char addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN], hint[600];
 
 	printf("\nThings this host cannot check:\n");
 	for (size_t i = 0; i < m->public_ips.count; i++)
@@ -450,63 +480,79 @@ static void print_hints(const struct options *opts, const struct model *m)
 		printf("  - watch a connection arrive: tcpdump -ni %s '%s port %u'\n",
 		       m->host_iface[0] ? m->host_iface : "any",
 		       f->protos & PROTO_TCP ? "tcp" : "udp", f->host_port);
-		char hint[600];
-
 		printf("  - watch it cross every table: sudo %s\n",
 		       options_hint(opts, "diagnose --trace 10", hint, sizeof(hint)));
 	}
 }
 
 static enum exit_code diagnose(const struct options *opts, const struct model *m, struct kernel *k,
-			       struct error *err)
+			       struct outcome *out, struct error *err)
 {
 	struct entry_list wanted = { 0 };
 	struct live_table live = { 0 };
 	struct foreign_report foreign = { 0 };
 	bool *accept_needed = NULL;
-	struct tally t = { 0 };
+	struct tally t = { .quiet = opts->quiet };
 	struct host_findings found;
 	enum exit_code rc = EXIT_OK;
 	char hint[sizeof(t.apply) - 5];
 
 	snprintf(t.apply, sizeof(t.apply), "sudo %s", options_hint(opts, "apply", hint, sizeof(hint)));
-
-	if (!entries_from_model(m, &wanted)) {
-		error_set(err, "out of memory");
-		return EXIT_SYSTEM;
+	if (opts->json && (!(t.checks = json_array()) || !(t.notes = json_array()))) {
+		json_decref(t.checks);
+		return (error_set(err, "out of memory"), EXIT_SYSTEM);
 	}
-	rc = coexist_read(k, READ_OUR_ELEMENTS, &wanted, model_mark(m), NULL, &live, &foreign, err);
+	if (!entries_from_model(m, &wanted))
+		rc = (error_set(err, "out of memory"), EXIT_SYSTEM);
+	if (rc == EXIT_OK)
+		rc = coexist_read(k, READ_OUR_ELEMENTS, &wanted, model_mark(m), NULL, &live, &foreign,
+				  err);
 	if (rc == EXIT_OK && !coexist_accepts_needed(&foreign, &accept_needed)) {
 		error_set(err, "out of memory");
 		rc = EXIT_SYSTEM;
 	}
 	if (rc == EXIT_OK) {
-		printf("nft-portfwd diagnose: %zu forward%s\n\n", m->forward_count,
-		       m->forward_count == 1 ? "" : "s");
+		if (!opts->json && !opts->quiet)
+			printf("nft-portfwd diagnose: %zu forward%s\n\n", m->forward_count,
+			       m->forward_count == 1 ? "" : "s");
 		check_table(&t, &wanted, &live);
 		check_vms(&t, m);
 		check_forwarding(&t, m);
 		check_guests(&t, &wanted);
-		host_findings_read(m, &found);
+		host_findings_read(m, NULL, &found);
 		check_host(&t, m, &found);
 		host_findings_free(&found);
 		check_firewalls(&t, m, &foreign, accept_needed);
 		check_host_side(&t, m, &foreign);
 		check_keep_source(&t, m);
 		check_rp_filter(&t, m, &wanted);
-		printf("\nSummary: %u of %u checks pass, %u fail%s; of the core ones (table, "
-		       "forwarding, guests, other firewalls) %u of %u pass.\n",
-		       t.total - t.failed, t.total, t.failed, t.failed == 1 ? "s" : "",
-		       t.core_passed, t.core_total);
-		print_hints(opts, m);
+		if (!opts->json && !opts->quiet) {
+			printf("\nSummary: %u of %u checks pass, %u fail%s; of the core ones (table, "
+			       "forwarding, guests, other firewalls) %u of %u pass.\n",
+			       t.total - t.failed, t.total, t.failed, t.failed == 1 ? "s" : "",
+			       t.core_passed, t.core_total);
+			print_hints(opts, m);
+		}
+		outcome_set(out, "forwards", json_integer((json_int_t)m->forward_count));
+		outcome_set(out, "checks", t.checks);
+		outcome_set(out, "notes", t.notes);
+		outcome_set(out, "passed", json_integer(t.total - t.failed));
+		outcome_set(out, "failed", json_integer(t.failed));
+		outcome_set(out, "core_passed", json_integer(t.core_passed));
+		outcome_set(out, "core_total", json_integer(t.core_total));
+		t.checks = t.notes = NULL;
 	}
+	json_decref(t.checks);
+	json_decref(t.notes);
 	free(accept_needed);
 	foreign_report_free(&foreign);
 	live_free(&live);
 	entries_free(&wanted);
-	if (rc != EXIT_OK)
-		return rc;
-	return t.failed ? EXIT_DRIFT : EXIT_OK;
+	if (rc == EXIT_OK && t.failed) {
+		error_set(err, "%u of %u checks failed", t.failed, t.total);
+		rc = EXIT_DRIFT;
+	}
+	return rc;
 }
 
 static enum exit_code run_diagnose(const struct options *opts)
@@ -514,8 +560,16 @@ static enum exit_code run_diagnose(const struct options *opts)
 	struct model m = { 0 };
 	struct error err;
 	struct kernel *k = NULL;
-	enum exit_code rc = load_resolved(opts, &m, RESOLVE_UNKNOWN_WAITS, &err);
+	struct outcome out;
+	enum exit_code rc;
 
+	outcome_init(&out, "diagnose", opts->json, opts->quiet);
+	if (opts->trace_seconds && (opts->json || opts->quiet)) {
+		error_set(&err, "--trace prints the packets as they come: it takes neither --json nor "
+			       "--quiet");
+		return outcome_finish(&out, EXIT_USAGE, &err);
+	}
+	rc = load_resolved(opts, &m, RESOLVE_UNKNOWN_WAITS, &err);
 	if (rc == EXIT_OK)
 		load_routing(opts, &m);
 	if (rc == EXIT_OK)
@@ -531,11 +585,16 @@ static enum exit_code run_diagnose(const struct options *opts)
 		}
 		entries_free(&entries);
 	} else if (rc == EXIT_OK) {
-		rc = diagnose(opts, &m, k, &err);
+		rc = diagnose(opts, &m, k, &out, &err);
 	}
 	kernel_close(k);
 	model_free(&m);
-	return rc == EXIT_OK || rc == EXIT_DRIFT ? rc : report_error(rc, &err);
+	/* a failed check is the report's news, said by its lines (text) or "failed" (JSON) */
+	if (rc == EXIT_DRIFT && !opts->json) {
+		outcome_discard(&out);
+		return rc;
+	}
+	return outcome_finish(&out, rc, &err);
 }
 
 const struct command command_diagnose = {
@@ -544,16 +603,19 @@ const struct command command_diagnose = {
 	.help = "For the configured forwards, checks with a PASS or FAIL line and a fix: table\n"
 		"inet portfwd is live with every forward; IP forwarding is on; each guest answers\n"
 		"on its port (a TCP connect with a short timeout; UDP best effort); host-iface\n"
-		"exists and carries host-ip; no other firewall's forward-hook chain drops the\n"
-		"forwards without nft-portfwd's accepts in place (named by table and chain);\n"
-		"keep-source guests can reply through the host. Then a summary and what the host\n"
-		"cannot check itself. Changes nothing; needs CAP_NET_ADMIN. Exit 0 when every\n"
-		"check passes, 1 when one fails.\n"
+		"exists and carries host-ip; every guest has a route and is no broadcast address;\n"
+		"no other firewall's forward-hook chain drops the forwards without nft-portfwd's\n"
+		"accepts in place (named by table and chain); keep-source guests can reply\n"
+		"through the host. Then a summary that counts the checks printed, and what the\n"
+		"host cannot check itself. --quiet prints only the failed checks and warnings;\n"
+		"--json prints every check as one object (\"checks\", \"passed\", \"failed\").\n"
+		"Changes nothing; needs CAP_NET_ADMIN. Exit 0 when every check passes, 1 when one\n"
+		"fails.\n"
 		"\n"
 		"With --trace SECONDS, instead: marks new connections to the forwarded ports for\n"
 		"nftables' packet tracing (from a temporary table inet portfwd-trace, always\n"
 		"deleted afterwards, also on Ctrl-C), prints each packet's path through every\n"
 		"table and chain with its verdict, and names the rule that dropped it.\n",
-	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_TRACE,
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_FORWARD | OPT_TRACE | OPT_JSON | OPT_QUIET,
 	.run = run_diagnose,
 };

@@ -61,6 +61,17 @@ struct owned_file {
 	const char *text;
 };
 
+/* The model's forwards, waiting `to vm` ones after the others, as one list. */
+static size_t forward_count(const struct model *m)
+{
+	return m->forward_count + m->waiting_count;
+}
+
+static const struct forward *forward_at(const struct model *m, size_t i)
+{
+	return i < m->forward_count ? &m->forwards[i] : &m->waiting[i - m->forward_count].f;
+}
+
 /* Is forward `f` one of the file's that `t` names? */
 static bool dropped(const struct forward *f, const struct owned_file *d, const struct target *t)
 {
@@ -82,15 +93,15 @@ static char *without(const struct owned_file *d, const struct model *m, const st
 		*failed = true;
 		return NULL;
 	}
-	for (size_t i = 0; i < m->forward_count; i++)
-		left += strcmp(m->forwards[i].where.source, d->path) == 0 &&
-			!matches(&m->forwards[i], t);
+	for (size_t i = 0; i < forward_count(m); i++)
+		left += strcmp(forward_at(m, i)->where.source, d->path) == 0 &&
+			!matches(forward_at(m, i), t);
 	for (const char *p = d->text; *p; line++) {
 		size_t n = strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
 		bool drop = false;
 
-		for (size_t i = 0; i < m->forward_count && !drop; i++)
-			drop = m->forwards[i].where.line == line && dropped(&m->forwards[i], d, t);
+		for (size_t i = 0; i < forward_count(m) && !drop; i++)
+			drop = forward_at(m, i)->where.line == line && dropped(forward_at(m, i), d, t);
 		if (!drop) {
 			memcpy(text + out, p, n);
 			out += n;
@@ -114,12 +125,12 @@ static char *dropped_lines(const struct owned_file *d, const struct model *m,
 	FILE *out = open_memstream(&all, &len);
 	bool ok = out != NULL, first = true;
 
-	for (size_t i = 0; ok && i < m->forward_count; i++) {
+	for (size_t i = 0; ok && i < forward_count(m); i++) {
 		char *line;
 
-		if (!dropped(&m->forwards[i], d, t))
+		if (!dropped(forward_at(m, i), d, t))
 			continue;
-		ok = (line = forward_text(m, &m->forwards[i], AS_CONFIG)) != NULL;
+		ok = (line = forward_text(m, forward_at(m, i), AS_CONFIG)) != NULL;
 		if (ok)
 			fprintf(out, "%s%s", first ? "" : "; ", line);
 		first = false;
@@ -137,33 +148,40 @@ static char *dropped_lines(const struct owned_file *d, const struct model *m,
 /* The first forward `t` names, or NULL. */
 static const struct forward *find(const struct model *m, const struct target *t)
 {
-	for (size_t i = 0; i < m->forward_count + m->waiting_count; i++) {
-		const struct forward *f = i < m->forward_count ? &m->forwards[i]
-							       : &m->waiting[i - m->forward_count].f;
-
-		if (matches(f, t))
-			return f;
-	}
+	for (size_t i = 0; i < forward_count(m); i++)
+		if (matches(forward_at(m, i), t))
+			return forward_at(m, i);
 	return NULL;
 }
 
 /*
  * Take the forwards `t` names out of the flags record and apply, under the edit's lock;
- * a failed apply puts the record back.
+ * a failed apply puts the record back. `text` is the record without them, NULL when no
+ * forward of it is left: then the record goes, and the settings recorded with its
+ * forwards go with it (said).
  */
 static enum exit_code remove_from_record(struct dropin_edit *e, const struct flag_record *record,
 					 const char *text, struct outcome *out, struct error *err)
 {
 	struct error ignored;
-	enum exit_code rc = state_write_file(e->opts.state_dir, FLAGS_RECORD_FILE,
-					     text ? text : FLAGS_RECORD_HEADER, err);
+	enum exit_code rc = EXIT_OK;
+	char *settings = text ? NULL : options_record_settings(record->text);
 
+	if (text)
+		rc = state_write_file(e->opts.state_dir, FLAGS_RECORD_FILE, text, err);
+	else
+		state_remove(e->opts.state_dir, FLAGS_RECORD_FILE);
 	if (rc == EXIT_OK && (rc = apply_into(&e->opts, out, true, err)) != EXIT_OK &&
 	    state_write_file(e->opts.state_dir, FLAGS_RECORD_FILE, record->text, &ignored) != EXIT_OK)
 		fprintf(stderr, "nft-portfwd: warning: %s; %s keeps the change that was not "
 				"applied\n", ignored.msg, record->path);
+	for (char *line = settings ? strtok(settings, "\n") : NULL; rc == EXIT_OK && line;
+	     line = strtok(NULL, "\n"))
+		outcome_say(out, "no longer in force: %s (given with the flags' forwards, the last of "
+				 "which is gone)", line);
 	if (rc == EXIT_OK)
 		outcome_set(out, "file", json_string(record->path));
+	free(settings);
 	return rc;
 }
 
@@ -222,7 +240,7 @@ static enum exit_code run_remove(const struct options *given)
 				 : dropin_apply(&e, text, true, &out, &err);
 	if (rc == EXIT_OK) {
 		outcome_say(&out, "removed %s from %s%s", line, file.path,
-			    text || from_record ? "" : " (its last forward: the file is gone)");
+			    text ? "" : " (its last forward: the file is gone)");
 		outcome_set(&out, "removed", json_string(line));
 	}
 	free(line);

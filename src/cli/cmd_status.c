@@ -738,7 +738,7 @@ static enum exit_code status(const struct options *opts, struct report *r, struc
 		return rc;
 	read_sysctls(r);
 	if (!opts->quiet)
-		host_findings_read(r->m, &r->found);
+		host_findings_read(r->m, NULL, &r->found);
 	if (opts->quiet) /* the exit code says it all */
 		rc = EXIT_OK;
 	else if (opts->json)

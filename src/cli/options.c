@@ -316,14 +316,28 @@ static bool setting_line(const char *line, size_t len)
 		 (len - skip == 7 || strchr(" \t", line[skip + 7])));
 }
 
+/* The first forward of `m` (read before the record: the config's) taking a port of `f`. */
+static const struct forward *taken_by(const struct forward *f, const struct model *m)
+{
+	for (size_t i = 0; m && i < m->forward_count + m->waiting_count; i++) {
+		const struct forward *c = i < m->forward_count ? &m->forwards[i]
+							       : &m->waiting[i - m->forward_count].f;
+
+		if (same_ports(f, c))
+			return c;
+	}
+	return NULL;
+}
+
 /*
- * The record's text without the forwards that `given`'s flag forwards replace, and without
- * its settings when this run's replace them all (fresh_settings): blank lines instead, so
- * that the others keep their numbers. malloc'd; NULL with err set when it does not parse
- * or memory ran out.
+ * The record's text without the forwards that `given`'s flag forwards replace, nor those
+ * whose ports the config (`config`, NULL: not asked) forwards now: an edit of the config
+ * wins over an old flags apply, which is warned about. Blank lines instead, so that the
+ * others keep their numbers. malloc'd; NULL with err set when it does not parse or
+ * memory ran out.
  */
 static char *record_kept(const struct options *opts, const struct flag_record *record,
-			 const struct model *given, struct error *err)
+			 const struct model *given, const struct model *config, struct error *err)
 {
 	struct model parsed = { 0 };
 	char *text = NULL, hint[600];
@@ -337,15 +351,21 @@ static char *record_kept(const struct options *opts, const struct flag_record *r
 	} else if (!(text = strdup(record->text))) {
 		error_set(err, "out of memory");
 	}
-	for (size_t i = 0; text && i < parsed.forward_count; i++)
-		if (replaced(&parsed.forwards[i], given))
-			blank_line(text, parsed.forwards[i].where.line);
-	for (char *p = text; p && opts->fresh_settings && *p;) {
-		size_t n = strcspn(p, "\n");
+	for (size_t i = 0; text && i < parsed.forward_count; i++) {
+		const struct forward *f = &parsed.forwards[i], *c = NULL;
 
-		if (setting_line(p, n))
-			memset(p, ' ', n);
-		p += n + (p[n] == '\n');
+		if (!replaced(f, given) && !(c = taken_by(f, config)))
+			continue;
+		blank_line(text, f->where.line);
+		if (c) {
+			char where[4200];
+
+			format_origin(&c->where, where, sizeof(where));
+			fprintf(stderr, "nft-portfwd: warning: %s:%u: left out: %s forwards its port "
+					"now; '%s' forgets it (and the table, until the next apply)\n",
+				record->path, f->where.line, where,
+				options_hint(opts, "flush", hint, sizeof(hint)));
+		}
 	}
 	model_free(&parsed);
 	return text;
@@ -366,7 +386,7 @@ static bool load_record(const struct options *opts, const struct flag_record *re
 		model_free(&given);
 		return false;
 	}
-	text = record_kept(opts, record, &given, err);
+	text = record_kept(opts, record, &given, m, err);
 	model_free(&given);
 	if (!text)
 		return false;
@@ -388,8 +408,9 @@ enum exit_code options_load_model(const struct options *opts, const struct flag_
 	const char *dir = options_config_dir(opts);
 
 	*m = (struct model){ 0 };
+	/* add's first forward creates the drop-in directory; before it, none is no error */
 	if (!config_read_file(m, opts->config_path, absent, err) ||
-	    (dir && !config_read_dir(m, dir, !opts->config_dir, err)) ||
+	    (dir && !config_read_dir(m, dir, !opts->config_dir || opts->may_be_empty, err)) ||
 	    !load_record(opts, record, m, err)) {
 		model_free(m);
 		return out_of_memory(err) ? EXIT_SYSTEM : EXIT_CONFIG;
@@ -419,18 +440,14 @@ static bool setting_line_of(const char *line, size_t len, const char *key)
 	return len > n && !strncmp(line, key, n) && strchr(" \t=", line[n]);
 }
 
-char *options_settings_dropped(const struct options *opts, const struct flag_record *record)
+char *options_record_settings(const char *text)
 {
 	struct text out = { 0 };
 
-	for (const char *p = record->text; opts->fresh_settings && p && *p;) {
+	for (const char *p = text; p && *p;) {
 		size_t n = strcspn(p, "\n");
-		bool given = false;
 
-		for (size_t i = 0; i < FORWARD_FLAG_COUNT && !given; i++)
-			given = forward_flags[i].setting && opts->flag[i] &&
-				setting_line_of(p, n, forward_flags[i].name);
-		if (setting_line(p, n) && !given)
+		if (setting_line(p, n))
 			text_printf(&out, "%.*s\n", (int)n, p + strspn(p, " \t"));
 		p += n + (p[n] == '\n');
 	}
@@ -445,7 +462,7 @@ char *options_next_record(const struct options *opts, const struct flag_record *
 			  const struct model *m)
 {
 	struct error ignored;
-	char *kept = record && record->text ? record_kept(opts, record, m, &ignored) : NULL;
+	char *kept = record && record->text ? record_kept(opts, record, m, NULL, &ignored) : NULL;
 	struct text out = { .failed = !kept && record && record->text };
 
 	text_puts(&out, FLAGS_RECORD_HEADER);

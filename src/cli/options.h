@@ -73,8 +73,6 @@ struct options {
 	size_t arg_count;
 	bool json, quiet;
 	bool may_be_empty;      /* add, remove: no config file and no drop-in is no error */
-	/* apply: this run's setting flags replace the flags record's (none: the config's) */
-	bool fresh_settings;
 	unsigned trace_seconds; /* diagnose --trace, up to TRACE_SECONDS_MAX; 0: no trace */
 	bool help, version;
 };
@@ -99,9 +97,10 @@ void options_print_forward_flags(FILE *out);
  * The flags record (the state dir's FLAGS_RECORD_FILE): what applies were given as flags,
  * in config syntax, kept until flush. Its settings replace the config's; its forwards add
  * to the config's. An apply with a forward flag adds that forward to it, replacing the
- * record's forwards of the same family, protocol and host port. Setting flags last one
- * apply, like the old scripts' variables: an apply records its own (none: the config's
- * hold again); add, remove, reapply and the watcher keep the record's.
+ * record's forwards of the same family and protocol whose host ports overlap, and records
+ * the setting flags given with it (replacing the record's value of each). Setting flags
+ * without a forward flag apply to that run only. When the record's last forward goes
+ * (remove, flush), its settings go with it.
  */
 struct flag_record {
 	char *path; /* STATE_DIR/flags.conf, as the forwards' origins name it */
@@ -115,16 +114,13 @@ struct flag_record {
 enum exit_code options_load_model(const struct options *opts, const struct flag_record *record,
 				  struct model *m, struct error *err);
 
-/*
- * The record's settings that this run drops (fresh_settings, not given again), a
- * "KEY = VALUE" line each, malloc'd; NULL when there are none.
- */
-char *options_settings_dropped(const struct options *opts, const struct flag_record *record);
+/* The setting lines of a record's text, "KEY = VALUE" each, malloc'd; NULL: none. */
+char *options_record_settings(const char *text);
 
 /*
- * The flags record after a successful apply of `m` with these options (malloc'd): the
- * record's lines this run's flags do not replace, then this run's setting flags and
- * forward. NULL when out of memory.
+ * The flags record after a successful apply of `m` with these options, which give a
+ * forward flag (malloc'd): the record's lines this run's flags do not replace, then this
+ * run's setting flags and forward. NULL when out of memory.
  */
 char *options_next_record(const struct options *opts, const struct flag_record *record,
 			  const struct model *m);

@@ -6,6 +6,7 @@
 #include "config/resolve.h"
 #include "config/entries.h"
 #include "config/validate.h"
+#include "util/text.h"
 
 const char *prefix_text(const struct prefix *p, bool always_len, char buf[64])
 {
@@ -24,63 +25,63 @@ const char *rate_unit(const struct rate_limit *l)
 	return l->seconds == 1 ? "second" : l->seconds == 60 ? "minute" : "hour";
 }
 
-static void print_ports(FILE *out, unsigned first, unsigned last)
+static void print_ports(struct text *out, unsigned first, unsigned last)
 {
-	fprintf(out, first == last ? "%u" : "%u-%u", first, last);
+	text_printf(out, first == last ? "%u" : "%u-%u", first, last);
 }
 
 /* A `to vm` forward's interface and family (a config line), or where it resolved to. */
-static void print_vm(FILE *out, const struct forward *f, bool config)
+static void print_vm(struct text *out, const struct forward *f, bool config)
 {
 	char buf[INET6_ADDRSTRLEN], text[18];
 
 	if (config && f->vm.network[0])
-		fprintf(out, " network %s", f->vm.network);
+		text_printf(out, " network %s", f->vm.network);
 	if (config && f->vm.by_mac)
-		fprintf(out, " mac %s", format_mac(f->vm.mac, text));
+		text_printf(out, " mac %s", format_mac(f->vm.mac, text));
 	if (config && f->guest.family == AF_INET6)
-		fprintf(out, " ipv6");
+		text_puts(out, " ipv6");
 	if (!config && f->source != GUEST_UNRESOLVED)
-		fprintf(out, " at %s (%s)", addr_text(&f->guest, buf), guest_source_name(f->source));
+		text_printf(out, " at %s (%s)", addr_text(&f->guest, buf), guest_source_name(f->source));
 }
 
-char *forward_text(const struct model *m, const struct forward *f, enum forward_style style)
+void forward_text_append(struct text *out, const struct model *m, const struct forward *f,
+			 enum forward_style style)
 {
 	bool config = style == AS_CONFIG;
-	char *text = NULL, buf[64];
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
+	char buf[64];
 
-	if (!out)
-		return NULL;
-	fprintf(out, "%s%s ", config ? "forward " : "", protos_name(f->protos));
+	text_printf(out, "%s%s ", config ? "forward " : "", protos_name(f->protos));
 	print_ports(out, f->host_port, f->host_port_last);
 	if (f->vm.domain[0])
-		fprintf(out, " %s vm %s:", config ? "to" : "->", f->vm.domain);
+		text_printf(out, " %s vm %s:", config ? "to" : "->", f->vm.domain);
 	else
-		fprintf(out, f->guest.family == AF_INET6 ? " %s [%s]:" : " %s %s:",
-			config ? "to" : "->", addr_text(&f->guest, buf));
+		text_printf(out, f->guest.family == AF_INET6 ? " %s [%s]:" : " %s %s:",
+			    config ? "to" : "->", addr_text(&f->guest, buf));
 	print_ports(out, f->guest_port, f->guest_port + (unsigned)(f->host_port_last - f->host_port));
 	if (f->vm.domain[0])
 		print_vm(out, f, config);
 	for (size_t i = 0; i < f->sources.count; i++)
-		fprintf(out, "%s%s", i ? ", " : " from ", prefix_text(&f->sources.items[i], false, buf));
+		text_printf(out, "%s%s", i ? ", " : " from ", prefix_text(&f->sources.items[i], false, buf));
 	/* status says what happens (masquerade = no keeps every source); a config line what
 	 * the forward itself says */
 	if (config ? f->keep_source : forward_keeps_source(m, f))
-		fprintf(out, " keep-source");
+		text_puts(out, " keep-source");
 	if (config && f->name[0])
-		fprintf(out, " name %s", f->name);
+		text_printf(out, " name %s", f->name);
 	if (f->limit.rate)
-		fprintf(out, " limit %u/%s burst %u", f->limit.rate, rate_unit(&f->limit),
-			f->limit.burst);
+		text_printf(out, " limit %u/%s burst %u", f->limit.rate, rate_unit(&f->limit),
+			    f->limit.burst);
 	if (f->log)
-		fprintf(out, " log");
-	if (fclose(out) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
+		text_puts(out, " log");
+}
+
+char *forward_text(const struct model *m, const struct forward *f, enum forward_style style)
+{
+	struct text out = { 0 };
+
+	forward_text_append(&out, m, f, style);
+	return text_take(&out);
 }
 
 static json_t *json_prefix(const struct prefix *p)

@@ -25,6 +25,11 @@ const char *prefix_text(const struct prefix *p, bool always_len, char buf[64]);
 /* The forward as one line (malloc'd), or NULL when out of memory. */
 char *forward_text(const struct model *m, const struct forward *f, enum forward_style style);
 
+struct text;
+/* The same line at the end of a string builder (util/text.h), for many forwards at once. */
+void forward_text_append(struct text *out, const struct model *m, const struct forward *f,
+			 enum forward_style style);
+
 /*
  * {"name", "config" (FILE:LINE), "protocols", "host_ports", "guest", "guest_ports",
  * "sources", "keep_source", "limit" ({"rate", "per", "burst"} or null), "log"}, or NULL

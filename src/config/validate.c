@@ -290,6 +290,10 @@ const char *check_iface_name(const char *text)
 			return "contains '*', which nft reads as a wildcard (\"eth*\" matches every "
 			       "interface whose name starts with eth, \"*\" all of them); name one "
 			       "interface";
+		/* a config line ends at '#': the name could not be written there, nor recorded */
+		if (*c == '#')
+			return "contains '#', which starts a comment in the config; rename the "
+			       "interface (ip link set OLD name NEW)";
 	}
 	return NULL;
 }

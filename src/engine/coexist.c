@@ -335,7 +335,11 @@ bool coexist_routes_more(const struct model *m, const struct foreign_report *r, 
 	return true;
 }
 
-void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r)
+/* At most this many findings are written on stderr; the JSON holds them all. */
+#define FINDINGS_SAID_MAX 10
+
+void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r,
+		       const struct entry_list *scope)
 {
 	json_t *list = json_array();
 	char advice[768];
@@ -349,12 +353,16 @@ void coexist_tell_host(struct outcome *out, const struct model *m, const struct 
 		fprintf(stderr, "nft-portfwd: warning: %s\n", advice);
 		json_array_append_new(list, json_string(advice));
 	}
-	host_findings_read(m, &found);
+	host_findings_read(m, scope, &found);
 	for (size_t i = 0; i < found.count; i++) {
 		char *line = NULL;
 
-		fprintf(stderr, "nft-portfwd: warning: %s\n       fix: %s\n", found.items[i].what,
-			found.items[i].fix);
+		if (i < FINDINGS_SAID_MAX)
+			fprintf(stderr, "nft-portfwd: warning: %s\n       fix: %s\n", found.items[i].what,
+				found.items[i].fix);
+		else if (i == FINDINGS_SAID_MAX)
+			fprintf(stderr, "nft-portfwd: warning: and %zu more of these kinds (--json lists "
+					"them all)\n", found.count - i);
 		if (asprintf(&line, "%s; fix: %s", found.items[i].what, found.items[i].fix) >= 0) {
 			json_array_append_new(list, json_string(line));
 			free(line);

@@ -72,9 +72,11 @@ bool coexist_routes_more(const struct model *m, const struct foreign_report *r, 
 /*
  * Warn about what the host does beside us: routing beyond the forwards (only with `r`, the
  * other firewalls read; NULL: not read), iptables-legacy tables that forwarded traffic
- * also crosses (hostcheck.h), and what keeps the forwards from working (findings.h). On
- * stderr, and as the outcome's "host_warnings".
+ * also crosses (hostcheck.h), and what keeps the forwards from working (findings.h; with
+ * `scope`, for its entries only: what an apply added). On stderr, and as the outcome's
+ * "host_warnings".
  */
-void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r);
+void coexist_tell_host(struct outcome *out, const struct model *m, const struct foreign_report *r,
+		       const struct entry_list *scope);
 
 #endif

@@ -107,30 +107,46 @@ static enum exit_code table_elements(const struct kernel_ops *k, const char *tex
 	return EXIT_OK;
 }
 
-static int cmp_line(const void *a, const void *b)
+/* A line of forward_lines' builder: where it starts and how long it is. */
+struct line_at {
+	size_t start, len;
+};
+
+/* qsort_r's comparison: `base` is the builder's text the lines are in. */
+static int cmp_line(const void *a, const void *b, void *base)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const struct line_at *x = a, *y = b;
+	const char *text = base;
+	int c = memcmp(text + x->start, text + y->start, x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 /* Every forward of `m` (waiting ones too), a config line each, sorted, then "\n"-joined. */
 static char *forward_lines(const struct model *m)
 {
 	size_t count = m->forward_count + m->waiting_count;
-	char **lines = calloc(count + 1, sizeof(*lines));
-	struct text out = { .failed = !lines };
+	struct line_at *at = calloc(count + 1, sizeof(*at));
+	struct text all = { .failed = !at }, out = { .failed = !at };
 
-	for (size_t i = 0; lines && !out.failed && i < count; i++)
-		out.failed = !(lines[i] = forward_text(m, i < m->forward_count ? &m->forwards[i]
-									       : &m->waiting[i - m->forward_count].f,
-						      AS_CONFIG));
-	if (!out.failed)
-		qsort(lines, count, sizeof(*lines), cmp_line);
-	for (size_t i = 0; lines && i < count; i++) {
-		if (lines[i])
-			text_printf(&out, "%s\n", lines[i]);
-		free(lines[i]);
+	for (size_t i = 0; at && i < count; i++) {
+		at[i].start = all.len;
+		forward_text_append(&all, m, i < m->forward_count ? &m->forwards[i]
+								 : &m->waiting[i - m->forward_count].f,
+				    AS_CONFIG);
+		at[i].len = all.len - at[i].start;
 	}
-	free(lines);
+	if (!all.failed && count) {
+		qsort_r(at, count, sizeof(*at), cmp_line, all.data);
+		text_reserve(&out, all.len + count);
+		for (size_t i = 0; i < count; i++) {
+			text_put(&out, all.data + at[i].start, at[i].len);
+			text_putc(&out, '\n');
+		}
+	}
+	out.failed |= all.failed;
+	free(all.data);
+	free(at);
 	return text_take(&out);
 }
 
@@ -176,8 +192,19 @@ static void tell_missing(const char *from, const char *to, const char *what, jso
 static void remember_forwards(struct apply_run *run)
 {
 	struct error warning;
+	size_t lines = 0;
 
 	run->forwards_before = state_read_file(run->state_dir, APPLIED_FORWARDS_FILE);
+	for (const char *p = run->forwards_before; p && (p = strchr(p, '\n')); p++)
+		lines++;
+	/* An unchanged table, as many forwards: the same ones (the everyday no-op). Only
+	 * waiting `to vm` forwards, which are not in the table, could have changed places. */
+	if (!run->table_changed && run->forwards_before &&
+	    lines == run->m->forward_count + run->m->waiting_count) {
+		free(run->forwards_before);
+		run->forwards_before = NULL;
+		return;
+	}
 	run->forwards_now = forward_lines(run->m);
 	if (!run->forwards_now)
 		state_remove(run->state_dir, APPLIED_FORWARDS_FILE);

@@ -138,14 +138,19 @@ static bool routed(const struct guest_route *routes, size_t count, const struct 
 }
 
 /* Each distinct guest (the first GUESTS_CHECKED_MAX) has a route and is no network's edge. */
-static void check_guests(const struct model *m, const struct ifaddrs *list, struct host_findings *out)
+static void check_guests(const struct model *m, const struct entry_list *scope,
+			 const struct ifaddrs *list, struct host_findings *out)
 {
 	struct entry_list entries = { 0 }, firsts = { 0 };
 	struct guest_route *routes = NULL;
 	size_t route_count = 0;
 
-	if (!entries_from_model(m, &entries))
+	if (scope && (entries.items = malloc((scope->count + 1) * sizeof(*entries.items)))) {
+		memcpy(entries.items, scope->items, scope->count * sizeof(*entries.items));
+		entries.count = scope->count;
+	} else if (scope || !entries_from_model(m, &entries)) {
 		return;
+	}
 	entries_sort(entries.items, entries.count, BY_GUEST);
 	/* one entry per guest, so that the kernel is asked once per guest */
 	firsts.items = entries.items;
@@ -164,7 +169,8 @@ static void check_guests(const struct model *m, const struct ifaddrs *list, stru
 		char text[INET6_ADDRSTRLEN];
 
 		addr_text(g, text);
-		if (!routed(routes, route_count, g))
+		/* no answer at all (no netlink socket, no memory) is no finding */
+		if (routes && !routed(routes, route_count, g))
 			add(out, "forward to an address on a network of this host (a libvirt guest's: "
 				 "'virsh domifaddr DOMAIN'), or add a route to it",
 			    "guest %s: this host has no route to it ('ip route get %s' fails)", text, text);
@@ -175,7 +181,8 @@ static void check_guests(const struct model *m, const struct ifaddrs *list, stru
 	entries_free(&entries);
 }
 
-void host_findings_read(const struct model *m, struct host_findings *out)
+void host_findings_read(const struct model *m, const struct entry_list *scope,
+			struct host_findings *out)
 {
 	struct ifaddrs *list = NULL;
 	size_t before, count = 0;
@@ -189,10 +196,10 @@ void host_findings_read(const struct model *m, struct host_findings *out)
 	check_host(m, list, out);
 	out->host_ok = out->count == 0;
 	before = out->count;
-	check_guests(m, list, out);
+	check_guests(m, scope, list, out);
 	out->guests_ok = out->count == before;
 	freeifaddrs(list);
-	served = hostcheck_served_ports(m, &count);
+	served = hostcheck_served_ports(m, scope, &count);
 	for (size_t i = 0; i < count; i++) {
 		add(out, "set host-ip to the addresses clients use to reach the host", "%s", served[i]);
 		free(served[i]);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/entries.h"
 #include "config/model.h"
 
 struct host_finding {
@@ -30,8 +31,12 @@ struct host_findings {
 /* The kernel is asked for each guest's route; this many at most (status stays cheap). */
 #define GUESTS_CHECKED_MAX 256
 
-/* Look. Out of memory leaves what was found so far. */
-void host_findings_read(const struct model *m, struct host_findings *out);
+/*
+ * Look. With `scope`, the guests and ports of only its entries (what an apply added);
+ * NULL: all of the model's. Out of memory leaves what was found so far.
+ */
+void host_findings_read(const struct model *m, const struct entry_list *scope,
+			struct host_findings *out);
 void host_findings_free(struct host_findings *f);
 
 #endif

@@ -140,21 +140,38 @@ static bool has_host_ip(const struct model *m, int af)
 	return false;
 }
 
-char **hostcheck_served_ports(const struct model *m, size_t *count)
+/* Does forward `fw` take a host port of an entry of `scope`? */
+static bool in_scope(const struct forward *fw, const struct entry_list *scope)
+{
+	for (size_t i = 0; i < scope->count; i++) {
+		const struct entry *e = &scope->items[i];
+
+		if (e->family == fw->guest.family && (fw->protos & e->proto) &&
+		    fw->host_port <= e->host_port && e->host_port <= fw->host_port_last)
+			return true;
+	}
+	return false;
+}
+
+char **hostcheck_served_ports(const struct model *m, const struct entry_list *scope,
+			      size_t *count)
 {
 	static const char *const files[] = { "/proc/net/tcp", "/proc/net/udp", "/proc/net/tcp6",
 					     "/proc/net/udp6" };
-	char *tables[4], **lines = NULL;
+	char *tables[4] = { NULL }, **lines = NULL;
+	bool read = false;
 
 	*count = 0;
-	for (size_t i = 0; i < 4; i++)
-		tables[i] = read_proc(files[i]);
 	for (size_t f = 0; f < m->forward_count; f++) {
 		const struct forward *fw = &m->forwards[f];
 		bool v6 = fw->guest.family == AF_INET6;
 
-		if (has_host_ip(m, fw->guest.family))
+		if (has_host_ip(m, fw->guest.family) || (scope && !in_scope(fw, scope)))
 			continue;
+		/* read when needed: the kernel walks its whole TCP hash for these (ms each) */
+		for (size_t i = 0; !read && i < 4; i++)
+			tables[i] = read_proc(files[i]);
+		read = true;
 		for (unsigned port = fw->host_port; port <= fw->host_port_last; port++)
 			for (int tcp = 1; tcp >= 0; tcp--) {
 				const char *table = tables[(v6 ? 2 : 0) + !tcp];

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/entries.h"
 #include "config/model.h"
 
 /*
@@ -41,9 +42,11 @@ bool proc_net_listens(const char *table, bool v6, bool tcp, uint16_t port, char 
 /*
  * For every forwarded host port (of a family without host-ip) that a host socket listens
  * on, one warning line (malloc'd, the caller frees each and the array). NULL with *count 0
- * when there are none or memory ran out.
+ * when there are none or memory ran out. With `scope`, only the forwards that take a port
+ * of its entries (family, proto, host_port): what an apply added.
  */
-char **hostcheck_served_ports(const struct model *m, size_t *count);
+char **hostcheck_served_ports(const struct model *m, const struct entry_list *scope,
+			      size_t *count);
 
 /*
  * Does libvirtd run a network that forwards (NAT or routed)? It keeps the state of each

@@ -88,11 +88,11 @@ pf_expect_rc 0 "status with config and flags record"
 assert_no_line "$PF_OUT" 'extra:' "no forward shows as extra"
 assert_match "$PF_OUT" "in sync with $PF_TMP/with.conf and $RECORD" "status names both sources"
 
-step "a config forward on a recorded port is refused, naming both"
+step "a config forward on a recorded port wins over the record, with a warning"
 printf 'forward tcp 8081 to %s:81\n' "$GUEST_IP" >"$PF_TMP/clash.conf"
 pf_run --config "$PF_TMP/clash.conf" check
-pf_expect_rc 3 "check of a config that clashes with the flags record"
-assert_match "$PF_ERR" 'flags\.conf:[0-9]+' "the error names the record's line"
+pf_expect_rc 0 "check of a config that takes a recorded port"
+assert_line "$PF_ERR" "warning: $RECORD:3: left out: $PF_TMP/clash.conf:1 forwards its port now" "the warning names the record's line and the config's"
 
 step "remove takes a flags forward out of the record"
 pf_run_ok --config "$PF_TMP/with.conf" remove tcp 8081
@@ -101,6 +101,18 @@ assert_no_reply "$CLIENT" tcp "$HOST_IP" 8081 "8081 no longer forwarded"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 9090 guest "the config's forward stays"
 pf_run --config "$PF_TMP/with.conf" status
 pf_expect_rc 0 "status after the remove"
+
+step "a setting flag without a forward flag applies to that run only"
+pf_run_ok --config "$PF_TMP/with.conf" apply --integrate off
+assert_no_line "$(cat "$RECORD")" '^integrate' "--integrate alone is not recorded"
+assert_line "$(cat "$RECORD")" "^host-ip = $HOST_IP\$" "the host-ip given with a forward stays"
+
+step "removing the flags' last forward drops the settings given with it, and says so"
+pf_run_ok --config "$PF_TMP/with.conf" remove tcp 8080
+assert_line "$PF_OUT" "no longer in force: host-ip = $HOST_IP" "remove names the setting that went"
+[ -e "$RECORD" ] && fail "the record is left without forwards"
+assert_no_reply "$CLIENT" udp "$HOST_IP" 8080 "8080 no longer forwarded"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 9090 guest "the config's forward stays"
 
 step "flags only, no --config at all (default config path)"
 if [ -e /etc/nft-portfwd.conf ]; then

@@ -53,6 +53,18 @@ printed=$(printf '%s\n' "$PF_OUT" | grep -cE '^\[(PASS|FAIL)\]')
 failed=$(printf '%s\n' "$PF_OUT" | grep -cE '^\[FAIL\]')
 assert_line "$PF_OUT" "^Summary: $((printed - failed)) of $printed checks pass, $failed fail" "diagnose's summary counts the printed checks"
 
+step "diagnose --quiet prints only the failed checks, --json all of them"
+pf_run --config "$cfg" diagnose --quiet
+pf_expect_rc 1 "diagnose --quiet fails too"
+assert_no_line "$PF_OUT" '^\[PASS\]' "--quiet: no PASS line"
+assert_eq "$(printf '%s\n' "$PF_OUT" | grep -cE '^\[FAIL\]')" "$failed" "--quiet: the same FAIL lines"
+pf_run --config "$cfg" diagnose --json
+pf_expect_rc 1 "diagnose --json fails too"
+printf '%s\n' "$PF_OUT" >"$PF_TMP/diagnose.json"
+assert_eq "$(pf_json "$PF_TMP/diagnose.json" 'd["failed"]')" "$failed" "--json: failed counts the failed checks"
+assert_eq "$(pf_json "$PF_TMP/diagnose.json" 'len(d["checks"])')" "$printed" "--json: every check"
+assert_eq "$(pf_json "$PF_TMP/diagnose.json" 'sum(c["result"] == "fail" for c in d["checks"])')" "$failed" "--json: the failed ones marked"
+
 step "hints carry --config and --state-dir"
 hnft delete table inet portfwd || fail "deleting the table"
 pf_run --config "$cfg" status
@@ -61,10 +73,10 @@ assert_line "$PF_OUT" "\('sudo nft-portfwd --config $cfg --state-dir $PF_STATE a
 pf_run --config "$cfg" diagnose
 assert_line "$PF_OUT" "fix: sudo nft-portfwd --config $cfg --state-dir $PF_STATE apply" "diagnose's fix carries the options"
 assert_line "$PF_OUT" "sudo nft-portfwd --config $cfg --state-dir $PF_STATE diagnose --trace 10" "the trace hint too"
-pf_run --config "$cfg" remove tcp 9999
+pf_run --config "$cfg" --config-dir "$PF_TMP/nft-portfwd.d" remove tcp 9999
 pf_expect_rc 2 "remove of no forward"
-assert_match "$PF_ERR" "'nft-portfwd --config $cfg --state-dir $PF_STATE list' shows" "remove's hint carries the options"
-[ -e "$PF_TMP/nft-portfwd.d" ] && fail "a remove that found nothing created a directory"
+assert_match "$PF_ERR" "'nft-portfwd --config $cfg --config-dir $PF_TMP/nft-portfwd.d --state-dir $PF_STATE list' shows" "remove's hint carries the options"
+[ -e "$PF_TMP/nft-portfwd.d" ] && fail "a remove that found nothing created the drop-in directory"
 
 step "a config that can work has no findings"
 printf 'forward tcp 8080 to %s:80\n' "$GUEST_IP" >"$PF_TMP/good.conf"

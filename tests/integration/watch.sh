@@ -203,6 +203,15 @@ PF_PIDS+=("$WATCHER")
 for _ in $(seq 50); do grep -q 'table inet portfwd unchanged' "$LOG" && break; sleep 0.1; done
 assert_line "$(cat "$LOG")" 'applied 3 forwards; table inet portfwd unchanged' "the next watcher finds the forwards in place and commits nothing"
 
+step "an apply with forward flags: the watcher reads the flags record and keeps that forward"
+pf_run_ok --config "$CFG" apply --host-port 8003 --vm-ip "$GUEST_IP" --vm-port 8001
+assert_line "$PF_OUT" "told the watcher \\(pid $WATCHER\\) to read the config again" "apply tells the watcher"
+sleep 0.5
+hnft delete table inet portfwd || fail "deleting our table"
+within 8 "after our table was deleted, with a flags forward"
+for _ in $(seq 30); do pf_send "$CLIENT" tcp "$HOST_IP" 8003 0.3 >/dev/null 2>&1 && break; sleep 0.1; done
+assert_reaches "$CLIENT" tcp "$HOST_IP" 8003 guest8001 "the watcher healed the flags' forward too"
+
 step "SIGTERM flushes"
 kill -TERM "$WATCHER"
 wait "$WATCHER" 2>/dev/null
