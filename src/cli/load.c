@@ -30,6 +30,15 @@ bool load_routing(const struct options *opts, struct model *m)
 	return certain;
 }
 
+/* A record this user may not read (not root) is said, and read as none. */
+static enum exit_code unreadable(const struct flag_record *record)
+{
+	fprintf(stderr, "nft-portfwd: warning: cannot read %s: %s; what earlier applies' flags "
+			"recorded there is left out (as root it is included)\n", record->path,
+		strerror(EACCES));
+	return EXIT_OK;
+}
+
 enum exit_code load_record(const struct options *opts, struct flag_record *record,
 			   struct error *err)
 {
@@ -41,19 +50,17 @@ enum exit_code load_record(const struct options *opts, struct flag_record *recor
 		return (error_set(err, "out of memory"), EXIT_SYSTEM);
 	}
 	/* not root: reading goes on without it, as render promises; apply cannot lock anyway */
-	if (access(opts->state_dir, X_OK) != 0 && errno == EACCES) {
-		fprintf(stderr, "nft-portfwd: warning: cannot read %s: %s; what earlier applies' flags "
-				"recorded there is left out (as root it is included)\n", record->path,
-			strerror(EACCES));
-		return EXIT_OK;
-	}
+	if (access(opts->state_dir, X_OK) != 0 && errno == EACCES)
+		return unreadable(record);
 	/* someone else's record would be their word on what this host forwards */
 	if ((rc = state_check(opts->state_dir, err)) != EXIT_OK) {
 		flag_record_free(record);
 		return rc;
 	}
 	errno = 0;
-	if (!(record->text = state_read_file(opts->state_dir, FLAGS_RECORD_FILE)) && errno != ENOENT) {
+	if (!(record->text = state_read_file(opts->state_dir, FLAGS_RECORD_FILE)) && errno == EACCES)
+		return unreadable(record);
+	if (!record->text && errno != ENOENT) {
 		error_set(err, "cannot read %s: %s", record->path, strerror(errno ? errno : EIO));
 		flag_record_free(record);
 		return EXIT_SYSTEM;

@@ -68,6 +68,16 @@ for who in NOBODY ROOT_NO_NET_ADMIN; do
     done
 done
 
+step "a flags record another user cannot read: render warns and goes on"
+pf_run_ok --config "$cfg" apply --host-port 9999 --vm-ip "$GUEST_IP"
+chmod 0755 "$PF_STATE" || fail "chmod of the state dir"
+run_as NOBODY --config "$cfg" render
+pf_expect_rc 0 "NOBODY render with an unreadable flags record"
+assert_line "$PF_ERR" "warning: cannot read $PF_STATE/flags.conf: Permission denied" "render says the record is left out"
+chmod 0700 "$PF_STATE"
+pf_run_ok --config "$cfg" remove tcp 9999
+pf_run_ok --config "$cfg" flush
+
 step "with the table present, flush without CAP_NET_ADMIN keeps it"
 pf_run_ok --config "$cfg" apply
 hnft -s list ruleset >"$PF_TMP/before" || fail "nft list ruleset"
