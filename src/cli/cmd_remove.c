@@ -61,17 +61,6 @@ struct owned_file {
 	const char *text;
 };
 
-/* The model's forwards, waiting `to vm` ones after the others, as one list. */
-static size_t forward_count(const struct model *m)
-{
-	return m->forward_count + m->waiting_count;
-}
-
-static const struct forward *forward_at(const struct model *m, size_t i)
-{
-	return i < m->forward_count ? &m->forwards[i] : &m->waiting[i - m->forward_count].f;
-}
-
 /* Is forward `f` one of the file's that `t` names? */
 static bool dropped(const struct forward *f, const struct owned_file *d, const struct target *t)
 {
@@ -93,15 +82,15 @@ static char *without(const struct owned_file *d, const struct model *m, const st
 		*failed = true;
 		return NULL;
 	}
-	for (size_t i = 0; i < forward_count(m); i++)
-		left += strcmp(forward_at(m, i)->where.source, d->path) == 0 &&
-			!matches(forward_at(m, i), t);
+	for (size_t i = 0; i < model_forward_count(m); i++)
+		left += strcmp(model_forward_at(m, i)->where.source, d->path) == 0 &&
+			!matches(model_forward_at(m, i), t);
 	for (const char *p = d->text; *p; line++) {
 		size_t n = strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
 		bool drop = false;
 
-		for (size_t i = 0; i < forward_count(m) && !drop; i++)
-			drop = forward_at(m, i)->where.line == line && dropped(forward_at(m, i), d, t);
+		for (size_t i = 0; i < model_forward_count(m) && !drop; i++)
+			drop = model_forward_at(m, i)->where.line == line && dropped(model_forward_at(m, i), d, t);
 		if (!drop) {
 			memcpy(text + out, p, n);
 			out += n;
@@ -125,12 +114,12 @@ static char *dropped_lines(const struct owned_file *d, const struct model *m,
 	FILE *out = open_memstream(&all, &len);
 	bool ok = out != NULL, first = true;
 
-	for (size_t i = 0; ok && i < forward_count(m); i++) {
+	for (size_t i = 0; ok && i < model_forward_count(m); i++) {
 		char *line;
 
-		if (!dropped(forward_at(m, i), d, t))
+		if (!dropped(model_forward_at(m, i), d, t))
 			continue;
-		ok = (line = forward_text(m, forward_at(m, i), AS_CONFIG)) != NULL;
+		ok = (line = forward_text(m, model_forward_at(m, i), AS_CONFIG)) != NULL;
 		if (ok)
 			fprintf(out, "%s%s", first ? "" : "; ", line);
 		first = false;
@@ -148,9 +137,9 @@ static char *dropped_lines(const struct owned_file *d, const struct model *m,
 /* The first forward `t` names, or NULL. */
 static const struct forward *find(const struct model *m, const struct target *t)
 {
-	for (size_t i = 0; i < forward_count(m); i++)
-		if (matches(forward_at(m, i), t))
-			return forward_at(m, i);
+	for (size_t i = 0; i < model_forward_count(m); i++)
+		if (matches(model_forward_at(m, i), t))
+			return model_forward_at(m, i);
 	return NULL;
 }
 

@@ -287,11 +287,9 @@ static bool same_ports(const struct forward *a, const struct forward *b)
 /* Is `f` of the record replaced by a forward this run's flags give (in `given`)? */
 static bool replaced(const struct forward *f, const struct model *given)
 {
-	for (size_t i = 0; i < given->forward_count; i++)
-		if (given->forwards[i].where.source == cli_source && same_ports(f, &given->forwards[i]))
-			return true;
-	for (size_t i = 0; i < given->waiting_count; i++)
-		if (given->waiting[i].f.where.source == cli_source && same_ports(f, &given->waiting[i].f))
+	for (size_t i = 0; i < model_forward_count(given); i++)
+		if (model_forward_at(given, i)->where.source == cli_source &&
+		    same_ports(f, model_forward_at(given, i)))
 			return true;
 	return false;
 }
@@ -319,13 +317,9 @@ static bool setting_line(const char *line, size_t len)
 /* The first forward of `m` (read before the record: the config's) taking a port of `f`. */
 static const struct forward *taken_by(const struct forward *f, const struct model *m)
 {
-	for (size_t i = 0; m && i < m->forward_count + m->waiting_count; i++) {
-		const struct forward *c = i < m->forward_count ? &m->forwards[i]
-							       : &m->waiting[i - m->forward_count].f;
-
-		if (same_ports(f, c))
-			return c;
-	}
+	for (size_t i = 0; m && i < model_forward_count(m); i++)
+		if (same_ports(f, model_forward_at(m, i)))
+			return model_forward_at(m, i);
 	return NULL;
 }
 
@@ -481,9 +475,8 @@ char *options_next_record(const struct options *opts, const struct flag_record *
 	for (size_t i = 0; i < FORWARD_FLAG_COUNT; i++)
 		if (forward_flags[i].setting && opts->flag[i])
 			text_printf(&out, "%s = %s\n", forward_flags[i].name, opts->flag[i]);
-	for (size_t i = 0; i < m->forward_count + m->waiting_count; i++) {
-		const struct forward *f = i < m->forward_count ? &m->forwards[i]
-							       : &m->waiting[i - m->forward_count].f;
+	for (size_t i = 0; i < model_forward_count(m); i++) {
+		const struct forward *f = model_forward_at(m, i);
 		char *line;
 
 		if (f->where.source != cli_source)

@@ -201,6 +201,20 @@ static inline bool model_has_vms(const struct model *m)
 	return m->waiting_count > 0;
 }
 
+/*
+ * Every configured forward, the waiting `to vm` ones after the others, as one list:
+ * model_forward_count of them, model_forward_at(m, i) each.
+ */
+static inline size_t model_forward_count(const struct model *m)
+{
+	return m->forward_count + m->waiting_count;
+}
+
+static inline const struct forward *model_forward_at(const struct model *m, size_t i)
+{
+	return i < m->forward_count ? &m->forwards[i] : &m->waiting[i - m->forward_count].f;
+}
+
 void model_free(struct model *m);
 
 #endif

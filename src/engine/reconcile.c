@@ -125,15 +125,13 @@ static int cmp_line(const void *a, const void *b, void *base)
 /* Every forward of `m` (waiting ones too), a config line each, sorted, then "\n"-joined. */
 static char *forward_lines(const struct model *m)
 {
-	size_t count = m->forward_count + m->waiting_count;
+	size_t count = model_forward_count(m);
 	struct line_at *at = calloc(count + 1, sizeof(*at));
 	struct text all = { .failed = !at }, out = { .failed = !at };
 
 	for (size_t i = 0; at && i < count; i++) {
 		at[i].start = all.len;
-		forward_text_append(&all, m, i < m->forward_count ? &m->forwards[i]
-								 : &m->waiting[i - m->forward_count].f,
-				    AS_CONFIG);
+		forward_text_append(&all, m, model_forward_at(m, i), AS_CONFIG);
 		at[i].len = all.len - at[i].start;
 	}
 	if (!all.failed && count) {
@@ -200,7 +198,7 @@ static void remember_forwards(struct apply_run *run)
 	/* An unchanged table, as many forwards: the same ones (the everyday no-op). Only
 	 * waiting `to vm` forwards, which are not in the table, could have changed places. */
 	if (!run->table_changed && run->forwards_before &&
-	    lines == run->m->forward_count + run->m->waiting_count) {
+	    lines == model_forward_count(run->m)) {
 		free(run->forwards_before);
 		run->forwards_before = NULL;
 		return;
