@@ -424,14 +424,17 @@ enum exit_code options_load_model(const struct options *opts, const struct flag_
 	return EXIT_OK;
 }
 
-/* Is the line (`len` bytes) a setting of `key`, as in "host-ip = 192.0.2.1"? */
-static bool setting_line_of(const char *line, size_t len, const char *key)
+/* Is the line (`len` bytes) of the record a setting that this run's flags give again? */
+static bool setting_given(const struct options *opts, const char *line, size_t len)
 {
-	size_t n = strlen(key);
+	const char *key = line + strspn(line, " \t");
+	size_t n = strcspn(key, " \t=");
 
-	while (len && (*line == ' ' || *line == '\t'))
-		line++, len--;
-	return len > n && !strncmp(line, key, n) && strchr(" \t=", line[n]);
+	for (size_t i = 0; setting_line(line, len) && i < FORWARD_FLAG_COUNT; i++)
+		if (forward_flags[i].setting && opts->flag[i] && strlen(forward_flags[i].name) == n &&
+		    !strncmp(key, forward_flags[i].name, n))
+			return true;
+	return false;
 }
 
 char *options_record_settings(const char *text)
@@ -463,11 +466,9 @@ char *options_next_record(const struct options *opts, const struct flag_record *
 	for (const char *p = kept; p && *p;) {
 		size_t n = strcspn(p, "\n");
 		const char *word = p + strspn(p, " \t");
-		bool drop = *word == '#' || word >= p + n; /* comments and blank lines are ours */
+		/* comments and blank lines are ours: the header is written anew */
+		bool drop = *word == '#' || word >= p + n || setting_given(opts, p, n);
 
-		for (size_t i = 0; !drop && i < FORWARD_FLAG_COUNT; i++)
-			drop = forward_flags[i].setting && opts->flag[i] &&
-			       setting_line_of(p, n, forward_flags[i].name);
 		if (!drop)
 			text_printf(&out, "%.*s\n", (int)n, p);
 		p += n + (p[n] == '\n');
