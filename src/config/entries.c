@@ -261,9 +261,15 @@ static struct ordered *radix_sort(struct ordered *o, struct ordered *spare, size
 void entries_sort(struct entry *items, size_t n, enum entry_order order)
 {
 	int (*full)(const void *, const void *) = order == BY_KEY ? cmp_ordered_key : cmp_ordered_guest;
-	struct ordered *o = malloc((n + 1) * sizeof(*o)), *spare = malloc((n + 1) * sizeof(*spare));
-	struct entry *copy = malloc((n + 1) * sizeof(*copy));
+	struct ordered *o, *spare;
+	struct entry *copy;
 
+	/* status sorts each forward's own entries: mostly one, which is sorted already */
+	if (n < 2)
+		return;
+	o = malloc(n * sizeof(*o));
+	spare = malloc(n * sizeof(*spare));
+	copy = malloc(n * sizeof(*copy));
 	if (!o || !spare || !copy) { /* slower, but the same order */
 		qsort(items, n, sizeof(*items), order == BY_KEY ? entry_qsort_key : entry_qsort_guest);
 	} else {
@@ -281,8 +287,7 @@ void entries_sort(struct entry *items, size_t n, enum entry_order order)
 		}
 		for (size_t i = 0; i < n; i++)
 			copy[i] = *sorted[i].entry;
-		if (n)
-			memcpy(items, copy, n * sizeof(*items));
+		memcpy(items, copy, n * sizeof(*items));
 	}
 	free(o);
 	free(spare);

@@ -7,6 +7,7 @@
 #include "engine/coexist.h"
 #include "sys/findings.h"
 #include "sys/hostcheck.h"
+#include "sys/netlink.h"
 #include "table/live.h"
 #include "util/nftsyntax.h"
 #include "sys/process.h"
@@ -225,7 +226,7 @@ enum exit_code coexist_read(struct kernel *k, unsigned what, const struct entry_
 	free(tables);
 	if (rc == EXIT_OK && live)
 		rc = what & READ_OUR_ELEMENTS ? live_read_table(k, what & READ_COUNTERS, live, err)
-					      : live_from_items(merged, false, live, err);
+					      : live_from_items(merged, live, err);
 	if (rc == EXIT_OK)
 		ctx.routes = route_guests(entries, cancel, &ctx.route_count);
 	/* The listing libnftables gave could not be read (or memory ran out, or a signal came). */

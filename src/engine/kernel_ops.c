@@ -5,6 +5,7 @@
 #include "engine/coexist.h"
 #include "engine/kernel_ops.h"
 #include "sys/conntrack.h"
+#include "sys/netlink.h"
 #include "sys/hostcheck.h"
 #include "table/render.h"
 

@@ -35,9 +35,8 @@ enum exit_code kernel_list_ruleset_json(struct kernel *k, bool terse, char **jso
 
 /* What kernel_list_table_json lists of a table besides its structure. */
 enum list_what {
-	LIST_ELEMENTS = 0, /* the elements of its sets and maps, without counters */
-	LIST_COUNTERS = 1, /* ... with their counters and those of its rules */
-	LIST_TERSE = 2,    /* no elements (-t): the structure only */
+	LIST_ELEMENTS, /* the elements of its sets and maps, without counters */
+	LIST_TERSE,    /* no elements (-t): the structure only */
 };
 
 /*
@@ -55,28 +54,5 @@ enum exit_code kernel_list_table_json(struct kernel *k, const char *family, cons
  * killed: call it in a child); when libnftables gives up, it returns EXIT_KERNEL and why.
  */
 enum exit_code kernel_monitor(FILE *out, struct error *err);
-
-/* A table as the kernel lists it (netlink), without what it holds. */
-struct kernel_table {
-	char family[8];  /* "ip", "ip6", "inet", "arp", "bridge", "netdev" */
-	char name[257];
-	uint32_t flags;  /* NFT_TABLE_F_*: NFT_TABLE_F_OWNER when a process holds it */
-	uint32_t owner;  /* with NFT_TABLE_F_OWNER: the holder's netlink port (its pid, usually) */
-};
-
-/*
- * Every table of this network namespace, straight from the kernel (libmnl): libnftables
- * 1.0.6 lists a table that another process holds ('flags owner') with a stray pointer in its
- * JSON, so such tables are found this way first and never listed as JSON. *tables is
- * malloc'd.
- */
-enum exit_code kernel_list_tables(struct kernel_table **tables, size_t *count, struct error *err);
-
-/*
- * The ruleset's generation: the kernel counts every committed nftables transaction, in any
- * table. The same number twice means nothing changed in between. Read with libmnl:
- * libnftables does not expose it.
- */
-enum exit_code kernel_generation(uint32_t *id, struct error *err);
 
 #endif

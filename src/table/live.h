@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The live table read back through libnftables' JSON output: what its maps forward, what
- * its counters saw, and a canonical form to tell whether it changed.
+ * The live table read back: its structure through libnftables' terse JSON listing (a
+ * canonical form to tell whether it changed), what its maps forward and what its counters
+ * saw straight over netlink (libnftnl).
  */
 #ifndef NFT_PORTFWD_LIVE_H
 #define NFT_PORTFWD_LIVE_H
@@ -78,22 +79,20 @@ struct live_table {
 
 /*
  * Everything about table inet portfwd, its elements too, and with with_counters their
- * counters: one `list table` (its cost grows with the elements). Besides
- * kernel_list_table_json's errors: EXIT_KERNEL when the listing is not the JSON expected,
- * EXIT_SYSTEM when memory runs out. On error *t holds nothing to free.
+ * counters (the named ones too): the structure, then each set's elements over netlink,
+ * read again when the ruleset changed in between. Besides the kernel's errors: EXIT_KERNEL
+ * when the listing is not the JSON expected, EXIT_SYSTEM when memory runs out. On error *t
+ * holds nothing to free.
  */
 enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
 			       struct error *err);
 
-/* Only the structure of table inet portfwd, from a terse listing of it (cheap). */
+/* Only the structure of table inet portfwd, from a terse listing (cheap): no elements. */
 enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err);
 
-/*
- * Table inet portfwd from the objects of a ruleset listing (its "nftables" array): the
- * structure, and the elements and counters the listing holds (none in a terse one).
- */
-enum exit_code live_from_items(const json_t *items, bool with_counters, struct live_table *t,
-			       struct error *err);
+/* The structure of table inet portfwd from the objects of a ruleset listing (its
+ * "nftables" array); no elements, even where the listing holds them. */
+enum exit_code live_from_items(const json_t *items, struct live_table *t, struct error *err);
 
 /*
  * Do sets hostN hold exactly the model's host-ip and public-ip addresses? Only for a

@@ -125,6 +125,33 @@ assert_reaches "$CLIENT" tcp "$HOST_IP" 16589 guest "tcp 16589 works again"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 2222 guest22 "tcp 2222 reaches guest:22 again"
 assert_no_reply "$CLIENT" tcp "$HOST_IP" 16600 "the extra element is gone"
 
+step "elements nft-portfwd never writes are named, and apply replaces them"
+src_cfg="$PF_TMP/sourced.conf"
+printf 'host-ip = %s\nforward tcp 7000 to %s:22 from 203.0.113.0/24\n' "$HOST_IP" "$GUEST_IP" >"$src_cfg"
+pf_run_ok --config "$src_cfg" apply
+g=${GUEST_IP//./\\.}
+hnft add element inet portfwd fwdsrc4 "{ 203.0.113.1-203.0.113.9 . tcp . 7001 : $GUEST_IP . 22 }" \
+    || fail "hand add of a range of clients that is not a prefix"
+hnft add element inet portfwd fwdsrc4 "{ 203.0.113.0/24 . tcp . 7002-7003 : $GUEST_IP . 22 }" \
+    || fail "hand add of a range of ports"
+hnft add element inet portfwd fwdsrc4 "{ 203.0.113.0/24 . sctp . 7004 : $GUEST_IP . 22 }" \
+    || fail "hand add of another protocol"
+pf_run --config "$src_cfg" status
+pf_expect_rc 1 "status with hand-made elements"
+never='drift: map fwdsrc4 holds an element nft-portfwd never writes'
+assert_line "$PF_OUT" "$never, 203\.0\.113\.1-203\.0\.113\.9 \. tcp \. 7001 : $g \. 22: the client network is not one address or prefix\$" \
+    "the range of clients is named as nft writes it"
+assert_line "$PF_OUT" "$never, 203\.0\.113\.0-203\.0\.113\.255 \. tcp \. 7002-7003 : $g \. 22: the protocol or host port is a range\$" \
+    "the range of ports is named"
+assert_line "$PF_OUT" "$never, 203\.0\.113\.0-203\.0\.113\.255 \. 132 \. 7004 : $g \. 22: the protocol is not tcp or udp\$" \
+    "the other protocol is named by its number"
+assert_eq "$(printf '%s\n' "$PF_OUT" | grep -c 'never writes')" 3 "three hand-made elements, each once"
+pf_run_ok --config "$src_cfg" apply
+pf_run --config "$src_cfg" status
+pf_expect_rc 0 "in sync after apply replaced the hand-made elements"
+assert_no_line "$(hnft list map inet portfwd fwdsrc4)" "7001|7002|sctp" "the hand-made elements are gone"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 7000 guest22 "the configured sourced forward still works"
+
 step "flush"
 pf_run_ok --config "$cfg" flush
 pf_run --config "$cfg" status
