@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * status: the live table against the config, forward by forward, by map key (family,
- * protocol, host port, client network). Read-only, so it takes no lock: an apply running at
- * the same moment can show as drift for that one call.
+ * status: the report (cli/report.h) as text for a person or as JSON for a program, and as
+ * its exit code: 0 in sync, 1 something differs.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 
 #include "engine/coexist.h"
+#include "cli/report.h"
 #include "config/describe.h"
 #include "cli/commands.h"
 #include "config/entries.h"
@@ -29,311 +29,8 @@
 #include "config/validate.h"
 #include "util/text.h"
 
-/*
- * Worst last: a forward takes the worst state of its entries, so missing wins over
- * different (traffic to a missing entry is not forwarded at all).
- */
-enum forward_state { STATE_LIVE, STATE_DIFFERENT, STATE_MISSING };
-static const char *const state_names[] = { "live", "different", "missing" };
-
-/* A config entry that is not live as configured: `have` is NULL when it is missing. */
-struct mismatch {
-	const struct entry *want, *have;
-};
-
-struct forward_status {
-	enum forward_state state;
-	uint64_t packets, bytes;                   /* its own: its host ports' counters */
-	uint64_t endpoint_packets, endpoint_bytes; /* its guest endpoints', shared with others */
-	uint64_t limited;   /* new connections its limit dropped */
-	bool limited_known; /* the live table has its limit's counter */
-};
-
 /* How many detail lines a forward gets in the text report; a large range would flood it. */
 #define DETAILS_PER_FORWARD 5
-
-struct report {
-	const struct model *m;
-	const char *state_dir;
-	struct live_table live;
-	struct entry_list wanted;        /* the config's entries, in the forwards' order */
-	struct entry *have;              /* the live entries sorted by key */
-	struct forward_status *forwards; /* one per config forward */
-	struct mismatch *mismatches;     /* in the order of `wanted` */
-	size_t mismatch_count;
-	const struct entry **extra;      /* live entries that no config forward has */
-	size_t extra_count;
-	char **drift;                    /* table-wide differences */
-	size_t drift_count;
-	struct foreign_report foreign;   /* other firewalls on the forward hook */
-	struct host_findings found;      /* what on this host keeps the forwards from working */
-	bool *accept_needed;             /* per foreign block: our accepts missing or stale */
-	bool untouched;                  /* no transaction anywhere since the last apply */
-	struct {
-		const struct forwarding_sysctl *sysctl;
-		char value[16];
-		bool read;
-	} sysctls[2];
-};
-
-static const char NO_TABLE[] = "table " TABLE_FAMILY " " TABLE_NAME " does not exist";
-static const char HAND_CHANGED[] = "the live table was changed by hand since the last apply";
-static const char CONFIG_CHANGED[] = "the config changed since the last apply";
-
-static bool in_sync(const struct report *r)
-{
-	return r->drift_count == 0 && r->mismatch_count == 0 && r->extra_count == 0;
-}
-
-/* Guest endpoints ordered as entry_cmp_guest orders entries. */
-static int cmp_stats(const void *a, const void *b)
-{
-	const struct endpoint_stats *x = a, *y = b;
-
-	return entry_cmp_guest(&(struct entry){ .guest = x->guest, .proto = x->proto,
-						 .guest_port = x->port },
-			       &(struct entry){ .guest = y->guest, .proto = y->proto,
-						 .guest_port = y->port });
-}
-
-/* Do two entries carry the same name (element comment), or both none? */
-static bool same_name(const struct entry *a, const struct entry *b)
-{
-	return a->name == b->name || (a->name && b->name && strcmp(a->name, b->name) == 0);
-}
-
-/* Match every config entry with the live entry of the same key. */
-static bool compare_entries(struct report *r)
-{
-	size_t n = r->live.entries.count;
-	bool *claimed = calloc(n + 1, sizeof(*claimed));
-
-	r->have = malloc((n + 1) * sizeof(*r->have));
-	r->mismatches = calloc(r->wanted.count + 1, sizeof(*r->mismatches));
-	r->extra = calloc(n + 1, sizeof(*r->extra));
-	if (!claimed || !r->have || !r->mismatches || !r->extra) {
-		free(claimed);
-		return false;
-	}
-	memcpy(r->have, r->live.entries.items, n * sizeof(*r->have));
-	qsort(r->have, n, sizeof(*r->have), entry_qsort_key);
-	for (size_t i = 0; i < r->wanted.count; i++) {
-		const struct entry *want = &r->wanted.items[i];
-		const struct entry *have = bsearch(want, r->have, n, sizeof(*r->have), entry_qsort_key);
-		enum forward_state state = STATE_MISSING;
-		struct forward_status *f = &r->forwards[want->forward];
-
-		if (have) {
-			claimed[have - r->have] = true;
-			state = addr_cmp(&have->guest, &want->guest) == 0 &&
-					have->guest_port == want->guest_port && same_name(have, want)
-				? STATE_LIVE : STATE_DIFFERENT;
-		}
-		if (state != STATE_LIVE)
-			r->mismatches[r->mismatch_count++] = (struct mismatch){ want, have };
-		if (state > f->state)
-			f->state = state;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!claimed[i])
-			r->extra[r->extra_count++] = &r->have[i];
-	free(claimed);
-	return true;
-}
-
-/* The drops of each limited forward, from its named counter. */
-static void count_limited(struct report *r)
-{
-	for (size_t i = 0; i < r->m->forward_count; i++) {
-		const struct forward *f = &r->m->forwards[i];
-		char name[32];
-
-		if (!f->limit.rate)
-			continue;
-		render_limit_name(name, f);
-		r->forwards[i].limited_known = live_counter(&r->live, name, &r->forwards[i].limited);
-	}
-}
-
-static int cmp_port_stats(const void *a, const void *b)
-{
-	const struct port_stats *x = a, *y = b;
-
-	if (x->family != y->family)
-		return x->family == AF_INET ? -1 : 1;
-	if (x->proto != y->proto)
-		return (int)x->proto - (int)y->proto;
-	return (int)x->port - (int)y->port;
-}
-
-/*
- * Each forward's counters: its own, the counters of its host ports (sets fwdtcpN and
- * fwdudpN: one forward per family, protocol and port), and beside them those of the
- * distinct guest endpoints it leads to, which other forwards to the same endpoint share.
- */
-static bool count_traffic(struct report *r)
-{
-	struct endpoint_stats *stats = r->live.stats;
-	size_t n_stats = r->live.stats_count, n_ports = r->live.port_stats_count;
-	struct entry *own = malloc((r->wanted.count + 1) * sizeof(*own));
-
-	if (!own)
-		return false;
-	qsort(stats, n_stats, sizeof(*stats), cmp_stats);
-	qsort(r->live.port_stats, n_ports, sizeof(*r->live.port_stats), cmp_port_stats);
-	for (size_t start = 0, end; start < r->wanted.count; start = end) {
-		size_t forward = r->wanted.items[start].forward, n;
-		struct forward_status *f = &r->forwards[forward];
-
-		/* entries_from_model keeps each forward's entries together */
-		end = start + 1;
-		while (end < r->wanted.count && r->wanted.items[end].forward == forward)
-			end++;
-		n = end - start;
-		memcpy(own, &r->wanted.items[start], n * sizeof(*own));
-		entries_sort(own, n, BY_KEY);
-		for (size_t i = 0; i < n; i++) {
-			struct port_stats key = { .family = own[i].family, .proto = own[i].proto,
-						  .port = own[i].host_port };
-			const struct port_stats *s;
-
-			/* one counter per port, whatever client networks it has */
-			if (i > 0 && !cmp_port_stats(&key, &(struct port_stats){
-					.family = own[i - 1].family, .proto = own[i - 1].proto,
-					.port = own[i - 1].host_port }))
-				continue;
-			s = bsearch(&key, r->live.port_stats, n_ports, sizeof(key), cmp_port_stats);
-			if (s) {
-				f->packets += s->packets;
-				f->bytes += s->bytes;
-			}
-		}
-		entries_sort(own, n, BY_GUEST);
-		for (size_t i = 0; i < n; i++) {
-			struct endpoint_stats key = { .guest = own[i].guest, .proto = own[i].proto,
-						      .port = own[i].guest_port };
-			const struct endpoint_stats *s;
-
-			if (i > 0 && entry_cmp_guest(&own[i], &own[i - 1]) == 0)
-				continue;
-			s = bsearch(&key, stats, n_stats, sizeof(*stats), cmp_stats);
-			if (s) {
-				f->endpoint_packets += s->packets;
-				f->endpoint_bytes += s->bytes;
-			}
-		}
-	}
-	free(own);
-	return true;
-}
-
-static bool add_drift(struct report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static bool add_drift(struct report *r, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&r->drift[r->drift_count], fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return false;
-	r->drift_count++;
-	return true;
-}
-
-/*
- * Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never
- * writes, and our accepts missing from another firewall's chain (libvirt rebuilds its
- * chains when a network restarts).
- */
-static bool check_drift(struct report *r, const char *state_dir, const char *rendered)
-{
-	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
-	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
-	bool ok;
-
-	r->drift = calloc(r->live.hand_made_count + r->foreign.count + 5, sizeof(*r->drift));
-	ok = r->drift != NULL;
-	if (ok && !r->live.present && r->m->forward_count > 0)
-		ok = add_drift(r, "%s", NO_TABLE);
-	/*
-	 * Without these files (no apply yet, or flushed since) there is nothing to compare. No
-	 * transaction anywhere since the last apply (its generation) means no hand edit either.
-	 */
-	if (ok && applied_live && !r->untouched && strcmp(applied_live, r->live.canonical) != 0)
-		ok = add_drift(r, "%s", HAND_CHANGED);
-	/* Untouched since that apply: remember its structure for later reads (a cache in the
-	 * state dir; the kernel is not changed). */
-	if (ok && !applied_live && r->untouched) {
-		struct error ignored;
-
-		state_write_file(state_dir, APPLIED_LIVE_FILE, r->live.canonical, &ignored);
-	}
-	if (ok && applied_text && strcmp(applied_text, rendered) != 0)
-		ok = add_drift(r, "%s", CONFIG_CHANGED);
-	if (ok && r->live.present && !live_hosts_are(&r->live, r->m))
-		ok = add_drift(r, "the host addresses in set host4 or host6 are not host-ip and "
-				  "public-ip (a hand edit); apply puts them back");
-	for (size_t i = 0; ok && i < r->live.hand_made_count; i++)
-		ok = add_drift(r, "%s", r->live.hand_made[i]);
-	if (ok && r->foreign.trace_leftover) {
-		char leftover[160];
-
-		trace_leftover_text(r->foreign.trace_pid, leftover, sizeof(leftover));
-		ok = add_drift(r, "%s, still marks new connections for tracing; apply or flush "
-				  "deletes it", leftover);
-	}
-	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {
-		const struct foreign_block *b = &r->foreign.blocks[i];
-
-		if (r->accept_needed[i])
-			ok = add_drift(r, "the accept of nft-portfwd is missing or out of place in %s %s "
-					  "%s (%s), which would drop the forwards: %s",
-				       b->family, b->table, b->insert_chain, b->kind, b->reason);
-	}
-	free(applied_text);
-	free(applied_live);
-	return ok;
-}
-
-/* What our accepts in a blocking chain are: in place, missing, or deliberately none. */
-static const char *accepts_state(const struct report *r, size_t i)
-{
-	if (r->m->no_integrate)
-		return "none (integrate = off)";
-	if (!r->foreign.blocks[i].insert_chain[0])
-		return "none (no safe place)";
-	return r->accept_needed[i] ? "missing" : "in place";
-}
-
-static void read_sysctls(struct report *r)
-{
-	const struct forwarding_sysctl *all[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
-
-	for (size_t i = 0; i < 2; i++) {
-		r->sysctls[i].sysctl = all[i];
-		r->sysctls[i].read = sysctl_read(all[i], r->sysctls[i].value);
-	}
-}
-
-static void report_free(struct report *r)
-{
-	live_free(&r->live);
-	entries_free(&r->wanted);
-	free(r->have);
-	free(r->forwards);
-	free(r->mismatches);
-	free(r->extra);
-	for (size_t i = 0; i < r->drift_count; i++)
-		free(r->drift[i]);
-	free(r->drift);
-	foreign_report_free(&r->foreign);
-	host_findings_free(&r->found);
-	free(r->accept_needed);
-}
 
 /* ---- text ---- */
 
@@ -366,7 +63,7 @@ static void print_details(const struct report *r, size_t forward, size_t *next)
 			continue;
 		printf("      ");
 		print_key(x->want);
-		if (x->have && !same_name(x->have, x->want) && addr_cmp(&x->have->guest, &x->want->guest) == 0 &&
+		if (x->have && !entry_same_name(x->have, x->want) && addr_cmp(&x->have->guest, &x->want->guest) == 0 &&
 		    x->have->guest_port == x->want->guest_port) {
 			printf(": the live table names it %s%s%s\n", x->have->name ? "'" : "",
 			       x->have->name ? x->have->name : "nothing", x->have->name ? "'" : "");
@@ -500,9 +197,9 @@ static enum exit_code print_text(const struct report *r, const struct options *o
 		sources_text(opts, m, sources, sizeof(sources));
 		options_hint(opts, "apply", hint, sizeof(hint));
 		printf("table " TABLE_FAMILY " " TABLE_NAME ": %s, %s %s%s%s%s\n",
-		       r->live.present ? "live" : "absent", in_sync(r) ? "in sync with" : "differs from",
-		       sources, in_sync(r) ? "" : " ('sudo ", in_sync(r) ? "" : hint,
-		       in_sync(r) ? "" : r->live.present ? "' puts the config in place)" : "' creates it)");
+		       r->live.present ? "live" : "absent", report_in_sync(r) ? "in sync with" : "differs from",
+		       sources, report_in_sync(r) ? "" : " ('sudo ", report_in_sync(r) ? "" : hint,
+		       report_in_sync(r) ? "" : r->live.present ? "' puts the config in place)" : "' creates it)");
 		for (size_t i = 0; i < r->found.count; i++)
 			printf("  cannot work: %s\n      fix: %s\n", r->found.items[i].what,
 			       r->found.items[i].fix);
@@ -516,7 +213,7 @@ static enum exit_code print_text(const struct report *r, const struct options *o
 			/* a name column only when some forward has a name */
 			printf("  %-*s  %-*s%s%-*s  %-9s  %*llu packets  %*llu bytes\n", w_origin,
 			       origins[i], w_name, m->forwards[i].name, w_name ? "  " : "", w_text,
-			       texts[i], state_names[st->state], w_packets,
+			       texts[i], forward_state_names[st->state], w_packets,
 			       (unsigned long long)st->packets, w_bytes, (unsigned long long)st->bytes);
 			if (st->limited_known)
 				printf("      limit: %llu new connection%s dropped above %u/%s\n",
@@ -541,7 +238,7 @@ static enum exit_code print_text(const struct report *r, const struct options *o
 
 			printf("  firewall: %s %s %s (%s) would drop the forwards; nft-portfwd's accept "
 			       "there: %s; %s\n", b->family, b->table, b->base_chain, b->kind,
-			       accepts_state(r, i), b->placement);
+			       report_accepts_state(r, i), b->placement);
 		}
 		for (size_t i = 0; i < r->foreign.skipped_count; i++)
 			printf("  firewall: %s %s not analysed: %s\n", r->foreign.skipped[i].family,
@@ -599,7 +296,7 @@ static json_t *json_forward(const struct report *r, size_t i)
 	const struct forward_status *st = &r->forwards[i];
 	json_t *o = forward_json(r->m, f), *limit = json_object_get(o, "limit");
 
-	if (!o || json_object_set_new(o, "state", json_string(state_names[st->state])) ||
+	if (!o || json_object_set_new(o, "state", json_string(forward_state_names[st->state])) ||
 	    json_object_set_new(o, "packets", json_integer((json_int_t)st->packets)) ||
 	    json_object_set_new(o, "bytes", json_integer((json_int_t)st->bytes)) ||
 	    json_object_set_new(o, "endpoint_packets", json_integer((json_int_t)st->endpoint_packets)) ||
@@ -650,7 +347,7 @@ static json_t *json_firewall(const struct report *r, size_t i)
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind", b->kind, "family",
 			 b->family, "table", b->table, "chain", b->base_chain, "reason", b->reason,
 			 "insert_chain", b->insert_chain, "placement", b->placement, "accepts",
-			 accepts_state(r, i));
+			 report_accepts_state(r, i));
 }
 
 /*
@@ -724,7 +421,7 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	/* jansson keeps keys in insertion order: the order documented in docs/status-json.md */
 	bool legacy = hostcheck_legacy(model_mark(r->m), advice, sizeof(advice));
 	root = json_pack("{s:i, s:b, s:b, s:o, s:[], s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}}", "schema_version", 1,
-			 "table_present", r->live.present, "in_sync", in_sync(r), "drift", drift,
+			 "table_present", r->live.present, "in_sync", report_in_sync(r), "drift", drift,
 			 "forwards", "extra", extra, "firewalls", firewalls,
 			 "not_analysed", coexist_skipped_json(&r->foreign),
 			 "legacy_iptables", legacy ? json_string(advice) : json_null(),
@@ -751,77 +448,23 @@ static enum exit_code print_json(const struct report *r, struct error *err)
 	return EXIT_OK;
 }
 
-static enum exit_code status(const struct options *opts, struct report *r, struct kernel *k,
-			     const char *rendered, struct error *err)
-{
-	enum exit_code rc;
-	bool ok;
-
-	r->forwards = calloc(r->m->forward_count + 1, sizeof(*r->forwards));
-	ok = r->forwards && entries_from_model(r->m, &r->wanted);
-	if (!ok) {
-		error_set(err, "out of memory");
-		return EXIT_SYSTEM;
-	}
-	uint32_t gen_before, gen_after;
-
-	rc = kernel_generation(&gen_before, err);
-	if (rc == EXIT_OK)
-		rc = coexist_read(k, READ_OUR_ELEMENTS | READ_COUNTERS, &r->wanted, model_mark(r->m), NULL, &r->live, &r->foreign, err);
-	if (rc == EXIT_OK)
-		rc = kernel_generation(&gen_after, err);
-	if (rc == EXIT_OK)
-		r->untouched = gen_before == gen_after &&
-			       state_generation_is(opts->state_dir, gen_after);
-	if (rc == EXIT_OK && !coexist_accepts_needed(&r->foreign, &r->accept_needed)) {
-		error_set(err, "out of memory");
-		rc = EXIT_SYSTEM;
-	}
-	if (rc == EXIT_OK) {
-		ok = compare_entries(r) && count_traffic(r) && check_drift(r, opts->state_dir, rendered);
-		count_limited(r);
-		if (!ok) {
-			error_set(err, "out of memory");
-			rc = EXIT_SYSTEM;
-		}
-	}
-	if (rc != EXIT_OK)
-		return rc;
-	read_sysctls(r);
-	if (!opts->quiet)
-		host_findings_read(r->m, NULL, &r->found);
-	if (opts->quiet) /* the exit code says it all */
-		rc = EXIT_OK;
-	else if (opts->json)
-		rc = print_json(r, err);
-	else if ((rc = print_text(r, opts)) != EXIT_OK)
-		error_set(err, "out of memory");
-	if (rc != EXIT_OK)
-		return rc;
-	return in_sync(r) ? EXIT_OK : EXIT_DRIFT;
-}
-
 static enum exit_code run_status(const struct options *opts)
 {
-	struct model m;
+	struct report r;
 	struct error err;
-	struct kernel *k = NULL;
-	struct report r = { .m = &m, .state_dir = opts->state_dir };
-	char *text = NULL;
-	enum exit_code rc = load_rendered(opts, &m, RESOLVE_UNKNOWN_WAITS, &text, &err);
+	enum exit_code rc = report_read(opts, !opts->quiet, &r, &err);
 
 	if (rc != EXIT_OK)
 		return report_error(rc, &err);
-	/* what it records would be someone else's word: refuse to read it */
-	rc = state_check(opts->state_dir, &err);
-	if (rc == EXIT_OK)
-		rc = kernel_open(&k, &err);
-	if (rc == EXIT_OK)
-		rc = status(opts, &r, k, text, &err);
-	free(text);
+	if (opts->quiet) /* the exit code says it all */
+		rc = EXIT_OK;
+	else if (opts->json)
+		rc = print_json(&r, &err);
+	else if ((rc = print_text(&r, opts)) != EXIT_OK)
+		error_set(&err, "out of memory");
+	if (rc == EXIT_OK && !report_in_sync(&r))
+		rc = EXIT_DRIFT;
 	report_free(&r);
-	kernel_close(k);
-	model_free(&m);
 	return rc == EXIT_OK || rc == EXIT_DRIFT ? rc : report_error(rc, &err);
 }
 

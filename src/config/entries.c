@@ -321,3 +321,8 @@ bool entries_stale(const struct entry_list *before, const struct entry_list *aft
 	entries_sort(stale->items, stale->count, BY_KEY);
 	return true;
 }
+
+bool entry_same_name(const struct entry *a, const struct entry *b)
+{
+	return a->name == b->name || (a->name && b->name && strcmp(a->name, b->name) == 0);
+}

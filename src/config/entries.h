@@ -34,6 +34,9 @@ struct entry_list {
 bool entries_from_model(const struct model *m, struct entry_list *out);
 void entries_free(struct entry_list *list);
 
+/* Do two entries carry the same name (element comment), or both none? */
+bool entry_same_name(const struct entry *a, const struct entry *b);
+
 /* "tcp" or "udp" */
 const char *proto_name(enum proto proto);
 

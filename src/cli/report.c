@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/report.h"
+#include "cli/load.h"
+#include "engine/coexist.h"
+#include "engine/trace.h"
+#include "sys/kernel.h"
+#include "sys/netlink.h"
+#include "sys/state.h"
+#include "table/render.h"
+
+const char *const forward_state_names[] = { "live", "different", "missing" };
+
+static const char NO_TABLE[] = "table " TABLE_FAMILY " " TABLE_NAME " does not exist";
+static const char HAND_CHANGED[] = "the live table was changed by hand since the last apply";
+static const char CONFIG_CHANGED[] = "the config changed since the last apply";
+
+bool report_in_sync(const struct report *r)
+{
+	return r->drift_count == 0 && r->mismatch_count == 0 && r->extra_count == 0;
+}
+
+/* Guest endpoints ordered as entry_cmp_guest orders entries. */
+static int cmp_stats(const void *a, const void *b)
+{
+	const struct endpoint_stats *x = a, *y = b;
+
+	return entry_cmp_guest(&(struct entry){ .guest = x->guest, .proto = x->proto,
+						 .guest_port = x->port },
+			       &(struct entry){ .guest = y->guest, .proto = y->proto,
+						 .guest_port = y->port });
+}
+
+/* Match every config entry with the live entry of the same key. */
+static bool compare_entries(struct report *r)
+{
+	size_t n = r->live.entries.count;
+	bool *claimed = calloc(n + 1, sizeof(*claimed));
+
+	r->have = malloc((n + 1) * sizeof(*r->have));
+	r->mismatches = calloc(r->wanted.count + 1, sizeof(*r->mismatches));
+	r->extra = calloc(n + 1, sizeof(*r->extra));
+	if (!claimed || !r->have || !r->mismatches || !r->extra) {
+		free(claimed);
+		return false;
+	}
+	memcpy(r->have, r->live.entries.items, n * sizeof(*r->have));
+	qsort(r->have, n, sizeof(*r->have), entry_qsort_key);
+	for (size_t i = 0; i < r->wanted.count; i++) {
+		const struct entry *want = &r->wanted.items[i];
+		const struct entry *have = bsearch(want, r->have, n, sizeof(*r->have), entry_qsort_key);
+		enum forward_state state = STATE_MISSING;
+		struct forward_status *f = &r->forwards[want->forward];
+
+		if (have) {
+			claimed[have - r->have] = true;
+			state = addr_cmp(&have->guest, &want->guest) == 0 &&
+					have->guest_port == want->guest_port && entry_same_name(have, want)
+				? STATE_LIVE : STATE_DIFFERENT;
+		}
+		if (state != STATE_LIVE)
+			r->mismatches[r->mismatch_count++] = (struct mismatch){ want, have };
+		if (state > f->state)
+			f->state = state;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!claimed[i])
+			r->extra[r->extra_count++] = &r->have[i];
+	free(claimed);
+	return true;
+}
+
+/* The drops of each limited forward, from its named counter. */
+static void count_limited(struct report *r)
+{
+	for (size_t i = 0; i < r->m->forward_count; i++) {
+		const struct forward *f = &r->m->forwards[i];
+		char name[32];
+
+		if (!f->limit.rate)
+			continue;
+		render_limit_name(name, f);
+		r->forwards[i].limited_known = live_counter(&r->live, name, &r->forwards[i].limited);
+	}
+}
+
+static int cmp_port_stats(const void *a, const void *b)
+{
+	const struct port_stats *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	if (x->proto != y->proto)
+		return (int)x->proto - (int)y->proto;
+	return (int)x->port - (int)y->port;
+}
+
+/*
+ * Each forward's counters: its own, the counters of its host ports (sets fwdtcpN and
+ * fwdudpN: one forward per family, protocol and port), and beside them those of the
+ * distinct guest endpoints it leads to, which other forwards to the same endpoint share.
+ */
+static bool count_traffic(struct report *r)
+{
+	struct endpoint_stats *stats = r->live.stats;
+	size_t n_stats = r->live.stats_count, n_ports = r->live.port_stats_count;
+	struct entry *own = malloc((r->wanted.count + 1) * sizeof(*own));
+
+	if (!own)
+		return false;
+	qsort(stats, n_stats, sizeof(*stats), cmp_stats);
+	qsort(r->live.port_stats, n_ports, sizeof(*r->live.port_stats), cmp_port_stats);
+	for (size_t start = 0, end; start < r->wanted.count; start = end) {
+		size_t forward = r->wanted.items[start].forward, n;
+		struct forward_status *f = &r->forwards[forward];
+
+		/* entries_from_model keeps each forward's entries together */
+		end = start + 1;
+		while (end < r->wanted.count && r->wanted.items[end].forward == forward)
+			end++;
+		n = end - start;
+		memcpy(own, &r->wanted.items[start], n * sizeof(*own));
+		entries_sort(own, n, BY_KEY);
+		for (size_t i = 0; i < n; i++) {
+			struct port_stats key = { .family = own[i].family, .proto = own[i].proto,
+						  .port = own[i].host_port };
+			const struct port_stats *s;
+
+			/* one counter per port, whatever client networks it has */
+			if (i > 0 && !cmp_port_stats(&key, &(struct port_stats){
+					.family = own[i - 1].family, .proto = own[i - 1].proto,
+					.port = own[i - 1].host_port }))
+				continue;
+			s = bsearch(&key, r->live.port_stats, n_ports, sizeof(key), cmp_port_stats);
+			if (s) {
+				f->packets += s->packets;
+				f->bytes += s->bytes;
+			}
+		}
+		entries_sort(own, n, BY_GUEST);
+		for (size_t i = 0; i < n; i++) {
+			struct endpoint_stats key = { .guest = own[i].guest, .proto = own[i].proto,
+						      .port = own[i].guest_port };
+			const struct endpoint_stats *s;
+
+			if (i > 0 && entry_cmp_guest(&own[i], &own[i - 1]) == 0)
+				continue;
+			s = bsearch(&key, stats, n_stats, sizeof(*stats), cmp_stats);
+			if (s) {
+				f->endpoint_packets += s->packets;
+				f->endpoint_bytes += s->bytes;
+			}
+		}
+	}
+	free(own);
+	return true;
+}
+
+static bool add_drift(struct report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool add_drift(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&r->drift[r->drift_count], fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	r->drift_count++;
+	return true;
+}
+
+/*
+ * Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never
+ * writes, and our accepts missing from another firewall's chain (libvirt rebuilds its
+ * chains when a network restarts).
+ */
+static bool check_drift(struct report *r, const char *state_dir, const char *rendered)
+{
+	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
+	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
+	bool ok;
+
+	r->drift = calloc(r->live.hand_made_count + r->foreign.count + 5, sizeof(*r->drift));
+	ok = r->drift != NULL;
+	if (ok && !r->live.present && r->m->forward_count > 0)
+		ok = add_drift(r, "%s", NO_TABLE);
+	/*
+	 * Without these files (no apply yet, or flushed since) there is nothing to compare. No
+	 * transaction anywhere since the last apply (its generation) means no hand edit either.
+	 */
+	if (ok && applied_live && !r->untouched && strcmp(applied_live, r->live.canonical) != 0)
+		ok = add_drift(r, "%s", HAND_CHANGED);
+	/* Untouched since that apply: remember its structure for later reads (a cache in the
+	 * state dir; the kernel is not changed). */
+	if (ok && !applied_live && r->untouched) {
+		struct error ignored;
+
+		state_write_file(state_dir, APPLIED_LIVE_FILE, r->live.canonical, &ignored);
+	}
+	if (ok && applied_text && strcmp(applied_text, rendered) != 0)
+		ok = add_drift(r, "%s", CONFIG_CHANGED);
+	if (ok && r->live.present && !live_hosts_are(&r->live, r->m))
+		ok = add_drift(r, "the host addresses in set host4 or host6 are not host-ip and "
+				  "public-ip (a hand edit); apply puts them back");
+	for (size_t i = 0; ok && i < r->live.hand_made_count; i++)
+		ok = add_drift(r, "%s", r->live.hand_made[i]);
+	if (ok && r->foreign.trace_leftover) {
+		char leftover[160];
+
+		trace_leftover_text(r->foreign.trace_pid, leftover, sizeof(leftover));
+		ok = add_drift(r, "%s, still marks new connections for tracing; apply or flush "
+				  "deletes it", leftover);
+	}
+	for (size_t i = 0; ok && !r->m->no_integrate && i < r->foreign.count; i++) {
+		const struct foreign_block *b = &r->foreign.blocks[i];
+
+		if (r->accept_needed[i])
+			ok = add_drift(r, "the accept of nft-portfwd is missing or out of place in %s %s "
+					  "%s (%s), which would drop the forwards: %s",
+				       b->family, b->table, b->insert_chain, b->kind, b->reason);
+	}
+	free(applied_text);
+	free(applied_live);
+	return ok;
+}
+
+/* What our accepts in a blocking chain are: in place, missing, or deliberately none. */
+const char *report_accepts_state(const struct report *r, size_t i)
+{
+	if (r->m->no_integrate)
+		return "none (integrate = off)";
+	if (!r->foreign.blocks[i].insert_chain[0])
+		return "none (no safe place)";
+	return r->accept_needed[i] ? "missing" : "in place";
+}
+
+static void read_sysctls(struct report *r)
+{
+	const struct forwarding_sysctl *all[] = { &sysctl_ipv4_forward, &sysctl_ipv6_forward };
+
+	for (size_t i = 0; i < 2; i++) {
+		r->sysctls[i].sysctl = all[i];
+		r->sysctls[i].read = sysctl_read(all[i], r->sysctls[i].value);
+	}
+}
+
+void report_free(struct report *r)
+{
+	bool loaded = r->m != NULL;
+
+	live_free(&r->live);
+	entries_free(&r->wanted);
+	free(r->have);
+	free(r->forwards);
+	free(r->mismatches);
+	free(r->extra);
+	for (size_t i = 0; i < r->drift_count; i++)
+		free(r->drift[i]);
+	free(r->drift);
+	foreign_report_free(&r->foreign);
+	host_findings_free(&r->found);
+	free(r->accept_needed);
+	if (loaded)
+		model_free(&r->model);
+	*r = (struct report){ 0 };
+}
+
+/* The live table and the other firewalls against the model, and the state dir's word. */
+static enum exit_code compare(const struct options *opts, struct report *r, struct kernel *k,
+			      const char *rendered, bool findings, struct error *err)
+{
+	uint32_t gen_before, gen_after;
+	enum exit_code rc;
+	bool ok;
+
+	r->forwards = calloc(r->m->forward_count + 1, sizeof(*r->forwards));
+	ok = r->forwards && entries_from_model(r->m, &r->wanted);
+	if (!ok) {
+		error_set(err, "out of memory");
+		return EXIT_SYSTEM;
+	}
+	rc = kernel_generation(&gen_before, err);
+	if (rc == EXIT_OK)
+		rc = coexist_read(k, READ_OUR_ELEMENTS | READ_COUNTERS, &r->wanted, model_mark(r->m),
+				  NULL, &r->live, &r->foreign, err);
+	if (rc == EXIT_OK)
+		rc = kernel_generation(&gen_after, err);
+	if (rc == EXIT_OK)
+		r->untouched = gen_before == gen_after &&
+			       state_generation_is(opts->state_dir, gen_after);
+	if (rc == EXIT_OK && !coexist_accepts_needed(&r->foreign, &r->accept_needed)) {
+		error_set(err, "out of memory");
+		rc = EXIT_SYSTEM;
+	}
+	if (rc == EXIT_OK) {
+		ok = compare_entries(r) && count_traffic(r) && check_drift(r, opts->state_dir, rendered);
+		count_limited(r);
+		if (!ok) {
+			error_set(err, "out of memory");
+			rc = EXIT_SYSTEM;
+		}
+	}
+	if (rc != EXIT_OK)
+		return rc;
+	read_sysctls(r);
+	if (findings)
+		host_findings_read(r->m, NULL, &r->found);
+	return EXIT_OK;
+}
+
+enum exit_code report_read(const struct options *opts, bool findings, struct report *r,
+			   struct error *err)
+{
+	struct kernel *k = NULL;
+	char *rendered = NULL;
+	enum exit_code rc;
+
+	*r = (struct report){ .state_dir = opts->state_dir };
+	rc = load_rendered(opts, &r->model, RESOLVE_UNKNOWN_WAITS, &rendered, err);
+	if (rc != EXIT_OK)
+		return rc;
+	r->m = &r->model;
+	/* what it records would be someone else's word: refuse to read it */
+	rc = state_check(opts->state_dir, err);
+	if (rc == EXIT_OK)
+		rc = kernel_open(&k, err);
+	if (rc == EXIT_OK)
+		rc = compare(opts, r, k, rendered, findings, err);
+	kernel_close(k);
+	free(rendered);
+	if (rc != EXIT_OK)
+		report_free(r);
+	return rc;
+}
