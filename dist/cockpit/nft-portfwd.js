@@ -76,8 +76,17 @@ function runTool(args) {
         // cockpit's promise hands the output to a failure handler as its second argument
         cockpit.spawn(argv, { superuser: "require", err: "message" }).then(
             out => resolve(answer(0, out, "")),
-            (ex, out) => resolve(answer(ex.exit_status, out, ex.message)));
+            (ex, out) => resolve(answer(ex.exit_status, out, reason(ex))));
     });
+}
+
+/* Cockpit's words for a command that did not run are codes for two cases people meet. */
+function reason(ex) {
+    if (ex.problem === "not-found")
+        return tool.program + " is not installed (not found on the administrator's PATH)";
+    if (ex.problem === "access-denied")
+        return "not permitted: turn on administrative access (Cockpit's top bar)";
+    return ex.message;
 }
 
 function answer(exit, out, message) {
