@@ -102,9 +102,11 @@ if [[ -f $cockpit_deb ]]; then
             fail "cockpit-nft-portfwd has no ./usr/share/cockpit/nft-portfwd/$f"
     done
     depends=$(dpkg-deb -f "$cockpit_deb" Depends)
-    [[ $depends == *"cockpit-bridge"* && $depends == *"nft-portfwd (= $version)"* ]] &&
-        echo "  cockpit-nft-portfwd depends on: $depends" ||
+    if [[ $depends == *"cockpit-bridge"* && $depends == *"nft-portfwd (= $version)"* ]]; then
+        echo "  cockpit-nft-portfwd depends on: $depends"
+    else
         fail "cockpit-nft-portfwd depends on '$depends'; expected cockpit-bridge and nft-portfwd (= $version)"
+    fi
 else
     fail "no cockpit-nft-portfwd_*_all.deb was built"
 fi

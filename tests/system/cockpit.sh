@@ -37,19 +37,22 @@ pf_find_binary
 
 pf_setup
 WS_PID="" CHROMIUM_PID="" WATCH_PID=""
+# The host namespace's processes but the watcher (lib.sh stops that one); none: exit 1
+others_in_host() {
+    ip netns pids "$HOST" 2>/dev/null | grep -vx "${WATCH_PID:-none}"
+}
 # Chromium and cockpit-ws, then what the bridge left in the host namespace (its
 # dbus-daemon and ssh-agent), by pid, before lib.sh deletes the namespaces.
 stop_browser() {
-    local pid left
+    local pid
     for pid in $CHROMIUM_PID $WS_PID; do kill "$pid" 2>/dev/null; done
     for pid in $CHROMIUM_PID $WS_PID; do wait "$pid" 2>/dev/null; done
-    left=$(ip netns pids "$HOST" 2>/dev/null | grep -vx "$WATCH_PID")
-    [ -n "$left" ] && kill $left 2>/dev/null
+    for pid in $(others_in_host); do kill "$pid" 2>/dev/null; done
     for _ in $(seq 50); do
-        [ -z "$(ip netns pids "$HOST" 2>/dev/null | grep -vx "$WATCH_PID")" ] && return 0
+        others_in_host >/dev/null || return 0
         sleep 0.1
     done
-    echo "[$PF_TEST] warning: processes left in $HOST: $(ip netns pids "$HOST" | tr '\n' ' ')" >&2
+    echo "[$PF_TEST] warning: processes left in $HOST: $(others_in_host | tr '\n' ' ')" >&2
 }
 pf_on_exit stop_browser
 
