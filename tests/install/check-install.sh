@@ -5,7 +5,7 @@
 # verify, and the bash completion offers every command, option and config file.
 # No privileges needed. Environment (set by tests/install/meson.build): NFT_PORTFWD,
 # SOURCE_ROOT, BUILD_ROOT, MESON, and the install directories SBINDIR, MANDIR, UNITDIR,
-# COMPLETIONSDIR, EXAMPLEDIR.
+# COMPLETIONSDIR, EXAMPLEDIR, HOOKDIR, COCKPITDIR.
 set -u
 
 failures=0
@@ -38,6 +38,7 @@ completion=$dest$COMPLETIONSDIR/nft-portfwd
 example=$dest$EXAMPLEDIR/nft-portfwd.conf.example
 docdir=$dest${EXAMPLEDIR%/examples}
 guides=("$docdir"/{README,design,migration,troubleshooting,status-json,ansible}.md)
+cockpit=("$dest$COCKPITDIR"/{manifest.json,index.html,nft-portfwd.js,nft-portfwd.css})
 
 # --- layout ---------------------------------------------------------------------------
 check_path() { # WHAT DIR SUFFIX: the configured directory has the shape it must have
@@ -50,9 +51,10 @@ check_path "binary" "$SBINDIR" /sbin
 check_path "systemd unit" "$UNITDIR" /systemd/system
 check_path "bash completion" "$COMPLETIONSDIR" /bash-completion/completions
 check_path "example" "$EXAMPLEDIR" /share/doc/nft-portfwd/examples
+check_path "Cockpit page" "$COCKPITDIR" /share/cockpit/nft-portfwd
 
 [[ -x $bin && -f $bin ]] && pass "binary $SBINDIR/nft-portfwd" || fail "no executable $SBINDIR/nft-portfwd"
-for f in "$man8" "$man5" "$unit" "$completion" "$example" "${guides[@]}"; do
+for f in "$man8" "$man5" "$unit" "$completion" "$example" "${guides[@]}" "${cockpit[@]}"; do
     [[ -f $f && -s $f ]] && pass "installed ${f#"$dest"}" || fail "missing or empty: ${f#"$dest"}"
 done
 if [[ -e $dest/etc ]]; then
@@ -63,7 +65,7 @@ fi
 # Nothing installed that this test does not know about (a new file needs a check here).
 expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$hook" \
     "$completion" "$example" \
-    "${guides[@]}" | sort)
+    "${guides[@]}" "${cockpit[@]}" | sort)
 actual=$(find "$dest" -type f | sort)
 # The hook is executable and calls the installed binary.
 [[ -x $hook ]] && grep -q "^        ( $SBINDIR/nft-portfwd reapply --quiet" "$hook" && ! grep -q @SBINDIR@ "$hook" &&
@@ -74,6 +76,21 @@ if [[ $expected == "$actual" ]]; then
 else
     fail "installed files differ from the expected list:"
     diff <(echo "$expected") <(echo "$actual") | sed 's/^/    /'
+fi
+
+# --- the Cockpit page (tests/system/cockpit.sh runs it in a browser) ------------------
+page=$dest$COCKPITDIR
+if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$page/manifest.json" 2>/dev/null; then
+    pass "the Cockpit manifest is JSON"
+else
+    fail "the Cockpit manifest $COCKPITDIR/manifest.json is not JSON"
+fi
+# Cockpit's Content-Security-Policy refuses inline scripts: each one must have a src
+if grep -q '<script src="../base1/cockpit.js">' "$page/index.html" &&
+    ! grep '<script' "$page/index.html" | grep -qv ' src='; then
+    pass "the Cockpit page loads cockpit.js and no inline script"
+else
+    fail "$COCKPITDIR/index.html does not load ../base1/cockpit.js, or has an inline script"
 fi
 
 # --- the installed binary -------------------------------------------------------------

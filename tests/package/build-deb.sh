@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build the Debian package from a temporary copy of this tree with
 # 'dpkg-buildpackage -us -uc -b' (debhelper's meson build system), then check that
-# 'dpkg -c' lists every file a system needs and that the unit is enabled the Debian way.
+# 'dpkg -c' lists every file a system needs and that the unit is enabled the Debian way;
+# the Cockpit page is in its own package, cockpit-nft-portfwd.
 #
 #   bash tests/package/build-deb.sh            # build, check, delete the copy
 #   bash tests/package/build-deb.sh --keep DIR # and leave the .deb files in DIR
@@ -87,6 +88,28 @@ for guide in README design migration troubleshooting status-json ansible; do
 done
 grep -qE '^\./etc/nft-portfwd\.conf$' <<<"$listing" &&
     fail "the package ships /etc/nft-portfwd.conf; it must only ship the example"
+grep -q '^\./usr/share/cockpit/' <<<"$listing" &&
+    fail "nft-portfwd ships the Cockpit page; cockpit-nft-portfwd must"
+
+# The Cockpit page, in a package of its own that needs Cockpit's bridge and this build.
+cockpit_debs=("$tmp"/cockpit-nft-portfwd_*_all.deb)
+cockpit_deb=${cockpit_debs[0]}
+if [[ -f $cockpit_deb ]]; then
+    echo "built ${cockpit_deb##*/}"
+    cockpit_listing=$(dpkg -c "$cockpit_deb" | awk '{ print $6 }')
+    for f in manifest.json index.html nft-portfwd.js nft-portfwd.css; do
+        grep -qx "./usr/share/cockpit/nft-portfwd/$f" <<<"$cockpit_listing" ||
+            fail "cockpit-nft-portfwd has no ./usr/share/cockpit/nft-portfwd/$f"
+    done
+    depends=$(dpkg-deb -f "$cockpit_deb" Depends)
+    if [[ $depends == *"cockpit-bridge"* && $depends == *"nft-portfwd (= $version)"* ]]; then
+        echo "  cockpit-nft-portfwd depends on: $depends"
+    else
+        fail "cockpit-nft-portfwd depends on '$depends'; expected cockpit-bridge and nft-portfwd (= $version)"
+    fi
+else
+    fail "no cockpit-nft-portfwd_*_all.deb was built"
+fi
 
 # The unit as installed: ExecStart at the packaged binary.
 dpkg-deb -x "$deb" "$tmp/root"
@@ -117,7 +140,7 @@ done
 grep -q '^Recommends:.*nftables' "$tmp/control/control" || fail "the package does not recommend nftables"
 
 if command -v lintian >/dev/null; then
-    lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v "running with root" | sed "s/^/  lintian: /"
+    lintian --tag-display-limit 0 "$deb" ${cockpit_deb:+"$cockpit_deb"} 2>&1 | grep -v "running with root" | sed "s/^/  lintian: /"
 fi
 
 if [[ -n $keep ]]; then
