@@ -29,6 +29,7 @@ _nft_portfwd_options()
         reapply) echo "--help --version --state-dir --json --quiet" ;;
         add | remove) echo "$common --state-dir --json --quiet" ;;
         list) echo "$common --state-dir --json --quiet" ;;
+        metrics) echo "$common --output --state-dir" ;;
         *) echo "$common --output --state-dir --json --quiet --trace $fwd" ;;
     esac
 }
@@ -66,7 +67,7 @@ _nft_portfwd_files()
 _nft_portfwd()
 {
     local cur prev words cword split=false
-    local commands="render check apply flush status diagnose watch reapply add remove list"
+    local commands="render check apply flush status diagnose watch reapply add remove list metrics"
 
     if declare -F _init_completion >/dev/null; then
         _init_completion -s || return

@@ -18,7 +18,7 @@ struct command {
 
 extern const struct command command_render, command_check, command_apply, command_flush,
 	command_status, command_diagnose, command_watch, command_reapply, command_add,
-	command_remove, command_list;
+	command_remove, command_list, command_metrics;
 
 /* apply's whole run for these options (reapply runs it with the recorded ones). */
 enum exit_code run_apply(const struct options *opts);

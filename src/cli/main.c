@@ -18,6 +18,7 @@ static const struct command *const commands[] = {
 	&command_add,
 	&command_remove,
 	&command_list,
+	&command_metrics,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -67,7 +68,7 @@ static void print_usage(FILE *out)
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
 		fprintf(out, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\nOptions (before or after the command):\n" CONFIG_OPTION COMMON_OPTIONS
-		     "  -o, --output FILE    %s: write the ruleset to FILE\n"
+		     "  -o, --output FILE    %s: write to FILE, not stdout\n"
 		     "  --state-dir DIR      lock, saved sysctls, last apply, flags record (default\n"
 		     "                       " STATE_DIR_DEFAULT "):\n"
 		     "                       %s\n"
@@ -89,7 +90,7 @@ static void print_command_help(const struct command *cmd)
 	printf("Usage: nft-portfwd %s%s%s [OPTIONS]\n\n%s\n%s\nOptions:\n%s%s", cmd->name,
 	       cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary, cmd->help, cmd->accepts & OPT_CONFIG ? CONFIG_OPTION : "", COMMON_OPTIONS);
 	if (cmd->accepts & OPT_OUTPUT)
-		printf("  -o, --output FILE    write the ruleset to FILE instead of stdout\n");
+		printf("  -o, --output FILE    write to FILE instead of stdout\n");
 	if (cmd->accepts & OPT_STATE_DIR)
 		printf("  --state-dir DIR      lock, saved sysctls, last apply, flags record (default\n"
 		       "                       " STATE_DIR_DEFAULT ")\n");

@@ -64,6 +64,7 @@ else
 fi
 # Nothing installed that this test does not know about (a new file needs a check here).
 expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$hook" \
+    "$dest$UNITDIR/nft-portfwd-metrics.service" "$dest$UNITDIR/nft-portfwd-metrics.timer" \
     "$completion" "$example" \
     "${guides[@]}" "${cockpit[@]}" | sort)
 actual=$(find "$dest" -type f | sort)
@@ -150,25 +151,37 @@ grep -q '^PartOf=' "$unit" && fail "unit: PartOf= would stop the forwards with a
 grep -qE '@[A-Z_]+@' "$unit" && fail "unit: an unsubstituted @VARIABLE@ is left"
 if command -v systemd-analyze >/dev/null; then
     # verify checks that ExecStart's program exists and that Documentation= man pages
-    # open: point the copy at the installed binary and man to the installed pages.
+    # open: point each copy at the installed binary and man to the installed pages.
     mkdir -p "$tmp/units"
-    sed "s|$SBINDIR/nft-portfwd|$bin|" "$unit" >"$tmp/units/nft-portfwd.service"
-    # exposure as systemd rates it: at most 2.5 (the unit's comments say what it still needs)
-    exposure=$(systemd-analyze security --offline=yes "$tmp/units/nft-portfwd.service" 2>/dev/null |
-        sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
-    if [[ -z $exposure ]]; then
-        fail "systemd-analyze security --offline=yes gave no exposure level"
-    elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.5) }'; then
-        pass "systemd-analyze security: exposure $exposure (at most 2.5)"
-    else
-        fail "systemd-analyze security: exposure $exposure, more than 2.5"
-    fi
-    out=$(MANPATH=$dest$MANDIR systemd-analyze verify "$tmp/units/nft-portfwd.service" 2>&1)
-    rc=$?
-    [[ $rc -eq 0 && -z $out ]] && pass "systemd-analyze verify nft-portfwd.service" ||
-        fail "systemd-analyze verify nft-portfwd.service (exit $rc):"$'\n'"$out"
+    cp "$dest$UNITDIR/nft-portfwd-metrics.timer" "$tmp/units/"
+    for name in nft-portfwd.service nft-portfwd-metrics.service; do
+        sed "s|$SBINDIR/nft-portfwd|$bin|" "$dest$UNITDIR/$name" >"$tmp/units/$name"
+        # exposure as systemd rates it: at most 2.5 (the unit's comments say what it still needs)
+        exposure=$(systemd-analyze security --offline=yes "$tmp/units/$name" 2>/dev/null |
+            sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+        if [[ -z $exposure ]]; then
+            fail "systemd-analyze security --offline=yes gave no exposure level for $name"
+        elif awk -v e="$exposure" 'BEGIN { exit !(e <= 2.5) }'; then
+            pass "systemd-analyze security $name: exposure $exposure (at most 2.5)"
+        else
+            fail "systemd-analyze security $name: exposure $exposure, more than 2.5"
+        fi
+    done
+    for name in nft-portfwd.service nft-portfwd-metrics.service nft-portfwd-metrics.timer; do
+        out=$(MANPATH=$dest$MANDIR systemd-analyze verify "$tmp/units/$name" 2>&1)
+        rc=$?
+        [[ $rc -eq 0 && -z $out ]] && pass "systemd-analyze verify $name" ||
+            fail "systemd-analyze verify $name (exit $rc):"$'\n'"$out"
+    done
+    grep -q '^ExecStart=.* metrics --output /var/lib/prometheus/node-exporter/nft-portfwd.prom$' \
+        "$dest$UNITDIR/nft-portfwd-metrics.service" &&
+        grep -q '^ConditionPathIsDirectory=/var/lib/prometheus/node-exporter$' \
+            "$dest$UNITDIR/nft-portfwd-metrics.service" &&
+        grep -q '^OnUnitActiveSec=15s$' "$dest$UNITDIR/nft-portfwd-metrics.timer" &&
+        pass "the metrics unit writes node_exporter's textfile directory every 15 s, when it exists" ||
+        fail "the metrics unit or timer does not say what nft-portfwd(8) says"
 else
-    echo "skip: systemd-analyze is not installed; the unit was not verified"
+    echo "skip: systemd-analyze is not installed; the units were not verified"
 fi
 
 # --- bash completion ------------------------------------------------------------------

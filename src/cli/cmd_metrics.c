@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * metrics: the report (cli/report.h) in Prometheus' text exposition format, on stdout for
+ * a scrape, or with --output into node_exporter's textfile collector, replaced atomically
+ * (nft-portfwd-metrics.timer does that every 15 s). The series and their labels are
+ * documented in docs/metrics.md; their names are stable.
+ */
+#include <arpa/inet.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/report.h"
+#include "config/validate.h"
+#include "sys/safefile.h"
+#include "sys/watchinfo.h"
+#include "util/text.h"
+
+#define PREFIX "nft_portfwd_"
+
+/* A label value as the exposition format escapes it: backslash, double quote, newline. */
+static void label_value(struct text *out, const char *value)
+{
+	for (; *value; value++) {
+		if (*value == '\\' || *value == '"')
+			text_putc(out, '\\');
+		if (*value == '\n')
+			text_puts(out, "\\n");
+		else
+			text_putc(out, *value);
+	}
+}
+
+static void family_header(struct text *out, const char *name, const char *type, const char *help)
+{
+	text_printf(out, "# HELP " PREFIX "%s %s\n# TYPE " PREFIX "%s %s\n", name, help, name, type);
+}
+
+/* A forward's labels, without the braces: which forward a series is about. */
+static void forward_labels(struct text *out, const struct forward *f)
+{
+	char origin[4200], guest[INET6_ADDRSTRLEN] = "";
+
+	format_origin(&f->where, origin, sizeof(origin));
+	if (f->source != GUEST_UNRESOLVED)
+		addr_text(&f->guest, guest);
+	text_puts(out, "name=\"");
+	label_value(out, f->name);
+	text_printf(out, "\",protocol=\"%s\",host_port=\"%u", protos_name(f->protos), f->host_port);
+	if (f->host_port_last != f->host_port)
+		text_printf(out, "-%u", f->host_port_last);
+	text_printf(out, "\",guest=\"%s\",vm=\"", guest);
+	label_value(out, f->vm.domain);
+	text_puts(out, "\",origin=\"");
+	label_value(out, origin);
+	text_putc(out, '"');
+}
+
+/* Every forward, configured or waiting (status NULL), with its labels written once. */
+struct forward_series {
+	const struct forward *f;
+	const struct forward_status *status;
+	size_t labels, labels_len; /* where its labels are in the labels text */
+};
+
+static struct forward_series *forward_series(const struct report *r, struct text *labels,
+					     size_t *count)
+{
+	size_t n = r->m->forward_count + r->m->waiting_count;
+	struct forward_series *all = calloc(n + 1, sizeof(*all));
+
+	for (size_t i = 0; all && i < n; i++) {
+		bool waiting = i >= r->m->forward_count;
+
+		all[i].f = waiting ? &r->m->waiting[i - r->m->forward_count].f : &r->m->forwards[i];
+		all[i].status = waiting ? NULL : &r->forwards[i];
+		all[i].labels = labels->len;
+		forward_labels(labels, all[i].f);
+		all[i].labels_len = labels->len - all[i].labels;
+	}
+	*count = n;
+	return all;
+}
+
+enum forward_value { VALUE_PACKETS, VALUE_BYTES, VALUE_LIMIT_DROPPED, VALUE_UP, VALUE_STATE };
+
+/* The series of family `name` for each forward that has one. */
+static void each_forward(struct text *out, const char *name, enum forward_value value,
+			 const struct forward_series *all, size_t count, const char *labels)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct forward_status *s = all[i].status;
+		unsigned long long n = 0;
+
+		/* only limited forwards have drops, once their limit's counter is in the table */
+		if (value == VALUE_LIMIT_DROPPED && (!all[i].f->limit.rate || !s || !s->limited_known))
+			continue;
+		text_printf(out, PREFIX "%s{", name);
+		text_put(out, labels + all[i].labels, all[i].labels_len);
+		if (value == VALUE_STATE)
+			text_printf(out, ",state=\"%s\"", s ? forward_state_names[s->state] : "waiting");
+		if (value == VALUE_PACKETS && s)
+			n = s->packets;
+		else if (value == VALUE_BYTES && s)
+			n = s->bytes;
+		else if (value == VALUE_LIMIT_DROPPED)
+			n = s->limited;
+		else if (value == VALUE_UP)
+			n = s && s->state == STATE_LIVE;
+		else if (value == VALUE_STATE)
+			n = 1;
+		text_printf(out, "} %llu\n", n);
+	}
+}
+
+static void host_gauge(struct text *out, const char *name, const char *help, long long value)
+{
+	family_header(out, name, "gauge", help);
+	text_printf(out, PREFIX "%s %lld\n", name, value);
+}
+
+/* false when memory ran out */
+static bool render_metrics(const struct report *r, struct text *out)
+{
+	struct watch_info wi;
+	bool watcher = watch_info_read(r->state_dir, &wi);
+	struct text labels = { 0 };
+	size_t n;
+	struct forward_series *all = forward_series(r, &labels, &n);
+	const char *l = labels.data;
+
+	if (!all || labels.failed) {
+		free(all);
+		free(text_take(&labels));
+		return false;
+	}
+	family_header(out, "forward_packets_total", "counter",
+		      "Packets to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).");
+	each_forward(out, "forward_packets_total", VALUE_PACKETS, all, n, l);
+	family_header(out, "forward_bytes_total", "counter",
+		      "Bytes to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).");
+	each_forward(out, "forward_bytes_total", VALUE_BYTES, all, n, l);
+	family_header(out, "forward_limit_dropped_total", "counter",
+		      "New connections the forward's limit dropped (limited forwards only).");
+	each_forward(out, "forward_limit_dropped_total", VALUE_LIMIT_DROPPED, all, n, l);
+	family_header(out, "forward_up", "gauge",
+		      "1 when the forward is live: in the table as configured.");
+	each_forward(out, "forward_up", VALUE_UP, all, n, l);
+	family_header(out, "forward_state", "gauge",
+		      "The forward's state, in its label: live, missing, different (the table "
+		      "forwards it elsewhere) or waiting (a VM without an address).");
+	each_forward(out, "forward_state", VALUE_STATE, all, n, l);
+	free(all);
+	free(text_take(&labels));
+	host_gauge(out, "table_present", "1 when table inet portfwd exists.", r->live.present);
+	host_gauge(out, "in_sync", "1 when the table holds exactly the config (status exits 0).",
+		   report_in_sync(r));
+	host_gauge(out, "drift", "Table-wide differences status reports: a hand edit, a config "
+		   "changed since the last apply, an accept missing in another firewall's chain.",
+		   (long long)r->drift_count);
+	host_gauge(out, "extra_elements", "Elements of the table that no configured forward has.",
+		   (long long)r->extra_count);
+	host_gauge(out, "watcher_up", "1 when the watcher (nft-portfwd watch, the unit) runs.",
+		   watcher);
+	family_header(out, "watcher_heals_total", "counter",
+		      "What the running watcher put back since it started.");
+	text_printf(out, PREFIX "watcher_heals_total %u\n", watcher ? wi.heals : 0);
+	host_gauge(out, "watcher_last_heal_timestamp_seconds",
+		   "When the running watcher last put something back (Unix time); 0: never.",
+		   watcher ? (long long)wi.last_heal : 0);
+	host_gauge(out, "watcher_backing_off",
+		   "1 when the watcher backs off: another program keeps undoing the forwards.",
+		   watcher && wi.backing_off);
+	family_header(out, "forwarding", "gauge", "The forwarding sysctl's value.");
+	for (size_t i = 0; i < 2; i++)
+		if (r->sysctls[i].read)
+			text_printf(out, PREFIX "forwarding{sysctl=\"%s\"} %s\n",
+				    r->sysctls[i].sysctl->name, r->sysctls[i].value);
+	return !out->failed;
+}
+
+/*
+ * Replace FILE with the metrics: a fresh hidden file beside it, renamed into place, so the
+ * textfile collector never reads half of it. The directory must exist: it is the
+ * collector's, and where there is no collector there is nothing to write.
+ */
+static enum exit_code write_file(const char *path, const char *content, struct error *err)
+{
+	static const struct safe_dir kind = {
+		.what = "metrics directory",
+		.risk = "replace the metrics node_exporter serves",
+		.other = "give --output a file in another directory",
+		.create_mode = 0755,
+	};
+	char *dir_copy = strdup(path), *name_copy = strdup(path);
+	enum exit_code rc = EXIT_SYSTEM;
+	int dfd = -1;
+
+	if (!dir_copy || !name_copy)
+		error_set(err, "out of memory");
+	else if ((dfd = safe_open_dir(&kind, dirname(dir_copy), false, &rc, err)) >= 0)
+		rc = safe_write_at(dfd, dir_copy, basename(name_copy), content, 0644, false, err);
+	if (dfd >= 0)
+		close(dfd);
+	free(dir_copy);
+	free(name_copy);
+	return rc;
+}
+
+static enum exit_code run_metrics(const struct options *opts)
+{
+	struct report r;
+	struct error err;
+	struct text out = { 0 };
+	char *content;
+	enum exit_code rc = report_read(opts, false, &r, &err);
+
+	if (rc != EXIT_OK)
+		return report_error(rc, &err);
+	if (!render_metrics(&r, &out))
+		out.failed = true;
+	report_free(&r);
+	if (!(content = text_take(&out)))
+		return report_error(EXIT_SYSTEM, &(struct error){ "out of memory" });
+	if (opts->output_path)
+		rc = write_file(opts->output_path, content, &err);
+	else if (fputs(content, stdout) == EOF || fflush(stdout) != 0)
+		rc = (error_set(&err, "cannot write the metrics to standard output"), EXIT_SYSTEM);
+	free(content);
+	return rc == EXIT_OK ? rc : report_error(rc, &err);
+}
+
+const struct command command_metrics = {
+	.name = "metrics",
+	.summary = "print each forward's counters and state for Prometheus",
+	.help = "Prints Prometheus' text exposition format: per forward (labels name, protocol,\n"
+		"host_port, guest, vm, origin) its packets, bytes, limit drops, whether it is live\n"
+		"and its state, and for\n"
+		"the host whether the table is in sync, the watcher and its heals, and the\n"
+		"forwarding sysctls. With --output FILE it replaces FILE atomically, in a\n"
+		"directory that must exist: nft-portfwd-metrics.timer writes\n"
+		"/var/lib/prometheus/node-exporter/nft-portfwd.prom every 15 s for node_exporter's\n"
+		"textfile collector. It reads what status reads, and never changes the table.\n",
+	.accepts = OPT_CONFIG | OPT_STATE_DIR | OPT_OUTPUT,
+	.run = run_metrics,
+};
