@@ -37,7 +37,7 @@ hook=$dest$HOOKDIR/libvirt-network-hook
 completion=$dest$COMPLETIONSDIR/nft-portfwd
 example=$dest$EXAMPLEDIR/nft-portfwd.conf.example
 docdir=$dest${EXAMPLEDIR%/examples}
-guides=("$docdir"/{README,design,migration,troubleshooting,status-json,ansible}.md)
+guides=("$docdir"/{README,design,migration,troubleshooting,status-json,ansible,metrics}.md)
 cockpit=("$dest$COCKPITDIR"/{manifest.json,index.html,nft-portfwd.js,nft-portfwd.css})
 
 # --- layout ---------------------------------------------------------------------------
