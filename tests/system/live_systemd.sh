@@ -10,7 +10,9 @@
 #   nft flush ruleset; ufw enabled, then ufw reload; firewalld started, firewall-cmd --reload.
 # Then another program deleting our table 50 times a second for 10 s: a "keeps undoing"
 # line, a bounded number of heals, well under half a core, the forwards back within a few
-# seconds. Then systemctl stop nft-portfwd leaves nothing of ours and ip_forward as before.
+# seconds. With prometheus-node-exporter installed, nft-portfwd-metrics.timer writes the
+# textfile that node_exporter serves, again within 15 s, and nothing without its directory.
+# Then systemctl stop nft-portfwd leaves nothing of ours and ip_forward as before.
 # Needs root, systemd-nspawn (systemd-container), libvirt-daemon-system, dnsmasq-base;
 # exits 77 without them. Nothing outside the container is changed; it and its overlay are
 # removed on exit.
@@ -203,6 +205,44 @@ log "-- status tells about the watcher"
 out=$(inside nft-portfwd status 2>&1)
 echo "$out" | grep -q '^  watcher: running, pid ' || fail "status does not show the watcher: $out"
 inside journalctl -u nft-portfwd --no-pager -o short-precise | grep -E 'healed:|warning' | cut -c1-260 | sed "s/^/[$TEST] journal: /" | tail -n 30
+
+if [ -e "$R/lib/systemd/system/prometheus-node-exporter.service" ]; then
+    event "nft-portfwd-metrics.timer writes what Debian's node_exporter serves"
+    prom=/var/lib/prometheus/node-exporter/nft-portfwd.prom
+    inside mkdir -p /var/lib/prometheus/node-exporter
+    inside rm -f "$prom"
+    inside systemctl start prometheus-node-exporter || fail "start prometheus-node-exporter"
+    inside systemctl enable --now nft-portfwd-metrics.timer >/dev/null 2>&1 || fail "enable --now nft-portfwd-metrics.timer"
+    for _ in $(seq 100); do inside test -s "$prom" && break; sleep 0.1; done
+    inside test -s "$prom" || fail "the timer wrote no $prom within 10 s: $(inside systemctl status nft-portfwd-metrics.service 2>&1 | tail -5)"
+    first=$(inside stat -c %Y "$prom")
+    # node_exporter on the container's loopback, as Prometheus would scrape it
+    scrape() {
+        inside python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=5).read().decode())'
+    }
+    for _ in $(seq 50); do scrape >/dev/null 2>&1 && break; sleep 0.1; done
+    served=$(scrape) || fail "node_exporter does not answer on 127.0.0.1:9100"
+    echo "$served" | grep -qE '^nft_portfwd_forward_up\{.*host_port="8000".*\} 1$' || fail "node_exporter does not serve forward tcp 8000 as up"
+    echo "$served" | grep -qE '^nft_portfwd_forward_packets_total\{.*host_port="5000".*protocol="udp".*\} [1-9]' ||
+        fail "node_exporter serves no packets of forward udp 5000 (the probes sent some)"
+    echo "$served" | grep -qx 'nft_portfwd_watcher_up 1' || fail "the metrics do not see the watcher: $(echo "$served" | grep '^nft_portfwd_watcher')"
+    echo "$served" | grep -qE '^node_textfile_scrape_error 0$' || fail "node_exporter could not read the file"
+    log "ok: node_exporter serves $(echo "$served" | grep -c '^nft_portfwd_') nft_portfwd_ series the timer wrote"
+    # the interval: written again within the documented 15 s (and a second)
+    for _ in $(seq 170); do [ "$(inside stat -c %Y "$prom")" -gt "$first" ] && break; sleep 0.1; done
+    [ "$(inside stat -c %Y "$prom")" -gt "$first" ] || fail "the timer did not write $prom again within 17 s"
+    log "ok: written again $(( $(inside stat -c %Y "$prom") - first )) s later"
+    # without the collector's directory, the unit is skipped and writes nothing
+    inside systemctl stop nft-portfwd-metrics.timer prometheus-node-exporter
+    inside rm -rf /var/lib/prometheus/node-exporter
+    inside systemctl start nft-portfwd-metrics.service || fail "start nft-portfwd-metrics.service without the directory"
+    [ "$(inside systemctl show -p ConditionResult --value nft-portfwd-metrics.service)" = no ] ||
+        fail "nft-portfwd-metrics.service ran without the collector's directory"
+    inside test -e /var/lib/prometheus/node-exporter && fail "the unit created the collector's directory"
+    log "ok: without /var/lib/prometheus/node-exporter the unit is skipped"
+else
+    log "prometheus-node-exporter not installed: the metrics timer is not tried"
+fi
 
 log "-- systemctl stop nft-portfwd"
 inside systemctl stop nft-portfwd || fail "stop"

@@ -38,7 +38,7 @@ check "version" 0 "" -- "$bin" --version
 grep -qx "nft-portfwd [0-9.]*" "$tmp/out" || { echo "FAIL version line: $(cat "$tmp/out")"; failed=$((failed + 1)); }
 check "no command" 2 "Usage: nft-portfwd" -- "$bin"
 check "unknown command" 2 "unknown command 'aply'" -- "$bin" aply
-check "unknown command lists the commands" 2 "commands are render, check, apply, flush, status, diagnose, watch, reapply, add, remove and list" \
+check "unknown command lists the commands" 2 "commands are render, check, apply, flush, status, diagnose, watch, reapply, add, remove, list and metrics" \
 	-- "$bin" aply
 check "unknown option" 2 "unknown option '--frobnicate'" -- "$bin" render --frobnicate
 check "option needs value" 2 "option --config needs a value" -- "$bin" render --config
