@@ -250,8 +250,13 @@ for n in $SIZES; do
     esac
     case $n in
         10000|100000)
-            printf '| status, %s, vs nft -j list table | %s | <= 2x | %s |\n' "$n" "$(ratio "${R[status.pf.$n]}" "${R[list.nft.$n]}")" \
-                "$(awk -v a="${R[status.pf.$n]}" -v b="${R[list.nft.$n]}" 'BEGIN { print a <= 2 * b ? "met" : "**missed**" }')"
+            # issue 21: within 0.25x of nft -j list table at 10,000, within 1 s at 100,000
+            if [ "$n" = 10000 ]; then
+                printf '| status -q, %s, vs nft -j list table | %s | <= 0.25x | %s |\n' "$n" "$(ratio "${R[status.pf.$n]}" "${R[list.nft.$n]}")" \
+                    "$(awk -v a="${R[status.pf.$n]}" -v b="${R[list.nft.$n]}" 'BEGIN { print a <= 0.25 * b ? "met" : "**missed**" }')"
+            else
+                target "status -q of 100,000" "${R[status.pf.$n]}" 1000000 "" "1000 ms"
+            fi
             printf '| fresh apply, %s, vs nft -f | %s | <= 1.1x | %s |\n' "$n" "$(ratio "${R[fresh.pf.$n]}" "${R[fresh.nft.$n]}")" \
                 "$(awk -v a="${R[fresh.pf.$n]}" -v b="${R[fresh.nft.$n]}" 'BEGIN { print a <= 1.1 * b ? "met" : "**missed**" }')"
             printf '| peak RSS of one change, %s, vs nft -f | %s vs %s KiB | <= 1x | %s |\n' "$n" "${R[rss.pf.$n]}" "${R[rss.nft.$n]}" \
