@@ -85,6 +85,17 @@ static struct forward_series *forward_series(const struct report *r, struct text
 	return all;
 }
 
+static void put_number(struct text *out, unsigned long long n)
+{
+	char digits[24], *p = digits + sizeof(digits) - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while (n /= 10);
+	text_puts(out, p);
+}
+
 enum forward_value { VALUE_PACKETS, VALUE_BYTES, VALUE_LIMIT_DROPPED, VALUE_UP, VALUE_STATE };
 
 /* The series of family `name` for each forward that has one. */
@@ -98,10 +109,16 @@ static void each_forward(struct text *out, const char *name, enum forward_value 
 		/* only limited forwards have drops, once their limit's counter is in the table */
 		if (value == VALUE_LIMIT_DROPPED && (!all[i].f->limit.rate || !s || !s->limited_known))
 			continue;
-		text_printf(out, PREFIX "%s{", name);
+		/* puts, not printf: 50,000 lines for 10,000 forwards */
+		text_puts(out, PREFIX);
+		text_puts(out, name);
+		text_putc(out, '{');
 		text_put(out, labels + all[i].labels, all[i].labels_len);
-		if (value == VALUE_STATE)
-			text_printf(out, ",state=\"%s\"", s ? forward_state_names[s->state] : "waiting");
+		if (value == VALUE_STATE) {
+			text_puts(out, ",state=\"");
+			text_puts(out, s ? forward_state_names[s->state] : "waiting");
+			text_putc(out, '"');
+		}
 		if (value == VALUE_PACKETS && s)
 			n = s->packets;
 		else if (value == VALUE_BYTES && s)
@@ -112,7 +129,9 @@ static void each_forward(struct text *out, const char *name, enum forward_value 
 			n = s && s->state == STATE_LIVE;
 		else if (value == VALUE_STATE)
 			n = 1;
-		text_printf(out, "} %llu\n", n);
+		text_puts(out, "} ");
+		put_number(out, n);
+		text_putc(out, '\n');
 	}
 }
 

@@ -89,15 +89,10 @@ static void count_limited(struct report *r)
 	}
 }
 
-static int cmp_port_stats(const void *a, const void *b)
+/* Where a host port's counter is in count_traffic's index: by family, protocol and port. */
+static size_t port_slot(int family, enum proto proto, uint16_t port)
 {
-	const struct port_stats *x = a, *y = b;
-
-	if (x->family != y->family)
-		return x->family == AF_INET ? -1 : 1;
-	if (x->proto != y->proto)
-		return (int)x->proto - (int)y->proto;
-	return (int)x->port - (int)y->port;
+	return ((size_t)(family == AF_INET6) * 2 + (proto == PROTO_UDP)) * 65536 + port;
 }
 
 /*
@@ -108,13 +103,23 @@ static int cmp_port_stats(const void *a, const void *b)
 static bool count_traffic(struct report *r)
 {
 	struct endpoint_stats *stats = r->live.stats;
-	size_t n_stats = r->live.stats_count, n_ports = r->live.port_stats_count;
+	size_t n_stats = r->live.stats_count;
 	struct entry *own = malloc((r->wanted.count + 1) * sizeof(*own));
+	/* every possible host port: sorting 100,000 counters cost more than this */
+	const struct port_stats **by_port = calloc(port_slot(AF_INET6, PROTO_UDP, 65535) + 1,
+						   sizeof(*by_port));
 
-	if (!own)
+	if (!own || !by_port) {
+		free(own);
+		free(by_port);
 		return false;
+	}
 	qsort(stats, n_stats, sizeof(*stats), cmp_stats);
-	qsort(r->live.port_stats, n_ports, sizeof(*r->live.port_stats), cmp_port_stats);
+	for (size_t i = 0; i < r->live.port_stats_count; i++) {
+		const struct port_stats *s = &r->live.port_stats[i];
+
+		by_port[port_slot(s->family, s->proto, s->port)] = s;
+	}
 	for (size_t start = 0, end; start < r->wanted.count; start = end) {
 		size_t forward = r->wanted.items[start].forward, n;
 		struct forward_status *f = &r->forwards[forward];
@@ -127,16 +132,13 @@ static bool count_traffic(struct report *r)
 		memcpy(own, &r->wanted.items[start], n * sizeof(*own));
 		entries_sort(own, n, BY_KEY);
 		for (size_t i = 0; i < n; i++) {
-			struct port_stats key = { .family = own[i].family, .proto = own[i].proto,
-						  .port = own[i].host_port };
-			const struct port_stats *s;
+			size_t slot = port_slot(own[i].family, own[i].proto, own[i].host_port);
+			const struct port_stats *s = by_port[slot];
 
 			/* one counter per port, whatever client networks it has */
-			if (i > 0 && !cmp_port_stats(&key, &(struct port_stats){
-					.family = own[i - 1].family, .proto = own[i - 1].proto,
-					.port = own[i - 1].host_port }))
+			if (i > 0 && slot == port_slot(own[i - 1].family, own[i - 1].proto,
+						       own[i - 1].host_port))
 				continue;
-			s = bsearch(&key, r->live.port_stats, n_ports, sizeof(key), cmp_port_stats);
 			if (s) {
 				f->packets += s->packets;
 				f->bytes += s->bytes;
@@ -157,6 +159,7 @@ static bool count_traffic(struct report *r)
 			}
 		}
 	}
+	free(by_port);
 	free(own);
 	return true;
 }

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,37 +473,143 @@ static bool read_counter(const struct named_counter_value *c, void *data)
 }
 
 /*
- * The elements of every set and map the schema knows (not hairpinN, whose elements are
- * the kernel's), and with counters the table's named counters. *interrupted: a ruleset
- * change cut a dump short.
+ * The elements of the maps (`maps`: fwdN, fwdsrcN) or of the other sets the schema knows
+ * (not hairpinN, whose elements are the kernel's), and with those and counters the
+ * table's named counters. *interrupted: a ruleset change cut a dump short.
  */
-static enum exit_code read_elements(struct live_table *t, bool with_counters, bool *interrupted,
-				    struct error *err)
+static enum exit_code read_sets(struct reader *r, bool maps, bool *interrupted,
+				struct error *err)
 {
-	struct reader r = { .t = t, .with_counters = with_counters, .err = err };
+	struct live_table *t = r->t;
 	enum exit_code rc = EXIT_OK;
 	bool found;
 
 	for (size_t i = 0; rc == EXIT_OK && i < schema_set_count; i++) {
-		r.set = &schema_sets[i];
-		if (r.set->kind == SET_HAIRPIN)
+		r->set = &schema_sets[i];
+		if (r->set->kind == SET_HAIRPIN || r->set->map != maps)
 			continue;
-		if (r.set->kind == SET_SOURCE_MAP)
-			r.source_from[r.source_maps] = t->entries.count;
-		rc = kernel_set_elements(TABLE_NAME, r.set->name, read_element, &r, &found,
+		if (r->set->kind == SET_SOURCE_MAP)
+			r->source_from[r->source_maps] = t->entries.count;
+		rc = kernel_set_elements(TABLE_NAME, r->set->name, read_element, r, &found,
 					 interrupted, err);
-		if (r.set->kind == SET_SOURCE_MAP)
-			r.source_to[r.source_maps++] = t->entries.count;
+		if (r->set->kind == SET_SOURCE_MAP)
+			r->source_to[r->source_maps++] = t->entries.count;
 	}
-	if (rc == EXIT_OK && with_counters)
-		rc = kernel_named_counters(TABLE_NAME, read_counter, &r, interrupted, err);
+	if (rc == EXIT_OK && !maps && r->with_counters)
+		rc = kernel_named_counters(TABLE_NAME, read_counter, r, interrupted, err);
 	/* `sources` has stopped moving: point each source map entry at its client network */
-	for (size_t m = 0; rc == EXIT_OK && m < r.source_maps; m++)
-		for (size_t i = r.source_from[m]; i < r.source_to[m]; i++)
+	for (size_t m = 0; rc == EXIT_OK && m < r->source_maps; m++)
+		for (size_t i = r->source_from[m]; i < r->source_to[m]; i++)
 			t->entries.items[i].source = &t->sources[i];
 	return rc;
 }
 
+/* The sets besides the maps, read by a thread of their own into a table of their own. */
+struct set_job {
+	struct live_table part;
+	struct reader r;
+	bool interrupted;
+	enum exit_code rc;
+	struct error err;
+};
+
+static void *read_other_sets(void *arg)
+{
+	struct set_job *job = arg;
+
+	job->rc = read_sets(&job->r, false, &job->interrupted, &job->err);
+	return NULL;
+}
+
+/* Append `n` pointers to a list of them; false when memory ran out. */
+static bool append_pointers(char ***list, size_t *count, char **more, size_t n)
+{
+	char **grown;
+
+	if (n == 0)
+		return true;
+	if (!(grown = realloc(*list, (*count + n) * sizeof(*grown))))
+		return false;
+	memcpy(grown + *count, more, n * sizeof(*more));
+	*list = grown;
+	*count += n;
+	return true;
+}
+
+#define TAKE(field) (free(t->field), t->field = part->field, part->field = NULL)
+
+/*
+ * Into `t`, what the other thread read into `part`: the sets' arrays, and its comments
+ * and hand-made lines after t's own. false when memory ran out (`part` then keeps what it
+ * could not hand over, for live_free).
+ */
+static bool take_sets(struct live_table *t, struct live_table *part)
+{
+	size_t comments = t->comment_count;
+
+	TAKE(guests.items);
+	t->guests.count = part->guests.count;
+	TAKE(masqueraded.items);
+	t->masqueraded.count = part->masqueraded.count;
+	TAKE(stats);
+	t->stats_count = part->stats_count;
+	TAKE(ports.items);
+	t->ports.count = part->ports.count;
+	TAKE(port_stats);
+	t->port_stats_count = part->port_stats_count;
+	TAKE(hosts.items);
+	t->hosts.count = part->hosts.count;
+	TAKE(counters);
+	t->counter_count = part->counter_count;
+	if (!append_pointers(&t->comments, &t->comment_count, part->comments, part->comment_count) ||
+	    !append_pointers(&t->hand_made, &t->hand_made_count, part->hand_made,
+			     part->hand_made_count)) {
+		/* the strings belong to exactly one list */
+		t->comment_count = comments;
+		return false;
+	}
+	t->comment_capacity = t->comment_count;
+	part->comment_count = part->hand_made_count = 0;
+	return true;
+}
+
+#undef TAKE
+
+/*
+ * The elements of every set and map the schema knows. Two dumps at once: the maps here,
+ * the other sets in a thread. The kernel walks a hash set from its start again for every
+ * 32 KiB it sends, so a dump's cost grows with the square of its elements, and fwd4 holds
+ * one per forward and port; beside it the sets fwdtcp4 and fwdudp4 cost as much again.
+ */
+static enum exit_code read_elements(struct live_table *t, bool with_counters, bool *interrupted,
+				    struct error *err)
+{
+	struct set_job job = { .r = { .with_counters = with_counters } };
+	struct reader r = { .t = t, .with_counters = with_counters, .err = err };
+	pthread_t thread;
+	bool threaded;
+	enum exit_code rc;
+
+	job.r.t = &job.part;
+	job.r.err = &job.err;
+	threaded = pthread_create(&thread, NULL, read_other_sets, &job) == 0;
+	rc = read_sets(&r, true, interrupted, err);
+	if (threaded)
+		pthread_join(thread, NULL);
+	else
+		read_other_sets(&job);
+	*interrupted = *interrupted || job.interrupted;
+	if (rc == EXIT_OK && job.rc != EXIT_OK) {
+		*err = job.err;
+		rc = job.rc;
+	}
+	if (rc == EXIT_OK && !take_sets(t, &job.part)) {
+		error_set(err, "out of memory");
+		rc = EXIT_SYSTEM;
+	}
+	live_free(&job.part);
+	return rc;
+}
 
 bool live_counter(const struct live_table *t, const char *name, uint64_t *packets)
 {

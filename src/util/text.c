@@ -53,6 +53,12 @@ char *text_take(struct text *t)
 {
 	char *s = t->failed ? NULL : t->data ? t->data : strdup("");
 
+	/* to fit: status keeps a text per forward, and each started with 4096 bytes */
+	if (s && t->data && t->cap > t->len + 1) {
+		char *fitted = realloc(s, t->len + 1);
+
+		s = fitted ? fitted : s;
+	}
 	if (t->failed)
 		free(t->data);
 	*t = (struct text){ 0 };
