@@ -129,10 +129,10 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print v <= t ? "met" : "**missed**"
 for n in $SIZES; do
     case $n in
         10000)
-            for c in quiet text json; do
+            for c in quiet text; do
                 r=$(awk -v a="${R[$c.$n]}" -v b="${R[list.$n]}" 'BEGIN { printf "%.3f", a / b }')
                 printf '| status%s, 10,000, vs nft -j list table | %s | <= 0.25x | %s |\n' \
-                    "$(case $c in quiet) echo ' -q' ;; json) echo ' --json' ;; esac)" "$(ratio "${R[$c.$n]}" "${R[list.$n]}")" \
+                    "$( [ $c = quiet ] && echo ' -q')" "$(ratio "${R[$c.$n]}" "${R[list.$n]}")" \
                     "$(verdict "$r" 0.25)"
             done
             printf '| metrics, 10,000, vs status | %s vs %s ms | <= 1x | %s |\n' "$(ms "${R[metrics.$n]}")" \

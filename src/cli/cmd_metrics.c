@@ -24,14 +24,26 @@
 /* A label value as the exposition format escapes it: backslash, double quote, newline. */
 static void label_value(struct text *out, const char *value)
 {
-	for (; *value; value++) {
-		if (*value == '\\' || *value == '"')
-			text_putc(out, '\\');
-		if (*value == '\n')
-			text_puts(out, "\\n");
-		else
-			text_putc(out, *value);
+	while (*value) {
+		size_t plain = strcspn(value, "\\\"\n");
+
+		text_put(out, value, plain);
+		value += plain;
+		if (*value)
+			text_puts(out, *value == '\n' ? "\\n" : *value == '"' ? "\\\"" : "\\\\");
+		value += *value != '\0';
 	}
+}
+
+static void put_number(struct text *out, unsigned long long n)
+{
+	char digits[24], *p = digits + sizeof(digits) - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while (n /= 10);
+	text_puts(out, p);
 }
 
 static void family_header(struct text *out, const char *name, const char *type, const char *help)
@@ -49,10 +61,17 @@ static void forward_labels(struct text *out, const struct forward *f)
 		addr_text(&f->guest, guest);
 	text_puts(out, "name=\"");
 	label_value(out, f->name);
-	text_printf(out, "\",protocol=\"%s\",host_port=\"%u", protos_name(f->protos), f->host_port);
-	if (f->host_port_last != f->host_port)
-		text_printf(out, "-%u", f->host_port_last);
-	text_printf(out, "\",guest=\"%s\",vm=\"", guest);
+	text_puts(out, "\",protocol=\"");
+	text_puts(out, protos_name(f->protos));
+	text_puts(out, "\",host_port=\"");
+	put_number(out, f->host_port);
+	if (f->host_port_last != f->host_port) {
+		text_putc(out, '-');
+		put_number(out, f->host_port_last);
+	}
+	text_puts(out, "\",guest=\"");
+	text_puts(out, guest);
+	text_puts(out, "\",vm=\"");
 	label_value(out, f->vm.domain);
 	text_puts(out, "\",origin=\"");
 	label_value(out, origin);
@@ -83,17 +102,6 @@ static struct forward_series *forward_series(const struct report *r, struct text
 	}
 	*count = n;
 	return all;
-}
-
-static void put_number(struct text *out, unsigned long long n)
-{
-	char digits[24], *p = digits + sizeof(digits) - 1;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + n % 10);
-	while (n /= 10);
-	text_puts(out, p);
 }
 
 enum forward_value { VALUE_PACKETS, VALUE_BYTES, VALUE_LIMIT_DROPPED, VALUE_UP, VALUE_STATE };

@@ -25,15 +25,17 @@ bool report_in_sync(const struct report *r)
 	return r->drift_count == 0 && r->mismatch_count == 0 && r->extra_count == 0;
 }
 
-/* Guest endpoints ordered as entry_cmp_guest orders entries. */
+/* Guest endpoints ordered as entry_cmp_guest orders entries (address, protocol, port). */
 static int cmp_stats(const void *a, const void *b)
 {
 	const struct endpoint_stats *x = a, *y = b;
+	int c = addr_cmp(&x->guest, &y->guest);
 
-	return entry_cmp_guest(&(struct entry){ .guest = x->guest, .proto = x->proto,
-						 .guest_port = x->port },
-			       &(struct entry){ .guest = y->guest, .proto = y->proto,
-						 .guest_port = y->port });
+	if (c)
+		return c;
+	if (x->proto != y->proto)
+		return (int)x->proto - (int)y->proto;
+	return (int)x->port - (int)y->port;
 }
 
 /* Match every config entry with the live entry of the same key. */
@@ -50,7 +52,7 @@ static bool compare_entries(struct report *r)
 		return false;
 	}
 	memcpy(r->have, r->live.entries.items, n * sizeof(*r->have));
-	qsort(r->have, n, sizeof(*r->have), entry_qsort_key);
+	entries_sort(r->have, n, BY_KEY); /* entry_qsort_key's order, by radix */
 	for (size_t i = 0; i < r->wanted.count; i++) {
 		const struct entry *want = &r->wanted.items[i];
 		const struct entry *have = bsearch(want, r->have, n, sizeof(*r->have), entry_qsort_key);

@@ -109,6 +109,19 @@ pf_run_ok --config "$cfg" metrics
 assert_eq "$(printf '%s\n' "$PF_OUT" | grep -c '^nft_portfwd_forward_up{')" 3 "one up series per forward"
 assert_no_line "$PF_OUT" '^nft_portfwd_forward_limit_dropped_total' "no drops series without a limit"
 
+step "a label value with a quote, a backslash and a newline is escaped as the format says"
+weird="$PF_TMP/we\"ird\\dir
+x.conf"
+cp "$cfg" "$weird"
+pf_run_ok --config "$weird" metrics --output "$textfile/nft-portfwd.prom"
+out=$(scrape) || fail "scrape: $(cat "$PF_TMP/scrape.err")"
+assert_match "$(printf '%s\n' "$out" | grep '^node_textfile_scrape_error ')" ' 0$' "node_exporter parsed the escaped labels"
+escaped=${weird//\\/\\\\}
+escaped=${escaped//\"/\\\"}
+escaped=${escaped//$'\n'/\\n}
+assert_eq "$(printf '%s\n' "$out" | grep -cF "origin=\"$escaped:2\"")" 4 \
+    "node_exporter serves web's four series (packets, bytes, up, state) with the path it was given"
+
 step "a forward taken out by hand is not live in the next write"
 hnft delete element inet portfwd fwd4 '{ tcp . 9000 }' || fail "hand delete of tcp 9000"
 pf_run_ok --config "$cfg" metrics --output "$textfile/nft-portfwd.prom"
