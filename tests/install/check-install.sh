@@ -65,7 +65,7 @@ fi
 # Nothing installed that this test does not know about (a new file needs a check here).
 expected=$(printf '%s\n' "$bin" "$man8" "$man5" "$unit" "$hook" \
     "$dest$UNITDIR/nft-portfwd-metrics.service" "$dest$UNITDIR/nft-portfwd-metrics.timer" \
-    "$completion" "$example" \
+    "$completion" "$example" "${example%/*}/nft-portfwd-alerts.yml" \
     "${guides[@]}" "${cockpit[@]}" | sort)
 actual=$(find "$dest" -type f | sort)
 # The hook is executable and calls the installed binary.
