@@ -47,7 +47,7 @@ R=$D/root
 python3 -c 'import uuid; print(uuid.uuid4().hex)' >"$R/etc/machine-id"
 # services of this image that the test does not want
 for unit in postgresql firewalld ufw docker containerd libvirt-guests e2scrub_reap nftables \
-        apt-daily apt-daily-upgrade man-db systemd-timesyncd ssh cron; do
+        apt-daily apt-daily-upgrade man-db systemd-timesyncd ssh cron prometheus cockpit; do
     ln -sf /dev/null "$R/etc/systemd/system/$unit.service"
 done
 rm -f "$R/etc/nft-portfwd.conf" "$R/var/lib/libvirt/dnsmasq/"* 2>/dev/null
