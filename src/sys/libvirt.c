@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +19,59 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
+/*
+ * libvirt is loaded when a `to vm` forward first needs it (dlopen), not linked: the 57
+ * libraries it brings cost every run of nft-portfwd 10 ms of dynamic loading, on the hosts
+ * whose config names no VM too. Its functions are called through this table, filled once
+ * per process and never changed after: the library is the process's, as a linked one is.
+ */
+#define LIBVIRT_SONAME "libvirt.so.0"
+#define LIBVIRT_FUNCTIONS(X) \
+	X(virConnectClose) X(virConnectDomainEventDeregisterAny) \
+	X(virConnectDomainEventRegisterAny) X(virConnectOpenReadOnly) \
+	X(virConnectRegisterCloseCallback) X(virConnectUnregisterCloseCallback) X(virDomainFree) \
+	X(virDomainGetXMLDesc) X(virDomainInterfaceAddresses) X(virDomainInterfaceFree) \
+	X(virDomainIsActive) X(virDomainLookupByName) X(virEventAddHandle) X(virEventAddTimeout) \
+	X(virEventRegisterDefaultImpl) X(virEventRemoveHandle) X(virEventRemoveTimeout) \
+	X(virEventRunDefaultImpl) X(virGetLastError) X(virNetworkFree) X(virNetworkGetXMLDesc) \
+	X(virNetworkLookupByName) X(virSetErrorFunc)
+
+static struct {
+#define LIBVIRT_POINTER(name) __typeof__(name) *name;
+	LIBVIRT_FUNCTIONS(LIBVIRT_POINTER)
+#undef LIBVIRT_POINTER
+	char why[300]; /* why it could not be loaded; empty once it is */
+} lib;
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void load_lib(void)
+{
+	void *handle = dlopen(LIBVIRT_SONAME, RTLD_NOW | RTLD_LOCAL), *symbol;
+
+	if (!handle) {
+		snprintf(lib.why, sizeof(lib.why), "cannot load %s (%s): install libvirt0",
+			 LIBVIRT_SONAME, dlerror());
+		return;
+	}
+	/* memcpy: ISO C has no cast from an object pointer to a function pointer */
+#define LIBVIRT_LOAD(name)                                                                 \
+	symbol = lib.why[0] ? NULL : dlsym(handle, #name);                                 \
+	if (symbol)                                                                        \
+		memcpy(&lib.name, &symbol, sizeof(symbol));                                \
+	else if (!lib.why[0])                                                              \
+		snprintf(lib.why, sizeof(lib.why), LIBVIRT_SONAME " has no %s: a libvirt0 "    \
+			 "older than nft-portfwd was built for", #name);
+	LIBVIRT_FUNCTIONS(LIBVIRT_LOAD)
+#undef LIBVIRT_LOAD
+}
+
+/* NULL once libvirt is loaded; else why it cannot be. */
+static const char *lib_missing(void)
+{
+	pthread_once(&lib_once, load_lib);
+	return lib.why[0] ? lib.why : NULL;
+}
+
 /* The most interfaces of one domain looked at. */
 #define INTERFACES_MAX 16
 
@@ -35,7 +89,7 @@ static void quiet(void *data, virErrorPtr error)
 
 static const char *last_error(void)
 {
-	virErrorPtr e = virGetLastError();
+	virErrorPtr e = lib.virGetLastError();
 
 	return e && e->message ? e->message : "unknown error";
 }
@@ -43,12 +97,17 @@ static const char *last_error(void)
 struct libvirt *libvirt_open(const char *uri)
 {
 	struct libvirt *lv = calloc(1, sizeof(*lv));
+	const char *missing;
 
 	if (!lv)
 		return NULL;
 	snprintf(lv->uri, sizeof(lv->uri), "%s", uri);
-	virSetErrorFunc(NULL, quiet);
-	lv->conn = virConnectOpenReadOnly(uri);
+	if ((missing = lib_missing())) {
+		snprintf(lv->why, sizeof(lv->why), "%s", missing);
+		return lv;
+	}
+	lib.virSetErrorFunc(NULL, quiet);
+	lv->conn = lib.virConnectOpenReadOnly(uri);
 	if (!lv->conn)
 		snprintf(lv->why, sizeof(lv->why), "cannot connect to %.120s (is libvirtd running?): "
 			 "%.200s", uri, last_error());
@@ -58,7 +117,7 @@ struct libvirt *libvirt_open(const char *uri)
 void libvirt_close(struct libvirt *lv)
 {
 	if (lv && lv->conn)
-		virConnectClose(lv->conn);
+		lib.virConnectClose(lv->conn);
 	free(lv);
 }
 
@@ -158,7 +217,7 @@ static bool reported(virDomainPtr dom, unsigned source, const uint8_t mac[6], in
 		     struct addr *addr)
 {
 	virDomainInterfacePtr *ifaces = NULL;
-	int n = virDomainInterfaceAddresses(dom, &ifaces, source, 0);
+	int n = lib.virDomainInterfaceAddresses(dom, &ifaces, source, 0);
 	char want[18];
 	bool found = false;
 
@@ -171,7 +230,7 @@ static bool reported(virDomainPtr dom, unsigned source, const uint8_t mac[6], in
 			found = (a->type == VIR_IP_ADDR_TYPE_IPV4) == (family == AF_INET) && a->addr &&
 				!parse_addr(a->addr, addr) && !check_guest_addr(addr);
 		}
-		virDomainInterfaceFree(ifaces[i]);
+		lib.virDomainInterfaceFree(ifaces[i]);
 	}
 	free(ifaces);
 	return found;
@@ -181,13 +240,13 @@ static bool reported(virDomainPtr dom, unsigned source, const uint8_t mac[6], in
 static bool static_host(virConnectPtr conn, const struct vm_interface *i, const char *domain,
 			int family, struct addr *addr)
 {
-	virNetworkPtr net = i->network[0] ? virNetworkLookupByName(conn, i->network) : NULL;
-	char *xml = net ? virNetworkGetXMLDesc(net, 0) : NULL;
+	virNetworkPtr net = i->network[0] ? lib.virNetworkLookupByName(conn, i->network) : NULL;
+	char *xml = net ? lib.virNetworkGetXMLDesc(net, 0) : NULL;
 	bool found = xml && libvirt_static_host(xml, i->mac, domain, family, addr);
 
 	free(xml);
 	if (net)
-		virNetworkFree(net);
+		lib.virNetworkFree(net);
 	return found;
 }
 
@@ -207,7 +266,7 @@ static void lookup_domain(struct libvirt *lv, virDomainPtr dom, const struct for
 	} sources[] = { { VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, GUEST_LEASE },
 			{ VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, GUEST_ARP } };
 	struct vm_interface ifaces[INTERFACES_MAX];
-	char *xml = virDomainGetXMLDesc(dom, 0);
+	char *xml = lib.virDomainGetXMLDesc(dom, 0);
 	size_t n = xml ? libvirt_domain_interfaces(xml, ifaces, INTERFACES_MAX) : 0, matching = 0;
 	const char *family = f->guest.family == AF_INET ? "IPv4" : "IPv6";
 
@@ -257,9 +316,9 @@ static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
 		snprintf(answer->why, sizeof(answer->why), "%s", lv->why);
 		return;
 	}
-	dom = virDomainLookupByName(lv->conn, f->vm.domain);
+	dom = lib.virDomainLookupByName(lv->conn, f->vm.domain);
 	if (!dom) {
-		virErrorPtr e = virGetLastError();
+		virErrorPtr e = lib.virGetLastError();
 
 		if (e && e->code == VIR_ERR_NO_DOMAIN) {
 			answer->found = VM_UNKNOWN;
@@ -271,7 +330,7 @@ static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
 		}
 		return;
 	}
-	active = virDomainIsActive(dom);
+	active = lib.virDomainIsActive(dom);
 	if (active == 1) {
 		lookup_domain(lv, dom, f, answer);
 	} else if (active == 0) {
@@ -282,7 +341,7 @@ static void lookup(void *ctx, const struct forward *f, struct vm_answer *answer)
 		snprintf(answer->why, sizeof(answer->why), "cannot tell whether domain %s runs: %.100s",
 			 f->vm.domain, last_error());
 	}
-	virDomainFree(dom);
+	lib.virDomainFree(dom);
 }
 
 
@@ -338,9 +397,9 @@ static void disconnect(struct libvirt_follow *f)
 {
 	if (!f->conn)
 		return;
-	virConnectDomainEventDeregisterAny(f->conn, f->callback);
-	virConnectUnregisterCloseCallback(f->conn, on_close);
-	virConnectClose(f->conn);
+	lib.virConnectDomainEventDeregisterAny(f->conn, f->callback);
+	lib.virConnectUnregisterCloseCallback(f->conn, on_close);
+	lib.virConnectClose(f->conn);
 	f->conn = NULL;
 }
 
@@ -348,14 +407,14 @@ static void disconnect(struct libvirt_follow *f)
 static void connect_follow(struct libvirt_follow *f)
 {
 	f->closed = false;
-	f->conn = virConnectOpenReadOnly(f->uri);
+	f->conn = lib.virConnectOpenReadOnly(f->uri);
 	if (!f->conn)
 		return;
-	f->callback = virConnectDomainEventRegisterAny(f->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+	f->callback = lib.virConnectDomainEventRegisterAny(f->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 						       VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), f,
 						       NULL);
-	if (f->callback < 0 || virConnectRegisterCloseCallback(f->conn, on_close, f, NULL) < 0) {
-		virConnectClose(f->conn);
+	if (f->callback < 0 || lib.virConnectRegisterCloseCallback(f->conn, on_close, f, NULL) < 0) {
+		lib.virConnectClose(f->conn);
 		f->conn = NULL;
 		return;
 	}
@@ -379,7 +438,7 @@ static void *run_events(void *arg)
 
 	connect_follow(f);
 	while (!f->stopping)
-		if (virEventRunDefaultImpl() < 0)
+		if (lib.virEventRunDefaultImpl() < 0)
 			break;
 	disconnect(f);
 	return NULL;
@@ -389,20 +448,25 @@ enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **out
 				    struct error *err)
 {
 	struct libvirt_follow *f = calloc(1, sizeof(*f));
+	const char *missing;
 	sigset_t all, old;
 	int rc = 0;
 
 	*out = NULL;
 	if (!f)
 		return error_set(err, "out of memory"), EXIT_SYSTEM;
+	if ((missing = lib_missing())) {
+		free(f);
+		return error_set(err, "cannot follow libvirt: %s", missing), EXIT_SYSTEM;
+	}
 	snprintf(f->uri, sizeof(f->uri), "%s", uri);
 	f->inotify = f->inotify_watch = f->tick = -1;
-	virSetErrorFunc(NULL, quiet);
+	lib.virSetErrorFunc(NULL, quiet);
 	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		free(f);
 		return error_set(err, "cannot follow libvirt: %s", strerror(errno)), EXIT_SYSTEM;
 	}
-	if (virEventRegisterDefaultImpl() < 0) {
+	if (lib.virEventRegisterDefaultImpl() < 0) {
 		rc = -1;
 	} else {
 		/* the thread takes no signal: the watcher's handlers run in the main thread */
@@ -422,9 +486,9 @@ enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **out
 	f->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (f->inotify >= 0 && inotify_add_watch(f->inotify, LIBVIRT_LEASE_DIR,
 						 IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) >= 0)
-		f->inotify_watch = virEventAddHandle(f->inotify, VIR_EVENT_HANDLE_READABLE,
+		f->inotify_watch = lib.virEventAddHandle(f->inotify, VIR_EVENT_HANDLE_READABLE,
 						     on_lease_dir, f, NULL);
-	f->tick = virEventAddTimeout(LIBVIRT_RECONNECT_S * 1000, on_tick, f, NULL);
+	f->tick = lib.virEventAddTimeout(LIBVIRT_RECONNECT_S * 1000, on_tick, f, NULL);
 	*out = f;
 	return EXIT_OK;
 }
@@ -433,7 +497,7 @@ enum exit_code libvirt_follow_start(const char *uri, struct libvirt_follow **out
 static void on_stop(int timer, void *opaque)
 {
 	(void)opaque;
-	virEventRemoveTimeout(timer);
+	lib.virEventRemoveTimeout(timer);
 }
 
 void libvirt_follow_stop(struct libvirt_follow *f)
@@ -443,10 +507,10 @@ void libvirt_follow_stop(struct libvirt_follow *f)
 	f->stopping = 1;
 	/* nothing of the loop may point at f once it is freed (a later follower runs it) */
 	if (f->inotify_watch >= 0)
-		virEventRemoveHandle(f->inotify_watch);
+		lib.virEventRemoveHandle(f->inotify_watch);
 	if (f->tick >= 0)
-		virEventRemoveTimeout(f->tick);
-	virEventAddTimeout(0, on_stop, NULL, NULL);
+		lib.virEventRemoveTimeout(f->tick);
+	lib.virEventAddTimeout(0, on_stop, NULL, NULL);
 	pthread_join(f->thread, NULL);
 	close(f->wake[0]);
 	close(f->wake[1]);
