@@ -232,6 +232,9 @@ function summaryText(s) {
 
 function renderWatcher(w) {
     const p = $("watcher");
+    const heals = $("heals");
+    heals.replaceChildren();
+    show("heals", false);
     if (!w.running) {
         p.textContent = "None running: nothing puts the forwards back when another program " +
             "removes them (systemctl enable --now nft-portfwd).";
@@ -240,11 +243,13 @@ function renderWatcher(w) {
     const date = seconds => new Date(seconds * 1000).toLocaleString();
     let text = "Running (pid " + w.pid + ") since " + date(w.since) + "; " +
         w.heals + (w.heals === 1 ? " heal" : " heals");
-    if (w.last_heal)
-        text += ", the last at " + date(w.last_heal) + ": " + w.last_heal_what;
     if (w.backing_off)
         text += ". Backing off: another program keeps undoing the forwards.";
-    p.textContent = text;
+    p.textContent = text + (w.recent_heals && w.recent_heals.length ? ", the last:" : ".");
+    // its last heals, newest first, in the watcher's own words
+    for (const heal of w.recent_heals || [])
+        heals.append(element("li", date(heal.at) + ": " + heal.what));
+    show("heals", heals.children.length > 0);
 }
 
 function renderList(id, items) {

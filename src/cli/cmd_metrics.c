@@ -197,7 +197,7 @@ static bool render_metrics(const struct report *r, struct text *out)
 	text_printf(out, PREFIX "watcher_heals_total %u\n", watcher ? wi.heals : 0);
 	host_gauge(out, "watcher_last_heal_timestamp_seconds",
 		   "When the running watcher last put something back (Unix time); 0: never.",
-		   watcher ? (long long)wi.last_heal : 0);
+		   watcher && wi.recent_count ? (long long)wi.recent[0].at : 0);
 	host_gauge(out, "watcher_backing_off",
 		   "1 when the watcher backs off: another program keeps undoing the forwards.",
 		   watcher && wi.backing_off);

@@ -107,21 +107,29 @@ static void print_watcher(const char *state_dir)
 	}
 	printf("  watcher: running, pid %ld, since %s; %u heal%s", wi.pid, time_text(wi.started, since),
 	       wi.heals, wi.heals == 1 ? "" : "s");
-	if (wi.heals)
-		printf(", the last at %s: %s", time_text(wi.last_heal, last), wi.last_what);
+	if (wi.recent_count)
+		printf(", the last at %s: %s", time_text(wi.recent[0].at, last), wi.recent[0].what);
 	printf("%s\n", wi.backing_off ? "; backing off: another program keeps undoing the forwards" : "");
 }
 
 static json_t *json_watcher(const char *state_dir)
 {
 	struct watch_info wi;
+	json_t *recent = json_array();
 
-	if (!watch_info_read(state_dir, &wi))
+	if (!watch_info_read(state_dir, &wi)) {
+		json_decref(recent);
 		return json_pack("{s:b}", "running", 0);
-	return json_pack("{s:b, s:I, s:I, s:I, s:o, s:s, s:b}", "running", 1, "pid", (json_int_t)wi.pid,
-			 "since", (json_int_t)wi.started, "heals", (json_int_t)wi.heals, "last_heal",
-			 wi.last_heal ? json_integer((json_int_t)wi.last_heal) : json_null(),
-			 "last_heal_what", wi.last_what, "backing_off", wi.backing_off);
+	}
+	for (size_t i = 0; recent && i < wi.recent_count; i++)
+		json_array_append_new(recent, json_pack("{s:I, s:s}", "at", (json_int_t)wi.recent[i].at,
+							"what", wi.recent[i].what));
+	return json_pack("{s:b, s:I, s:I, s:I, s:o, s:s, s:o, s:b}", "running", 1, "pid",
+			 (json_int_t)wi.pid, "since", (json_int_t)wi.started, "heals",
+			 (json_int_t)wi.heals, "last_heal",
+			 wi.recent_count ? json_integer((json_int_t)wi.recent[0].at) : json_null(),
+			 "last_heal_what", wi.recent_count ? wi.recent[0].what : "",
+			 "recent_heals", recent, "backing_off", wi.backing_off);
 }
 
 /* The `to vm` forwards that wait for their guest's address, and why. */

@@ -281,9 +281,7 @@ static void settle(struct watcher *w)
 			 (long)b.pid, b.commits, b.commits == 1 ? "" : "s",
 			 b.overflow ? "the ruleset (too many changes to follow one by one)" :
 			 b.touched[0] ? b.touched : "the ruleset", now - start);
-	w->info.heals++;
-	w->info.last_heal = time(NULL);
-	snprintf(w->info.last_what, sizeof(w->info.last_what), "%s", what);
+	watch_info_healed(&w->info, time(NULL), what);
 	if (heal_done(&w->heal, now, contested) == HEAL_BACK_OFF)
 		log_line(SD_WARNING, "warning: %s (pid %ld) keeps undoing the forwards (%u heals in a "
 			 "row that its changes did not let settle); not fighting it: the next heal "

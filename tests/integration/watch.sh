@@ -135,6 +135,12 @@ pf_cx_status_json "$CFG" watcher
 assert_eq "$(pf_json "$PF_TMP/watcher.json" 'd["watcher"]["running"]')" true "status --json: the watcher runs"
 assert_eq "$(pf_json "$PF_TMP/watcher.json" 'd["watcher"]["pid"]')" "$WATCHER" "status --json: its pid"
 assert_eq "$(pf_json "$PF_TMP/watcher.json" 'd["watcher"]["heals"] == '"$(heals)")" true "status --json: the heals the log shows"
+# its last heals, newest first: the log's last five, in the same words
+recent=$(pf_json "$PF_TMP/watcher.json" '"|".join(h["what"] for h in d["watcher"]["recent_heals"])')
+logged=$(grep 'nft-portfwd: healed:' "$LOG" | sed 's/.*nft-portfwd: healed: //; s/; \(after\|someone\) .*//' | tail -n 5 | tac | paste -sd '|')
+assert_eq "$recent" "$logged" "status --json: the last five heals, newest first, as the log says them"
+assert_eq "$(pf_json "$PF_TMP/watcher.json" 'all(a["at"] >= b["at"] for a, b in zip(d["watcher"]["recent_heals"], d["watcher"]["recent_heals"][1:]))')" true \
+    "status --json: recent heals newest first"
 
 step "another program deletes our accept 50 times a second for 10 s"
 n=$(heals)

@@ -8,7 +8,7 @@
 #   connection reaches the guest; show the tool's own message next to the host port field
 #   for a bad port (70000), with the table and 90-added.conf unchanged; remove the forward,
 #   after which new connections fail; show drift and fix it with its Apply button; show
-#   the watcher and its heal; follow Cockpit's dark theme (localStorage 'shell:style').
+#   the watcher and its last heals; follow Cockpit's dark theme (localStorage 'shell:style').
 # Screenshots of the list and the form, light and dark, are kept in
 # $BUILD_ROOT/meson-logs/cockpit/. Root only; exits 77 without cockpit-ws, cockpit-bridge,
 # chromium or Debian's python3-websocket.
@@ -266,16 +266,23 @@ page_wait "document.querySelector('#drift-section').hidden && $ROWS === 'web=liv
     "after Apply, no drift and web2 is live"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8080 guest "tcp 8080 reaches the guest after the page's apply"
 
-step "the watcher and its heal"
+step "the watcher and its last heals"
 ip netns exec "$HOST" "$NFT_PORTFWD" "${PATHS[@]}" watch >"$PF_TMP/watch.log" 2>&1 &
 WATCH_PID=$!
 PF_PIDS+=("$WATCH_PID")
 page_wait "document.querySelector('#watcher').textContent.startsWith('Running (pid $WATCH_PID) since ')" \
     "the page shows the watcher running"
 hnft delete table inet portfwd || fail "nft delete table inet portfwd"
-page_wait "/; 1 heal, the last at .*: /.test(document.querySelector('#watcher').textContent)" \
-    "the page shows the watcher's heal and what it put back"
+page_wait "/; 1 heal, the last:$/.test(document.querySelector('#watcher').textContent) && document.querySelectorAll('#heals li').length === 1" \
+    "the page shows the watcher's heal"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 8000 guest "the watcher put the forwards back"
+hnft delete element inet portfwd fwd4 '{ tcp . 8000 }' || fail "hand delete of tcp 8000"
+page_wait "document.querySelectorAll('#heals li').length === 2" "the page lists both heals"
+assert_match "$(page_value 'document.querySelector("#heals li:first-child").textContent')" \
+    ": table inet portfwd differed from the config$" "the newest heal first, in the watcher's words"
+assert_match "$(page_value 'document.querySelector("#heals li:last-child").textContent')" \
+    ": table inet portfwd was missing$" "then the first"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 8000 guest "the watcher put tcp 8000 back"
 pf_log "the page's watcher line: $(page_value 'document.querySelector("#watcher").textContent')"
 
 pf_pass
