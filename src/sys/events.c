@@ -63,6 +63,11 @@ int events_fd(const struct events *ev)
 	return mnl_socket_get_fd(ev->nl);
 }
 
+bool events_ours_midway(const struct events *ev)
+{
+	return ev->our_table;
+}
+
 /* The attributes of one message that say what it touched, or who committed. */
 struct attrs {
 	const struct nlattr *a[NFTA_GEN_MAX + NFTA_RULE_MAX + NFTA_SET_ELEM_LIST_MAX + 64];

@@ -57,4 +57,10 @@ void own_commit(struct own_commits *own, uint32_t gen);
 enum exit_code events_read(struct events *ev, const struct own_commits *own,
 			   struct change_batch *b, struct error *err);
 
+/*
+ * A transaction read in part (its closing notification not yet read) has touched table
+ * inet portfwd: a reader that must know whether our table changed counts it too.
+ */
+bool events_ours_midway(const struct events *ev);
+
 #endif

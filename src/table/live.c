@@ -28,6 +28,7 @@
 #include "table/render.h"
 #include "table/schema.h"
 #include "config/validate.h"
+#include "sys/events.h"
 #include "sys/netlink.h"
 #include "util/text.h"
 
@@ -833,27 +834,45 @@ static enum exit_code read_structure(struct kernel *k, struct live_table *t, str
 enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live_table *t,
 			       struct error *err)
 {
-	/* Two reads and a dump per set: the same generation around them, or read again. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		uint32_t before, after;
-		bool interrupted = false;
-		enum exit_code rc = kernel_generation(&before, err);
+	/* none of the transactions is ours: a read commits nothing */
+	static const struct own_commits nobody = { .pid = -1, .name = "" };
+	struct events *ev = NULL;
+	enum exit_code rc;
 
-		if (rc == EXIT_OK)
-			rc = read_structure(k, t, err);
+	*t = (struct live_table){ 0 };
+	/*
+	 * Two reads and a dump per set belong together when no transaction touched our table
+	 * meanwhile, as its notifications tell. The generation cannot: it counts every
+	 * transaction of the namespace, and a host whose other firewalls commit a few times a
+	 * second would never see 100,000 forwards read in one.
+	 */
+	rc = events_open(&ev, err);
+	for (int attempt = 1; rc == EXIT_OK; attempt++) {
+		struct change_batch b = { 0 };
+		bool interrupted = false, changed;
+
+		rc = read_structure(k, t, err);
 		if (rc == EXIT_OK && t->present)
 			rc = read_elements(t, with_counters, &interrupted, err);
 		if (rc == EXIT_OK)
-			rc = kernel_generation(&after, err);
-		if (rc == EXIT_OK && before == after)
-			return EXIT_OK;
+			rc = events_read(ev, &nobody, &b, err);
+		changed = interrupted || (rc == EXIT_OK && (b.our_table || b.overflow ||
+							    events_ours_midway(ev)));
+		if (rc == EXIT_OK && !changed)
+			break;
 		live_free(t);
-		if (rc != EXIT_OK && !interrupted)
-			return rc;
+		if (!changed)
+			break; /* an error of its own */
+		if (attempt == 3) {
+			error_set(err, "table " TABLE_FAMILY " " TABLE_NAME " kept changing while it "
+				  "was read (three times); try again");
+			rc = EXIT_KERNEL;
+			break;
+		}
+		rc = EXIT_OK;
 	}
-	error_set(err, "the ruleset kept changing while table " TABLE_FAMILY " " TABLE_NAME
-		  " was read (three times); try again");
-	return EXIT_KERNEL;
+	events_close(ev);
+	return rc;
 }
 
 enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
