@@ -140,6 +140,18 @@ assert_match "$PF_ERR" "metrics directory $textfile is writable by its group or 
 assert_eq "$(cat "$textfile/nft-portfwd.prom")" "$before" "the file is unchanged"
 chmod 0755 "$textfile"
 
+step "no config at all is a host with no forwards, not an error (the timer runs on such hosts)"
+if [ -e /etc/nft-portfwd.conf ] || [ -e /etc/nft-portfwd.d ]; then
+    pf_log "skipped: this machine has /etc/nft-portfwd.conf or /etc/nft-portfwd.d"
+else
+    pf_run metrics
+    pf_expect_rc 0 "metrics without a config"
+    assert_no_line "$PF_OUT" '^nft_portfwd_forward_' "no forward series"
+    assert_line "$PF_OUT" '^nft_portfwd_extra_elements [1-9]' "the table's elements are all extra"
+    status_rc=$(ip netns exec "$HOST" "$NFT_PORTFWD" --state-dir "$PF_STATE" status -q 2>/dev/null; echo $?)
+    assert_eq "$status_rc" 3 "status without a config still refuses (exit 3)"
+fi
+
 step "no directory, no file"
 pf_run --config "$cfg" metrics --output "$PF_TMP/none/nft-portfwd.prom"
 [ "$PF_RC" -ne 0 ] || fail "metrics into a missing directory succeeded"

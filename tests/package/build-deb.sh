@@ -117,7 +117,7 @@ unit=$(ls "$tmp"/root/{usr/,}lib/systemd/system/nft-portfwd.service 2>/dev/null 
 if [[ -n $unit ]]; then
     grep -qx 'ExecStart=/usr/sbin/nft-portfwd watch' "$unit" ||
         fail "the packaged unit's ExecStart is not /usr/sbin/nft-portfwd watch"
-    grep -qE '^(usr/)?lib/systemd/system/(nftables|libvirtd)\.service\.d/' <<<"$listing" &&
+    grep -qE '^\./(usr/)?lib/systemd/system/(nftables|libvirtd)\.service\.d/' <<<"$listing" &&
         fail "the package ships a drop-in for nftables or libvirtd (the watcher needs none)"
 fi
 
@@ -133,6 +133,16 @@ grep -q "deb-systemd-invoke stop.*nft-portfwd.service" "$tmp/control/prerm" ||
     fail "prerm does not stop (flush) nft-portfwd.service on removal"
 grep -q '"$1" = remove.*' "$tmp/control/prerm" ||
     fail "prerm stops nft-portfwd.service on upgrade too (expected --no-stop-on-upgrade)"
+# The metrics timer is shipped but left for the administrator to enable
+for name in nft-portfwd-metrics.service nft-portfwd-metrics.timer; do
+    grep -qE "^\./(usr/)?lib/systemd/system/$name\$" <<<"$listing" || fail "the package does not ship $name"
+done
+# (dh_installsystemd --no-enable: enabled again on upgrade only where it was, never started)
+grep -q "was-enabled 'nft-portfwd-metrics.timer'" "$tmp/control/postinst" ||
+    fail "postinst does not leave the metrics timer to the administrator (dh_installsystemd --no-enable)"
+grep -q "deb-systemd-invoke.*start.*nft-portfwd-metrics" "$tmp/control/postinst" &&
+    fail "postinst starts the metrics timer (it is the administrator's to enable)"
+grep -q '^Recommends:.*libvirt0' "$tmp/control/control" || fail "the package does not recommend libvirt0 (loaded for vm forwards)"
 for script in "$tmp"/control/{preinst,postinst,prerm,postrm}; do
     [[ -f $script ]] || continue
     sh -n "$script" || fail "${script##*/} is not valid sh"
