@@ -21,17 +21,56 @@
 
 #define PREFIX "nft_portfwd_"
 
-/* A label value as the exposition format escapes it: backslash, double quote, newline. */
+/*
+ * How many bytes of valid UTF-8 (RFC 3629: no overlong forms, no surrogates) start at s:
+ * 1 to 4, or 0 when the byte there starts none.
+ */
+static size_t utf8_length(const unsigned char *s)
+{
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef
+		   ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	unsigned low = 0x80, high = 0xbf; /* what the second byte may be */
+
+	if (s[0] == 0xe0)
+		low = 0xa0;
+	else if (s[0] == 0xed)
+		high = 0x9f;
+	else if (s[0] == 0xf0)
+		low = 0x90;
+	else if (s[0] == 0xf4)
+		high = 0x8f;
+	for (size_t i = 1; i < n; i++)
+		if (s[i] < (i == 1 ? low : 0x80) || s[i] > (i == 1 ? high : 0xbf))
+			return 0;
+	return n;
+}
+
+/*
+ * A label value as the exposition format escapes it (backslash, double quote, newline).
+ * It must be UTF-8, or node_exporter drops the whole file: a byte that is not (a file
+ * name in Latin-1) becomes the text \xNN (its backslash escaped, as any).
+ */
 static void label_value(struct text *out, const char *value)
 {
-	while (*value) {
-		size_t plain = strcspn(value, "\\\"\n");
+	const unsigned char *s = (const unsigned char *)value;
 
-		text_put(out, value, plain);
-		value += plain;
-		if (*value)
-			text_puts(out, *value == '\n' ? "\\n" : *value == '"' ? "\\\"" : "\\\\");
-		value += *value != '\0';
+	while (*s) {
+		size_t plain = 0, n;
+
+		while (s[plain] && s[plain] < 0x80 && !strchr("\\\"\n", s[plain]))
+			plain++;
+		text_put(out, (const char *)s, plain);
+		s += plain;
+		if (!*s)
+			break;
+		n = utf8_length(s);
+		if (n == 0)
+			text_printf(out, "\\\\x%02x", *s);
+		else if (n > 1)
+			text_put(out, (const char *)s, n);
+		else
+			text_puts(out, *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : "\\\\");
+		s += n ? n : 1;
 	}
 }
 

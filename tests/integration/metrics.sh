@@ -109,18 +109,25 @@ pf_run_ok --config "$cfg" metrics
 assert_eq "$(printf '%s\n' "$PF_OUT" | grep -c '^nft_portfwd_forward_up{')" 3 "one up series per forward"
 assert_no_line "$PF_OUT" '^nft_portfwd_forward_limit_dropped_total' "no drops series without a limit"
 
-step "a label value with a quote, a backslash and a newline is escaped as the format says"
+step "a label value with a quote, a backslash, a newline and a byte that is not UTF-8 is escaped"
+# node_exporter drops the whole file when one label value is not valid UTF-8
 weird="$PF_TMP/we\"ird\\dir
-x.conf"
+x-caf"$'\xe9'"-é.conf"
 cp "$cfg" "$weird"
 pf_run_ok --config "$weird" metrics --output "$textfile/nft-portfwd.prom"
 out=$(scrape) || fail "scrape: $(cat "$PF_TMP/scrape.err")"
 assert_match "$(printf '%s\n' "$out" | grep '^node_textfile_scrape_error ')" ' 0$' "node_exporter parsed the escaped labels"
-escaped=${weird//\\/\\\\}
-escaped=${escaped//\"/\\\"}
-escaped=${escaped//$'\n'/\\n}
+# the exposition's escapes; a byte that is not UTF-8 (argv's surrogate) as the text \xNN
+escaped=$("$PF_PYTHON" -X utf8 -c '
+import sys
+for c in sys.argv[1]:
+    if 0xdc80 <= ord(c) <= 0xdcff:
+        sys.stdout.write("\\\\x%02x" % (ord(c) - 0xdc00))
+    else:
+        sys.stdout.write({"\\": "\\\\", "\"": "\\\"", "\n": "\\n"}.get(c, c))
+' "$weird")
 assert_eq "$(printf '%s\n' "$out" | grep -cF "origin=\"$escaped:2\"")" 4 \
-    "node_exporter serves web's four series (packets, bytes, up, state) with the path it was given"
+    "node_exporter serves web's four series (packets, bytes, up, state) with the path, its Latin-1 byte as \\xe9"
 
 step "a forward taken out by hand is not live in the next write"
 hnft delete element inet portfwd fwd4 '{ tcp . 9000 }' || fail "hand delete of tcp 9000"
