@@ -184,6 +184,30 @@ static bool add_drift(struct report *r, const char *fmt, ...)
 }
 
 /*
+ * The live structure as applied.live, for the reads after this one, when no transaction
+ * has come since the last apply. Only under the lock, which it never waits for, and only
+ * if that still holds then: an apply that replaces the table removes this file and writes
+ * it again under the lock, and an older structure written in between would read as a hand
+ * edit until the next replace (status runs every 3 s from Cockpit, metrics every 15 s).
+ */
+static void remember_structure(const char *state_dir, const char *canonical)
+{
+	struct error ignored;
+	uint32_t gen;
+	char *now;
+	int lock_fd;
+
+	if (state_lock(state_dir, 0, &lock_fd, &ignored) != EXIT_OK)
+		return; /* an apply holds it, and writes the file itself */
+	now = state_read_file(state_dir, APPLIED_LIVE_FILE);
+	if (!now && kernel_generation(&gen, &ignored) == EXIT_OK &&
+	    state_generation_is(state_dir, gen))
+		state_write_file(state_dir, APPLIED_LIVE_FILE, canonical, &ignored);
+	free(now);
+	state_unlock(lock_fd);
+}
+
+/*
  * Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never
  * writes, and our accepts missing from another firewall's chain (libvirt rebuilds its
  * chains when a network restarts).
@@ -206,11 +230,8 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 		ok = add_drift(r, "%s", HAND_CHANGED);
 	/* Untouched since that apply: remember its structure for later reads (a cache in the
 	 * state dir; the kernel is not changed). */
-	if (ok && !applied_live && r->untouched) {
-		struct error ignored;
-
-		state_write_file(state_dir, APPLIED_LIVE_FILE, r->live.canonical, &ignored);
-	}
+	if (ok && !applied_live && r->untouched)
+		remember_structure(state_dir, r->live.canonical);
 	if (ok && applied_text && strcmp(applied_text, rendered) != 0)
 		ok = add_drift(r, "%s", CONFIG_CHANGED);
 	if (ok && r->live.present && !live_hosts_are(&r->live, r->m))
