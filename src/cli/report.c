@@ -13,6 +13,7 @@
 #include "sys/netlink.h"
 #include "sys/state.h"
 #include "table/render.h"
+#include "table/schema.h"
 
 const char *const forward_state_names[] = { "live", "different", "missing" };
 
@@ -174,6 +175,15 @@ static bool add_drift(struct report *r, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (r->drift_count == r->drift_capacity) {
+		size_t capacity = r->drift_capacity ? 2 * r->drift_capacity : 8;
+		char **grown = realloc(r->drift, capacity * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		r->drift = grown;
+		r->drift_capacity = capacity;
+	}
 	va_start(ap, fmt);
 	n = vasprintf(&r->drift[r->drift_count], fmt, ap);
 	va_end(ap);
@@ -207,6 +217,140 @@ static void remember_structure(const char *state_dir, const char *canonical)
 	state_unlock(lock_fd);
 }
 
+/* At most this many drift lines for the elements of one kind that sets hold or lack. */
+#define SET_LINES_SHOWN 5
+
+/* Host ports ordered by family, protocol, port (as sets fwdtcpN and fwdudpN hold them). */
+static int cmp_port(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	if (x->proto != y->proto)
+		return (int)x->proto - (int)y->proto;
+	return (int)x->host_port - (int)y->host_port;
+}
+
+static int cmp_endpoint(const void *a, const void *b)
+{
+	return entry_cmp_guest(a, b);
+}
+
+/* A sorted copy of `list` without repeats, by `cmp`; NULL when memory ran out. */
+static struct entry *sorted_once(const struct entry_list *list, int (*cmp)(const void *, const void *),
+				 size_t *count)
+{
+	struct entry *copy = malloc((list->count + 1) * sizeof(*copy));
+	size_t n = 0;
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, list->items, list->count * sizeof(*copy));
+	qsort(copy, list->count, sizeof(*copy), cmp);
+	for (size_t i = 0; i < list->count; i++)
+		if (n == 0 || cmp(&copy[n - 1], &copy[i]) != 0)
+			copy[n++] = copy[i];
+	*count = n;
+	return copy;
+}
+
+/* What one kind of set should hold, and the words for what it holds or lacks. */
+struct set_check {
+	enum set_kind tcp_kind, udp_kind; /* the set by protocol (the same for endpoints) */
+	int (*cmp)(const void *, const void *);
+	const char *held, *lacked;        /* NULL: a missing element is not reported */
+};
+
+/* "192.0.2.79 . tcp . 22" or "8080", as the set holds it. */
+static void element_text(const struct set_check *check, const struct entry *e, char *buf,
+			 size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (check->cmp == cmp_port)
+		snprintf(buf, size, "%u", e->host_port);
+	else
+		snprintf(buf, size, "%s . %s . %u", addr_text(&e->guest, addr), proto_name(e->proto),
+			 e->guest_port);
+}
+
+/* Drift lines for what `have` holds beyond `want` (sorted, once each), and what it lacks. */
+static bool compare_set(struct report *r, const struct set_check *check, const struct entry *want,
+			size_t n_want, const struct entry *have, size_t n_have)
+{
+	size_t i = 0, j = 0, held = 0, lacked = 0;
+	bool ok = true;
+
+	while (ok && (i < n_have || j < n_want)) {
+		int c = i == n_have ? 1 : j == n_want ? -1 : check->cmp(&have[i], &want[j]);
+		const struct entry *e = c < 0 ? &have[i] : &want[j];
+		const char *words = c < 0 ? check->held : check->lacked;
+		size_t *shown = c < 0 ? &held : &lacked;
+		char text[80];
+
+		i += c <= 0;
+		j += c >= 0;
+		if (c == 0 || !words || (*shown)++ >= SET_LINES_SHOWN)
+			continue;
+		element_text(check, e, text, sizeof(text));
+		ok = add_drift(r, "set %s %s %s, %s", schema_set(e->proto == PROTO_UDP ? check->udp_kind
+									: check->tcp_kind,
+								e->family)->name,
+			       c < 0 ? "holds" : "lacks", text, words);
+	}
+	if (ok && held > SET_LINES_SHOWN)
+		ok = add_drift(r, "and %zu more such elements held", held - SET_LINES_SHOWN);
+	if (ok && lacked > SET_LINES_SHOWN)
+		ok = add_drift(r, "and %zu more such elements lacked", lacked - SET_LINES_SHOWN);
+	return ok;
+}
+
+/*
+ * The sets besides the maps against the live maps they follow (not against the config,
+ * whose changes the forwards' states show already): guestN holds every endpoint a map
+ * entry leads to and nothing else, masqN only such endpoints, fwdtcpN and fwdudpN every
+ * forwarded host port and nothing else. An endpoint added to guest4 by hand is let through
+ * other firewalls' chains by our accept, and no map comparison would see it.
+ */
+static bool compare_sets(struct report *r)
+{
+	static const struct set_check guests = {
+		SET_GUEST, SET_GUEST, cmp_endpoint,
+		"an endpoint no forward of the table leads to (a hand edit): our accepts let "
+		"connections to it through; apply removes it",
+		"where a forward of the table leads (a hand edit): other firewalls may drop its "
+		"connections; apply puts it back",
+	};
+	static const struct set_check masqueraded = {
+		SET_MASQ, SET_MASQ, cmp_endpoint,
+		"an endpoint no forward of the table leads to (a hand edit); apply removes it", NULL,
+	};
+	static const struct set_check ports = {
+		SET_TCP_PORT, SET_UDP_PORT, cmp_port,
+		"a port no forward of the table has (a hand edit); apply removes it",
+		"the host port of a forward of the table (a hand edit): its packets are not counted; "
+		"apply puts it back",
+	};
+	size_t n_endpoints, n_guests, n_masq, n_ports, n_have_ports;
+	struct entry *endpoints = sorted_once(&r->live.entries, cmp_endpoint, &n_endpoints);
+	struct entry *have_guests = sorted_once(&r->live.guests, cmp_endpoint, &n_guests);
+	struct entry *have_masq = sorted_once(&r->live.masqueraded, cmp_endpoint, &n_masq);
+	struct entry *want_ports = sorted_once(&r->live.entries, cmp_port, &n_ports);
+	struct entry *have_ports = sorted_once(&r->live.ports, cmp_port, &n_have_ports);
+	bool ok = endpoints && have_guests && have_masq && want_ports && have_ports &&
+		  compare_set(r, &guests, endpoints, n_endpoints, have_guests, n_guests) &&
+		  compare_set(r, &masqueraded, endpoints, n_endpoints, have_masq, n_masq) &&
+		  compare_set(r, &ports, want_ports, n_ports, have_ports, n_have_ports);
+
+	free(endpoints);
+	free(have_guests);
+	free(have_masq);
+	free(want_ports);
+	free(have_ports);
+	return ok;
+}
+
 /*
  * Table-wide drift: no table, a hand edit, a config edit, elements nft-portfwd never
  * writes, and our accepts missing from another firewall's chain (libvirt rebuilds its
@@ -216,11 +360,9 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 {
 	char *applied_text = state_read_file(state_dir, APPLIED_TEXT_FILE);
 	char *applied_live = state_read_file(state_dir, APPLIED_LIVE_FILE);
-	bool ok;
+	bool ok = true;
 
-	r->drift = calloc(r->live.hand_made_count + r->foreign.count + 5, sizeof(*r->drift));
-	ok = r->drift != NULL;
-	if (ok && !r->live.present && r->m->forward_count > 0)
+	if (!r->live.present && r->m->forward_count > 0)
 		ok = add_drift(r, "%s", NO_TABLE);
 	/*
 	 * Without these files (no apply yet, or flushed since) there is nothing to compare. No
@@ -239,6 +381,8 @@ static bool check_drift(struct report *r, const char *state_dir, const char *ren
 				  "public-ip (a hand edit); apply puts them back");
 	for (size_t i = 0; ok && i < r->live.hand_made_count; i++)
 		ok = add_drift(r, "%s", r->live.hand_made[i]);
+	if (ok && r->live.present)
+		ok = compare_sets(r);
 	if (ok && r->foreign.trace_leftover) {
 		char leftover[160];
 

@@ -55,7 +55,7 @@ struct report {
 	const struct entry **extra;      /* live entries that no config forward has */
 	size_t extra_count;
 	char **drift;                    /* table-wide differences */
-	size_t drift_count;
+	size_t drift_count, drift_capacity;
 	struct foreign_report foreign;   /* other firewalls on the forward hook */
 	struct host_findings found;      /* what on this host keeps the forwards from working */
 	bool *accept_needed;             /* per foreign block: our accepts missing or stale */

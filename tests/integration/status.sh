@@ -152,6 +152,29 @@ pf_expect_rc 0 "in sync after apply replaced the hand-made elements"
 assert_no_line "$(hnft list map inet portfwd fwdsrc4)" "7001|7002|sctp" "the hand-made elements are gone"
 assert_reaches "$CLIENT" tcp "$HOST_IP" 7000 guest22 "the configured sourced forward still works"
 
+step "set elements that no map entry explains are named, and apply replaces them"
+# (review) an endpoint in guest4 is let through other firewalls by our accept
+hnft add element inet portfwd guest4 "{ 192.0.2.200 . tcp . 22 }" || fail "hand add to guest4"
+hnft add element inet portfwd fwdtcp4 "{ 9999 }" || fail "hand add to fwdtcp4"
+hnft delete element inet portfwd guest4 "{ $GUEST_IP . tcp . 22 }" || fail "hand delete from guest4"
+pf_run --config "$src_cfg" status
+pf_expect_rc 1 "status with hand-edited sets"
+assert_line "$PF_OUT" "^  drift: set guest4 holds 192\.0\.2\.200 \. tcp \. 22, an endpoint no forward of the table leads to \(a hand edit\)" \
+    "an endpoint added to guest4 is named"
+assert_line "$PF_OUT" "^  drift: set guest4 lacks $g \. tcp \. 22, where a forward of the table leads \(a hand edit\)" \
+    "an endpoint taken from guest4 is named"
+assert_line "$PF_OUT" "^  drift: set fwdtcp4 holds 9999, a port no forward of the table has \(a hand edit\)" \
+    "a port added to fwdtcp4 is named"
+pf_run --config "$src_cfg" metrics
+assert_line "$PF_OUT" '^nft_portfwd_in_sync 0$' "metrics: not in sync"
+assert_line "$PF_OUT" '^nft_portfwd_drift 3$' "metrics: three differences"
+pf_run_ok --config "$src_cfg" apply
+pf_run --config "$src_cfg" status
+pf_expect_rc 0 "in sync after apply put the sets back"
+assert_no_line "$(hnft list set inet portfwd guest4; hnft list set inet portfwd fwdtcp4)" "192\.0\.2\.200|9999" \
+    "the hand-added elements are gone"
+assert_reaches "$CLIENT" tcp "$HOST_IP" 7000 guest22 "the sourced forward works again"
+
 step "flush"
 pf_run_ok --config "$cfg" flush
 pf_run --config "$cfg" status
