@@ -255,6 +255,8 @@ static int element_msg(const struct nlmsghdr *nlh, void *data)
 
 	if (!set || nftnl_set_elems_nlmsg_parse(nlh, set) < 0) {
 		d->oom = !set || errno == ENOMEM;
+		/* libnftnl does not always set errno for an answer it cannot read */
+		errno = d->oom ? ENOMEM : EBADMSG;
 		rc = MNL_CB_ERROR;
 	} else if (nftnl_set_elem_foreach(set, element_one, d) < 0) {
 		rc = MNL_CB_ERROR;
@@ -330,6 +332,7 @@ static int counter_msg(const struct nlmsghdr *nlh, void *data)
 
 	if (!obj || nftnl_obj_nlmsg_parse(nlh, obj) < 0) {
 		d->oom = !obj || errno == ENOMEM;
+		errno = d->oom ? ENOMEM : EBADMSG;
 		rc = MNL_CB_ERROR;
 	} else if (nftnl_obj_get_u32(obj, NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER &&
 		   strcmp(nftnl_obj_get_str(obj, NFTNL_OBJ_TABLE), d->table) == 0) {

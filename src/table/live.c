@@ -537,7 +537,15 @@ static bool append_pointers(char ***list, size_t *count, char **more, size_t n)
 	return true;
 }
 
-#define TAKE(field) (free(t->field), t->field = part->field, part->field = NULL)
+/* t's empty array replaced by part's, if that thread made one (t's stay allocated) */
+#define TAKE(field)                                                                       \
+	do {                                                                              \
+		if (part->field) {                                                        \
+			free(t->field);                                                   \
+			t->field = part->field;                                           \
+			part->field = NULL;                                               \
+		}                                                                         \
+	} while (0)
 
 /*
  * Into `t`, what the other thread read into `part`: the sets' arrays, and its comments
