@@ -203,6 +203,8 @@ static bool render_metrics(const struct report *r, struct text *out)
 		free(text_take(&labels));
 		return false;
 	}
+	/* at once: five series of each forward's labels and 60 bytes more, 6 MB for 10,000 */
+	text_reserve(out, 5 * (labels.len + 60 * n) + 8192);
 	family_header(out, "forward_packets_total", "counter",
 		      "Packets to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).");
 	each_forward(out, "forward_packets_total", VALUE_PACKETS, all, n, l);

@@ -237,9 +237,12 @@ static int cmp_endpoint(const void *a, const void *b)
 	return entry_cmp_guest(a, b);
 }
 
-/* A sorted copy of `list` without repeats, by `cmp`; NULL when memory ran out. */
-static struct entry *sorted_once(const struct entry_list *list, int (*cmp)(const void *, const void *),
-				 size_t *count)
+/*
+ * A copy of `list` without repeats by `cmp`, sorted in `order` (by radix), which sorts
+ * what `cmp` calls equal next to each other; NULL when memory ran out.
+ */
+static struct entry *sorted_once(const struct entry_list *list, enum entry_order order,
+				 int (*cmp)(const void *, const void *), size_t *count)
 {
 	struct entry *copy = malloc((list->count + 1) * sizeof(*copy));
 	size_t n = 0;
@@ -247,7 +250,7 @@ static struct entry *sorted_once(const struct entry_list *list, int (*cmp)(const
 	if (!copy)
 		return NULL;
 	memcpy(copy, list->items, list->count * sizeof(*copy));
-	qsort(copy, list->count, sizeof(*copy), cmp);
+	entries_sort(copy, list->count, order);
 	for (size_t i = 0; i < list->count; i++)
 		if (n == 0 || cmp(&copy[n - 1], &copy[i]) != 0)
 			copy[n++] = copy[i];
@@ -333,11 +336,12 @@ static bool compare_sets(struct report *r)
 		"apply puts it back",
 	};
 	size_t n_endpoints, n_guests, n_masq, n_ports, n_have_ports;
-	struct entry *endpoints = sorted_once(&r->live.entries, cmp_endpoint, &n_endpoints);
-	struct entry *have_guests = sorted_once(&r->live.guests, cmp_endpoint, &n_guests);
-	struct entry *have_masq = sorted_once(&r->live.masqueraded, cmp_endpoint, &n_masq);
-	struct entry *want_ports = sorted_once(&r->live.entries, cmp_port, &n_ports);
-	struct entry *have_ports = sorted_once(&r->live.ports, cmp_port, &n_have_ports);
+	struct entry *endpoints = sorted_once(&r->live.entries, BY_GUEST, cmp_endpoint, &n_endpoints);
+	struct entry *have_guests = sorted_once(&r->live.guests, BY_GUEST, cmp_endpoint, &n_guests);
+	struct entry *have_masq = sorted_once(&r->live.masqueraded, BY_GUEST, cmp_endpoint, &n_masq);
+	/* by key: family, protocol, host port first, as cmp_port */
+	struct entry *want_ports = sorted_once(&r->live.entries, BY_KEY, cmp_port, &n_ports);
+	struct entry *have_ports = sorted_once(&r->live.ports, BY_KEY, cmp_port, &n_have_ports);
 	bool ok = endpoints && have_guests && have_masq && want_ports && have_ports &&
 		  compare_set(r, &guests, endpoints, n_endpoints, have_guests, n_guests) &&
 		  compare_set(r, &masqueraded, endpoints, n_endpoints, have_masq, n_masq) &&
