@@ -188,6 +188,30 @@ static void host_gauge(struct text *out, const char *name, const char *help, lon
 	text_printf(out, PREFIX "%s %lld\n", name, value);
 }
 
+/* The series of each forward, in the order they are written. */
+struct forward_family {
+	const char *name, *type, *help;
+	enum forward_value value;
+};
+
+static const struct forward_family forward_families[] = {
+	{ "forward_packets_total", "counter",
+	  "Packets to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).",
+	  VALUE_PACKETS },
+	{ "forward_bytes_total", "counter",
+	  "Bytes to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).",
+	  VALUE_BYTES },
+	{ "forward_limit_dropped_total", "counter",
+	  "New connections the forward's limit dropped (limited forwards only).",
+	  VALUE_LIMIT_DROPPED },
+	{ "forward_up", "gauge", "1 when the forward is live: in the table as configured.",
+	  VALUE_UP },
+	{ "forward_state", "gauge",
+	  "The forward's state, in its label: live, missing, different (the table forwards it "
+	  "elsewhere) or waiting (a VM without an address).",
+	  VALUE_STATE },
+};
+
 /* false when memory ran out */
 static bool render_metrics(const struct report *r, struct text *out)
 {
@@ -205,22 +229,12 @@ static bool render_metrics(const struct report *r, struct text *out)
 	}
 	/* at once: five series of each forward's labels and 60 bytes more, 6 MB for 10,000 */
 	text_reserve(out, 5 * (labels.len + 60 * n) + 8192);
-	family_header(out, "forward_packets_total", "counter",
-		      "Packets to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).");
-	each_forward(out, "forward_packets_total", VALUE_PACKETS, all, n, l);
-	family_header(out, "forward_bytes_total", "counter",
-		      "Bytes to the forward's host ports (its elements of sets fwdtcpN and fwdudpN).");
-	each_forward(out, "forward_bytes_total", VALUE_BYTES, all, n, l);
-	family_header(out, "forward_limit_dropped_total", "counter",
-		      "New connections the forward's limit dropped (limited forwards only).");
-	each_forward(out, "forward_limit_dropped_total", VALUE_LIMIT_DROPPED, all, n, l);
-	family_header(out, "forward_up", "gauge",
-		      "1 when the forward is live: in the table as configured.");
-	each_forward(out, "forward_up", VALUE_UP, all, n, l);
-	family_header(out, "forward_state", "gauge",
-		      "The forward's state, in its label: live, missing, different (the table "
-		      "forwards it elsewhere) or waiting (a VM without an address).");
-	each_forward(out, "forward_state", VALUE_STATE, all, n, l);
+	for (size_t i = 0; i < sizeof(forward_families) / sizeof(*forward_families); i++) {
+		const struct forward_family *f = &forward_families[i];
+
+		family_header(out, f->name, f->type, f->help);
+		each_forward(out, f->name, f->value, all, n, l);
+	}
 	free(all);
 	free(text_take(&labels));
 	host_gauge(out, "table_present", "1 when table inet portfwd exists.", r->live.present);

@@ -30,13 +30,8 @@ bool report_in_sync(const struct report *r)
 static int cmp_stats(const void *a, const void *b)
 {
 	const struct endpoint_stats *x = a, *y = b;
-	int c = addr_cmp(&x->guest, &y->guest);
 
-	if (c)
-		return c;
-	if (x->proto != y->proto)
-		return (int)x->proto - (int)y->proto;
-	return (int)x->port - (int)y->port;
+	return guest_endpoint_cmp(&x->guest, x->proto, x->port, &y->guest, y->proto, y->port);
 }
 
 /* Match every config entry with the live entry of the same key. */

@@ -117,15 +117,22 @@ static int entry_qsort_guest(const void *a, const void *b)
 	return entry_cmp_guest(a, b);
 }
 
-int entry_cmp_guest(const struct entry *a, const struct entry *b)
+int guest_endpoint_cmp(const struct addr *a, enum proto a_proto, uint16_t a_port,
+		 const struct addr *b, enum proto b_proto, uint16_t b_port)
 {
-	int c = addr_cmp(&a->guest, &b->guest);
+	int c = addr_cmp(a, b);
 
 	if (c)
 		return c;
-	if (a->proto != b->proto)
-		return (int)a->proto - (int)b->proto;
-	return (int)a->guest_port - (int)b->guest_port;
+	if (a_proto != b_proto)
+		return (int)a_proto - (int)b_proto;
+	return (int)a_port - (int)b_port;
+}
+
+int entry_cmp_guest(const struct entry *a, const struct entry *b)
+{
+	return guest_endpoint_cmp(&a->guest, a->proto, a->guest_port, &b->guest, b->proto,
+				  b->guest_port);
 }
 
 bool entries_from_model(const struct model *m, struct entry_list *out)

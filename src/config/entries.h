@@ -48,6 +48,9 @@ int entry_cmp_key(const struct entry *a, const struct entry *b);
 
 /* Orders by family, guest address, protocol, guest port: the guest endpoint. */
 int entry_cmp_guest(const struct entry *a, const struct entry *b);
+/* The same order for an endpoint given by its parts (a counter of set guestN, say). */
+int guest_endpoint_cmp(const struct addr *a, enum proto a_proto, uint16_t a_port,
+		 const struct addr *b, enum proto b_proto, uint16_t b_port);
 
 /* entry_cmp_key for qsort and bsearch. */
 int entry_qsort_key(const void *a, const void *b);

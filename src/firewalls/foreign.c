@@ -12,13 +12,8 @@
 static int endpoint_cmp(const void *pa, const void *pb)
 {
 	const struct foreign_endpoint *a = pa, *b = pb;
-	int c = addr_cmp(&a->guest, &b->guest);
 
-	if (c)
-		return c;
-	if (a->proto != b->proto)
-		return (int)a->proto - (int)b->proto;
-	return (int)a->port - (int)b->port;
+	return guest_endpoint_cmp(&a->guest, a->proto, a->port, &b->guest, b->proto, b->port);
 }
 
 static int route_cmp(const void *key, const void *item)
