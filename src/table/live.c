@@ -805,7 +805,7 @@ enum exit_code live_from_items(const json_t *all, struct live_table *t, struct e
  * forwards), but not of a terse ruleset (3 ms). A table held by another process ('flags
  * owner') makes it fail to list the ruleset: then the table alone, the slow way.
  */
-static enum exit_code read_structure(struct kernel *k, struct live_table *t, struct error *err)
+enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
 {
 	struct kernel_table *tables = NULL;
 	size_t count = 0;
@@ -859,7 +859,7 @@ enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live
 		struct change_batch b = { 0 };
 		bool interrupted = false, changed;
 
-		rc = read_structure(k, t, err);
+		rc = live_read_structure(k, t, err);
 		if (rc == EXIT_OK && t->present)
 			rc = read_elements(t, with_counters, &interrupted, err);
 		if (rc == EXIT_OK)
@@ -881,11 +881,6 @@ enum exit_code live_read_table(struct kernel *k, bool with_counters, struct live
 	}
 	events_close(ev);
 	return rc;
-}
-
-enum exit_code live_read_structure(struct kernel *k, struct live_table *t, struct error *err)
-{
-	return read_structure(k, t, err);
 }
 
 void live_free(struct live_table *t)
